@@ -1,0 +1,1 @@
+"""The native runner: renders every service's config into var/ and runs them under supervisord."""

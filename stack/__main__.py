@@ -1,0 +1,7 @@
+"""Wiring: `python -m stack` entry."""
+
+import sys
+
+from stack.cli import main
+
+sys.exit(main())

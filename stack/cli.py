@@ -1,0 +1,271 @@
+"""Wiring: `python -m stack up|down|status|logs|health|render` — the commands behind `make up` etc.
+
+`up` is idempotent: configs are rewritten only when their text changes, supervisord applies only
+changed programs, and an already healthy stack is left alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from stack import render
+from stack.config import ConfigError, StackConfig, load
+from stack.supervisor import Supervisor
+
+HEALTH_PATH = "/api/health"
+
+
+def say(message: str) -> None:
+    print(f"[stack] {message}", flush=True)
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and path.read_text() == text:
+        return False
+    path.write_text(text)
+    return True
+
+
+def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def redis_answers(config: StackConfig) -> bool:
+    try:
+        with socket.create_connection((config.redis_host, config.redis_port), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def decide_manage_redis(config: StackConfig, supervisor: Supervisor) -> bool:
+    """Use a Redis that already answers (the machine's); otherwise run our own under supervisord.
+
+    The decision is kept in var/run while supervisord runs: our own Redis answering on the next
+    `make up` must not be mistaken for an external one.
+    """
+    marker = config.var_dir / "run" / "redis-managed"
+    wanted = os.environ.get("NEURONOVA_MANAGE_REDIS", "auto")
+    if wanted in {"yes", "no"}:
+        return wanted == "yes"
+    if supervisor.running() and marker.exists():
+        return marker.read_text().strip() == "yes"
+    return not redis_answers(config)
+
+
+def render_all(config: StackConfig, *, manage_redis: bool) -> list[str]:
+    var = config.var_dir
+    for sub in ("run", "log", "orthanc/storage", "orthanc/index", "portal", "redis", "nginx/www"):
+        (var / sub).mkdir(parents=True, exist_ok=True)
+    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        tmp = var / "nginx" / "tmp" / sub
+        tmp.mkdir(parents=True, exist_ok=True)
+        shutil.chown(tmp, user="nobody")  # nginx workers run as nobody and spool here
+    _link(var / "nginx" / "www" / "spa", config.root / "spa" / "dist")
+    _link(var / "nginx" / "www" / "pacs-viewer", config.root / "ohif-build" / "dist")
+
+    base = json.loads((config.root / "orthanc.json").read_text())
+    values = render.nginx_values(config)
+    nginx_dir = config.root / "nginx"
+    files = {
+        var / "orthanc" / "orthanc.json": json.dumps(render.orthanc_config(base, config), indent=2),
+        var / "nginx" / "neuronova.conf": render.substitute(
+            (nginx_dir / "neuronova.conf.template").read_text(), values
+        ),
+        var / "nginx" / "nginx.conf": render.substitute(
+            (nginx_dir / "nginx.native.conf.template").read_text(), values
+        ),
+        var / "supervisord.conf": render.supervisord_conf(
+            config, render.programs(config, manage_redis=manage_redis)
+        ),
+        var / "stack.env": "".join(
+            f"{key}={value}\n" for key, value in sorted(config.service_environment().items())
+        ),
+        var / "run" / "redis-managed": "yes\n" if manage_redis else "no\n",
+    }
+    return [str(path) for path, text in files.items() if write_if_changed(path, text)]
+
+
+def _link(link: Path, target: Path) -> None:
+    if link.is_symlink() and link.readlink() == target:
+        return
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(target)
+
+
+def prepare_portal(config: StackConfig) -> None:
+    """Migrations and dev users, before gunicorn starts: both are idempotent."""
+    manage = config.root / "django-portal" / "manage.py"
+    env = {**os.environ, **config.service_environment(), "PYTHONPATH": str(manage.parent)}
+    python = str(config.venv / "bin" / "python")
+    subprocess.run([python, str(manage), "migrate", "--noinput", "-v", "0"], env=env, check=True)  # noqa: S603
+    if config.env != "production":
+        subprocess.run([python, str(manage), "seed_dev_users"], env=env, check=True)  # noqa: S603
+
+
+def health(config: StackConfig, timeout: float = 5.0) -> tuple[int, dict[str, object]]:
+    url = config.public_url + HEALTH_PATH
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our own URL
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        try:
+            body = json.loads(error.read() or b"{}")
+        except ValueError:
+            body = {}
+        return error.code, body
+    except (OSError, ValueError) as error:
+        return 0, {"error": str(error)}
+
+
+def failing_checks(body: dict[str, object]) -> list[str]:
+    checks = body.get("checks")
+    if not isinstance(checks, dict):
+        return [str(body.get("error", "no answer"))]
+    return sorted(name for name, state in checks.items() if not (state or {}).get("ok"))
+
+
+def wait_healthy(config: StackConfig, supervisor: Supervisor, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        code, body = health(config)
+        if code == 200:
+            return True
+        states = supervisor.status()
+        fatal = sorted(name for name, state in states.items() if state in {"FATAL", "BACKOFF"})
+        line = f"waiting for health: http {code or '-'}; failing {failing_checks(body)}"
+        if fatal:
+            line += f"; not starting: {fatal} (see {config.log_dir}/<name>.log)"
+        if line != last:
+            say(line)
+            last = line
+        time.sleep(1.0)
+    return False
+
+
+def cmd_up(config: StackConfig, timeout: float) -> int:
+    supervisor = Supervisor(config)
+    manage_redis = decide_manage_redis(config, supervisor)
+    changed = render_all(config, manage_redis=manage_redis)
+    for path in changed:
+        say(f"rendered {path}")
+    prepare_portal(config)
+    if supervisor.running():
+        applied = supervisor.update()
+        supervisor.start_all()
+        say(f"supervisord already running; {applied or 'no program changed'}")
+    else:
+        busy = [
+            port
+            for port in (
+                config.http_port,
+                config.orthanc_http_port,
+                config.orthanc_dicom_port,
+                config.django_port,
+                config.inference_port,
+            )
+            if port_answers("127.0.0.1", port)
+        ]
+        if busy:
+            say(f"ports already in use: {busy}; stop what holds them or set the *_PORT variables")
+            return 1
+        redis_source = "own Redis" if manage_redis else f"Redis at {config.redis_url}"
+        say(f"starting supervisord ({redis_source})")
+        supervisor.start()
+    if not wait_healthy(config, supervisor, timeout):
+        say("not healthy in time; `make status` and `make logs` tell why")
+        print(supervisor.status_text())
+        return 1
+    say(f"NeuroNova is up: {config.public_url}/ (viewer {config.public_url}/pacs-viewer/)")
+    return 0
+
+
+def cmd_down(config: StackConfig) -> int:
+    supervisor = Supervisor(config)
+    if supervisor.pid() is None:
+        say("nothing running")
+        return 0
+    clean = supervisor.shutdown()
+    held = [
+        port
+        for port in (
+            config.http_port,
+            config.orthanc_http_port,
+            config.orthanc_dicom_port,
+            config.django_port,
+            config.inference_port,
+        )
+        if port_answers("127.0.0.1", port)
+    ]
+    say("stopped" if clean and not held else f"stopped with leftovers; ports still held: {held}")
+    return 0 if clean and not held else 1
+
+
+def cmd_status(config: StackConfig) -> int:
+    supervisor = Supervisor(config)
+    if not supervisor.running():
+        say("not running")
+        return 3
+    print(supervisor.status_text(), end="")
+    code, body = health(config)
+    print(json.dumps({"http": code, **body}, indent=2))
+    return 0 if code == 200 else 1
+
+
+def cmd_logs(config: StackConfig, follow: bool, programs: list[str]) -> int:
+    names = programs or sorted(p.stem for p in config.log_dir.glob("*.log"))
+    paths = [str(config.log_dir / f"{name}.log") for name in names]
+    args = ["tail", "-n", "50", *(["-F"] if follow else []), *paths]
+    return subprocess.run(args, check=False).returncode  # noqa: S603
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="render configs, start everything, wait until healthy")
+    up.add_argument("--timeout", type=float, default=300.0)
+    sub.add_parser("down", help="stop everything `up` started")
+    sub.add_parser("status", help="process states and /api/health")
+    logs = sub.add_parser("logs", help="tail the logs under var/log")
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.add_argument("programs", nargs="*")
+    sub.add_parser("render", help="only render the configs into var/")
+    args = parser.parse_args(argv)
+    try:
+        config = load()
+    except ConfigError as error:
+        say(f"refusing to start: {error}")
+        return 2
+    if args.command == "up":
+        return cmd_up(config, args.timeout)
+    if args.command == "down":
+        return cmd_down(config)
+    if args.command == "status":
+        return cmd_status(config)
+    if args.command == "logs":
+        return cmd_logs(config, args.follow, args.programs)
+    for path in render_all(config, manage_redis=decide_manage_redis(config, Supervisor(config))):
+        say(f"rendered {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

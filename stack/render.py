@@ -1,0 +1,222 @@
+"""Pure: every file the native stack runs on, rendered from StackConfig (text in, text out)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from stack.config import StackConfig
+
+_NN_NAME = re.compile(r"\$\{(NN_[A-Z_]+)\}")
+
+
+@dataclass(frozen=True)
+class Program:
+    """One supervisord program. `priority`: lower starts first and stops last."""
+
+    name: str
+    command: str
+    directory: str
+    priority: int
+    environment: Mapping[str, str] = field(default_factory=dict)
+    stopwaitsecs: int = 20
+
+
+def substitute(template: str, values: Mapping[str, str]) -> str:
+    """Replace ${NN_*} names as the nginx image's envsubst would; nginx's own $vars stay.
+
+    An NN_ name without a value is an error, not an empty string: a silently blank upstream or
+    root would make nginx serve the wrong thing.
+    """
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(f"template needs {name}, which the stack does not define")
+        return values[name]
+
+    return _NN_NAME.sub(value, template)
+
+
+def nginx_values(config: StackConfig) -> dict[str, str]:
+    credentials = f"{config.orthanc_username}:{config.orthanc_password}".encode()
+    var = str(config.var_dir)
+    return {
+        "NN_HTTP_PORT": str(config.http_port),
+        "NN_DJANGO_UPSTREAM": f"127.0.0.1:{config.django_port}",
+        "NN_ORTHANC_UPSTREAM": f"127.0.0.1:{config.orthanc_http_port}",
+        "NN_ORTHANC_AUTH": base64.b64encode(credentials).decode(),
+        "NN_ACCESS_LOG": f"{var}/log/nginx-access.log",
+        "NN_SNIPPETS": str(config.root / "nginx" / "snippets"),
+        "NN_WWW": f"{var}/nginx/www",
+        "NN_UPLOAD_MAX": "2g",
+        "NN_VAR": var,
+        # nginx started by root drops its workers to an unprivileged user.
+        "NN_USER_DIRECTIVE": "user nobody nogroup;",
+    }
+
+
+def orthanc_config(base: Mapping[str, Any], config: StackConfig) -> dict[str, Any]:
+    """The repository's orthanc.json with only the run-specific keys replaced."""
+    rendered: dict[str, Any] = json.loads(json.dumps(base))  # deep copy, JSON types only
+    orthanc_var = config.var_dir / "orthanc"
+    rendered.update(
+        {
+            "HttpPort": config.orthanc_http_port,
+            "DicomPort": config.orthanc_dicom_port,
+            "DicomAet": config.orthanc_aet,
+            "StorageDirectory": str(orthanc_var / "storage"),
+            "IndexDirectory": str(orthanc_var / "index"),
+            "PythonScript": str(config.root / "orthanc-plugins" / "entry.py"),
+            "RegisteredUsers": {config.orthanc_username: config.orthanc_password},
+        }
+    )
+    neuronova = dict(rendered.get("NeuroNova", {}))
+    neuronova.update({"RedisUrl": config.redis_url, "VarDirectory": str(config.var_dir)})
+    rendered["NeuroNova"] = neuronova
+    return rendered
+
+
+def site_packages(config: StackConfig) -> str:
+    return str(config.venv / "lib" / "python3.11" / "site-packages")
+
+
+def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
+    root = str(config.root)
+    var = config.var_dir
+    bin_ = config.venv / "bin"
+    base_env = config.service_environment()
+
+    def env(*paths: str) -> dict[str, str]:
+        return {**base_env, "PYTHONPATH": ":".join(paths)}
+
+    result = [
+        Program(
+            name="orthanc",
+            command=f"/usr/bin/Orthanc {var}/orthanc/orthanc.json",
+            directory=str(var / "orthanc"),
+            priority=20,
+            # The plugin runs in Orthanc's embedded Debian python3.11: our venv was made from it.
+            environment=env(site_packages(config), f"{root}/orthanc-plugins"),
+            stopwaitsecs=30,
+        ),
+        Program(
+            name="inference",
+            command=(
+                f"{bin_}/uvicorn neuronova_inference.api:app --host 127.0.0.1 "
+                f"--port {config.inference_port} --no-access-log"
+            ),
+            directory=root,
+            priority=30,
+            environment=env(f"{root}/inference"),
+        ),
+        Program(
+            name="inference-worker",
+            # One ONNX Runtime session per process: a single process, one task at a time.
+            command=(
+                f"{bin_}/celery -A neuronova_inference.worker worker -Q inference "
+                "-n inference@%%h --concurrency 1 --prefetch-multiplier 1 --loglevel INFO"
+            ),
+            directory=root,
+            priority=50,
+            environment=env(f"{root}/inference"),
+            stopwaitsecs=60,
+        ),
+        Program(
+            name="django",
+            command=(
+                f"{bin_}/gunicorn neuronova_portal.wsgi -b 127.0.0.1:{config.django_port} "
+                "--worker-class gthread --workers 2 --threads 8 --access-logfile -"
+            ),
+            directory=root,
+            priority=40,
+            environment=env(f"{root}/django-portal"),
+        ),
+        Program(
+            name="portal-worker",
+            command=(
+                f"{bin_}/celery -A neuronova_portal.celery:app worker -Q portal "
+                "-n portal@%%h --concurrency 2 --loglevel INFO"
+            ),
+            directory=root,
+            priority=50,
+            environment=env(f"{root}/django-portal"),
+        ),
+        Program(
+            name="nginx",
+            command=(
+                f"/usr/sbin/nginx -c {var}/nginx/nginx.conf -e {var}/log/nginx-error.log "
+                '-g "daemon off;"'
+            ),
+            directory=str(var / "nginx"),
+            priority=60,
+        ),
+    ]
+    if manage_redis:
+        result.append(
+            Program(
+                name="redis",
+                # The broker holds queued jobs: persist them (append-only file) in var/redis.
+                command=(
+                    f"/usr/bin/redis-server --bind 127.0.0.1 --port {config.redis_port} "
+                    f'--dir {var}/redis --appendonly yes --save ""'
+                ),
+                directory=str(var / "redis"),
+                priority=10,
+            )
+        )
+    return sorted(result, key=lambda program: (program.priority, program.name))
+
+
+def _env_line(environment: Mapping[str, str]) -> str:
+    def quote(value: str) -> str:
+        return '"' + value.replace("%", "%%").replace('"', '\\"') + '"'
+
+    return ",".join(f"{key}={quote(value)}" for key, value in sorted(environment.items()))
+
+
+def supervisord_conf(config: StackConfig, all_programs: Sequence[Program]) -> str:
+    log = config.log_dir
+    lines = [
+        "; Rendered by `python -m stack render`; edit stack/render.py, not this file.",
+        "[unix_http_server]",
+        f"file={config.supervisor_socket}",
+        "chmod=0700",
+        "",
+        "[supervisord]",
+        f"logfile={log}/supervisord.log",
+        f"pidfile={config.var_dir}/run/supervisord.pid",
+        f"childlogdir={log}",
+        "logfile_maxbytes=10MB",
+        "",
+        "[rpcinterface:supervisor]",
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "",
+        "[supervisorctl]",
+        f"serverurl=unix://{config.supervisor_socket}",
+    ]
+    for program in all_programs:
+        lines += [
+            "",
+            f"[program:{program.name}]",
+            f"command={program.command}",
+            f"directory={program.directory}",
+            f"priority={program.priority}",
+            "autostart=true",
+            "autorestart=true",
+            "startsecs=2",
+            "stopasgroup=true",
+            "killasgroup=true",
+            f"stopwaitsecs={program.stopwaitsecs}",
+            "redirect_stderr=true",
+            f"stdout_logfile={log}/{program.name}.log",
+            "stdout_logfile_maxbytes=20MB",
+            "stdout_logfile_backups=3",
+        ]
+        if program.environment:
+            lines.append(f"environment={_env_line(program.environment)}")
+    return "\n".join(lines) + "\n"
