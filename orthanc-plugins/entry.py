@@ -1,0 +1,128 @@
+"""Wiring: the Orthanc Python plugin entry script, the only module that imports ``orthanc``.
+
+Orthanc runs this file with its embedded Debian Python 3.11. The lead's stack (and
+tests/support/orthanc.py) start Orthanc with PYTHONPATH=<venv site-packages>:<repo>/orthanc-plugins;
+this folder is added to ``sys.path`` here as well so the script also works without it.
+
+Each feature has one ``register_*`` step; every callback catches everything, logs it and answers
+in a way that never loses an instance (a failed re-encode keeps the original bytes).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+import orthanc  # type: ignore[import-not-found]  # noqa: E402
+from neuronova_plugin import __version__  # noqa: E402
+from neuronova_plugin.config import PluginConfig, plugin_config  # noqa: E402
+from neuronova_plugin.host import HostError, Request, Response  # noqa: E402
+from neuronova_plugin.metrics import PluginMetrics  # noqa: E402
+
+ORTHANC_CONFIG: dict[str, Any] = json.loads(orthanc.GetConfiguration())
+CONFIG: PluginConfig = plugin_config(ORTHANC_CONFIG)
+METRICS = PluginMetrics()
+
+
+class OrthancHost:
+    """Adapter: the PluginHost Protocol on top of the ``orthanc`` module."""
+
+    def rest_get(self, uri: str) -> bytes:
+        try:
+            return bytes(orthanc.RestApiGet(uri))
+        except orthanc.OrthancException as exc:
+            raise HostError(f"GET {uri}: {exc}") from exc
+
+    def log_info(self, message: str) -> None:
+        orthanc.LogInfo(f"NeuroNova: {message}")
+
+    def log_warning(self, message: str) -> None:
+        orthanc.LogWarning(f"NeuroNova: {message}")
+
+    def log_error(self, message: str) -> None:
+        orthanc.LogError(f"NeuroNova: {message}")
+
+
+HOST = OrthancHost()
+Handler = Callable[[Request], Response]
+# Feature registration steps, run in order by main(); a feature block appends its own step.
+STEPS: list[Callable[[], None]] = []
+
+
+class RestOutput(Protocol):
+    """The part of Orthanc's RestOutput object the routes use."""
+
+    def AnswerBuffer(self, body: bytes, mime: str) -> None: ...  # noqa: N802
+
+    def SendHttpStatus(self, status: int, body: bytes) -> None: ...  # noqa: N802
+
+    def SendMethodNotAllowed(self, allowed: str) -> None: ...  # noqa: N802
+
+
+def _answer(output: RestOutput, response: Response) -> None:
+    if response.status == 200:
+        output.AnswerBuffer(response.body, response.mime)
+    else:
+        output.SendHttpStatus(response.status, response.body)
+
+
+def _rest_route(handler: Handler, methods: tuple[str, ...] = ("GET",)) -> Callable[..., None]:
+    """Adapt a pure handler to Orthanc's REST callback; an exception becomes a logged 500."""
+
+    def callback(output: RestOutput, uri: str, **request: Any) -> None:  # noqa: ANN401
+        method = str(request.get("method", "GET"))
+        if method not in methods:
+            output.SendMethodNotAllowed(",".join(methods))
+            return
+        try:
+            response = handler(
+                Request(
+                    method=method,
+                    groups=tuple(request.get("groups") or ()),
+                    query=dict(request.get("get") or {}),
+                    headers={k.lower(): v for k, v in (request.get("headers") or {}).items()},
+                    body=bytes(request.get("body") or b""),
+                )
+            )
+        except Exception:  # noqa: BLE001 - never raise into Orthanc
+            HOST.log_error(f"route {uri} failed:\n{traceback.format_exc()}")
+            response = Response.error(500, "NeuroNova plugin error (see Orthanc log)")
+        _answer(output, response)
+
+    return callback
+
+
+# --- metrics -------------------------------------------------------------------------------------
+def register_metrics() -> None:
+    orthanc.RegisterRestCallback(
+        "/neuronova/metrics", _rest_route(lambda _request: METRICS.response())
+    )
+
+
+STEPS.append(register_metrics)
+
+
+# --- AI pipeline (issue 4) -----------------------------------------------------------------------
+# (owned by the AI engineer: define a register step that calls into neuronova_plugin.ai and
+# append it to STEPS)
+# --- end AI pipeline (issue 4) -------------------------------------------------------------------
+
+
+def main() -> None:
+    if not CONFIG.enabled:
+        HOST.log_warning("plugin disabled by NeuroNova.Enabled=false")
+        return
+    for step in STEPS:
+        step()
+    HOST.log_warning(f"plugin {__version__} ready ({CONFIG})")
+
+
+main()

@@ -1,0 +1,53 @@
+"""Pure: the Protocols through which plugin code reaches Orthanc, and the HTTP answer value.
+
+``entry.py`` implements :class:`PluginHost` on top of the ``orthanc`` module; tests implement it
+with fakes. Nothing in the package imports ``orthanc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class HostError(Exception):
+    """A call into Orthanc's REST API failed (unknown resource, bad request...)."""
+
+
+class PluginHost(Protocol):
+    """What plugin features need from Orthanc."""
+
+    def rest_get(self, uri: str) -> bytes:
+        """GET on Orthanc's built-in REST API (plugin routes bypassed); raises HostError."""
+        ...
+
+    def log_info(self, message: str) -> None: ...
+
+    def log_warning(self, message: str) -> None: ...
+
+    def log_error(self, message: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A REST call to a plugin route, as the entry script receives it."""
+
+    method: str
+    groups: tuple[str, ...] = ()
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What a plugin route answers; ``entry.py`` turns it into Orthanc output calls."""
+
+    status: int
+    body: bytes = b""
+    mime: str = "text/plain"
+
+    @staticmethod
+    def error(status: int, message: str) -> Response:
+        return Response(status, message.encode(), "text/plain")

@@ -1,0 +1,243 @@
+"""Test helper (wiring): start a private Debian Orthanc with the NeuroNova plugin on spare ports.
+
+Usage from any area's tests::
+
+    from tests.support.orthanc import OrthancProcess, running_orthanc
+
+    with running_orthanc(tmp_path, neuronova={"RedisUrl": url}, overrides={"StableAge": 2}) as o:
+        requests.get(f"{o.url}/system", auth=o.auth)
+        subprocess.run(["storescu", "-aec", o.aet, "127.0.0.1", str(o.dicom_port), path])
+        o.restart()            # same storage and index, new process
+
+The process always stops when the context exits (SIGTERM, then SIGKILL). Orthanc's log is kept
+in ``<workdir>/orthanc.log`` (``o.log_text()``) so a test can assert that no plugin exception
+escaped. Pass ``plugin=False`` for a plain Orthanc (DICOMweb only), e.g. as a benchmark baseline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PLUGIN_DIR = REPO_ROOT / "orthanc-plugins"
+ENTRY_SCRIPT = PLUGIN_DIR / "entry.py"
+ORTHANC_BINARY = (
+    os.environ.get("NEURONOVA_ORTHANC_BINARY")
+    or shutil.which("Orthanc")
+    or (
+        "/usr/sbin/Orthanc"  # Debian's package installs it here
+    )
+)
+PLUGINS_DIR = Path(os.environ.get("NEURONOVA_ORTHANC_PLUGINS", "/usr/share/orthanc/plugins"))
+USERNAME = "orthanc"
+PASSWORD = "orthanc"
+AET = "NEURONOVA"
+
+
+def free_port() -> int:
+    """A port the OS reports free right now (bind to port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def base_config() -> dict[str, Any]:
+    """The repository's orthanc.json: tests run the configuration users run."""
+    config: dict[str, Any] = json.loads((REPO_ROOT / "orthanc.json").read_text())
+    return config
+
+
+def _deep_merge(target: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _deep_merge(target[key], value)
+        else:
+            target[key] = value
+    return target
+
+
+@dataclass
+class OrthancProcess:
+    """One private Orthanc in ``workdir``; ``start()`` waits until ``/system`` answers."""
+
+    workdir: Path
+    plugin: bool = True
+    dicomweb: bool = True
+    neuronova: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    startup_timeout_s: float = 60.0
+    http_port: int = field(default_factory=free_port)
+    dicom_port: int = field(default_factory=free_port)
+    aet: str = AET
+    _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (USERNAME, PASSWORD)
+
+    @property
+    def config_path(self) -> Path:
+        return self.workdir / "orthanc.json"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "orthanc.log"
+
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        session.auth = self.auth
+        return session
+
+    def render_config(self) -> dict[str, Any]:
+        config = base_config()
+        plugins = []
+        if self.plugin:
+            plugins.append(str(PLUGINS_DIR / "libOrthancPython.so"))
+        if self.dicomweb:
+            plugins.append(str(PLUGINS_DIR / "libOrthancDicomWeb.so"))
+        config.update(
+            {
+                "HttpPort": self.http_port,
+                "DicomPort": self.dicom_port,
+                "DicomAet": self.aet,
+                "StorageDirectory": str(self.workdir / "storage"),
+                "IndexDirectory": str(self.workdir / "index"),
+                "RegisteredUsers": {USERNAME: PASSWORD},
+                "Plugins": plugins,
+                "PythonScript": str(ENTRY_SCRIPT),
+            }
+        )
+        if not self.plugin:
+            config.pop("PythonScript", None)
+        config.setdefault("NeuroNova", {})
+        config["NeuroNova"]["VarDirectory"] = str(self.workdir / "var")
+        _deep_merge(config["NeuroNova"], self.neuronova)
+        return _deep_merge(config, self.overrides)
+
+    def start(self) -> OrthancProcess:
+        if self._proc is not None:
+            raise RuntimeError("Orthanc already started")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(json.dumps(self.render_config(), indent=2))
+        env = dict(os.environ)
+        site_packages = sysconfig.get_paths()["purelib"]
+        env["PYTHONPATH"] = os.pathsep.join([site_packages, str(PLUGIN_DIR)])
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(
+                [ORTHANC_BINARY, str(self.config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                env=env,
+                start_new_session=True,
+            )
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise RuntimeError(f"Orthanc exited at start-up:\n{self.log_text()[-4000:]}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{self.url}/system", auth=self.auth, timeout=2).ok:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise TimeoutError(f"Orthanc not ready in {self.startup_timeout_s}s:\n{self.log_text()}")
+
+    def is_alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+    def restart(self) -> OrthancProcess:
+        self.stop()
+        return self.start()
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def storescu(
+        self, *paths: Path | str, timeout_s: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        """Send files with dcmtk's storescu as a modality would (one association)."""
+        command = [
+            "storescu",
+            "-aec",
+            self.aet,
+            "-aet",
+            "TESTSCU",
+            "127.0.0.1",
+            str(self.dicom_port),
+        ]
+        return subprocess.run(
+            [*command, *map(str, paths)],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+
+
+@contextlib.contextmanager
+def running_orthanc(
+    workdir: Path,
+    *,
+    plugin: bool = True,
+    dicomweb: bool = True,
+    neuronova: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Iterator[OrthancProcess]:
+    """Start a private Orthanc in ``workdir`` and always stop it on exit."""
+    orthanc = OrthancProcess(
+        workdir=workdir,
+        plugin=plugin,
+        dicomweb=dicomweb,
+        neuronova=neuronova or {},
+        overrides=overrides or {},
+    )
+    try:
+        yield orthanc.start()
+    finally:
+        orthanc.stop()
+
+
+if __name__ == "__main__":  # manual use: python -m tests.support.orthanc <workdir>
+    with running_orthanc(Path(sys.argv[1])) as running:
+        print(running.url, running.dicom_port, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.pause()

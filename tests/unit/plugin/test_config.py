@@ -1,0 +1,42 @@
+"""The plugin's NeuroNova section: defaults, overrides, foreign keys ignored, bad types refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from neuronova_plugin.config import ConfigError, PluginConfig, plugin_config
+
+pytestmark = pytest.mark.unit
+
+
+def test_defaults_without_section() -> None:
+    assert plugin_config({}) == PluginConfig()
+    assert PluginConfig().transcode and PluginConfig().verify_transcode
+
+
+def test_overrides_and_foreign_keys() -> None:
+    config = plugin_config(
+        {"NeuroNova": {"Transcode": False, "VerifyTranscode": "false", "RedisUrl": "redis://x"}}
+    )
+    assert not config.transcode
+    assert not config.verify_transcode
+    assert config.enabled
+
+
+def test_repository_config_is_valid() -> None:
+    config = json.loads((Path(__file__).parents[3] / "orthanc.json").read_text())
+    assert plugin_config(config).enabled
+
+
+@pytest.mark.parametrize("value", [1, "yes", None])
+def test_rejects_non_boolean(value: object) -> None:
+    with pytest.raises(ConfigError, match="Transcode"):
+        plugin_config({"NeuroNova": {"Transcode": value}})
+
+
+def test_config_is_frozen() -> None:
+    with pytest.raises(AttributeError):
+        PluginConfig().transcode = False  # type: ignore[misc]
