@@ -1,0 +1,56 @@
+# NeuroNova: the commands a newcomer types. Each target prints what it does; see README.md.
+SHELL := /bin/bash
+PY := .venv/bin/python
+# Python sources checked by ruff and mypy (web folders have their own tooling).
+PY_SOURCES := stack orthanc-plugins inference django-portal tests bench
+
+.PHONY: up down status logs demo test lint unit bench train bootstrap clean help
+
+help:
+	@echo "make up | down | status | logs | demo | test | bench | lint | clean"
+
+bootstrap:
+	@scripts/bootstrap.sh runtime
+
+## Install what is missing, start every service under supervisord, return once /api/health is 200.
+up: bootstrap
+	@$(PY) -m stack up
+
+## Stop everything `make up` started (no process or port left behind).
+down:
+	@if [ -x $(PY) ]; then $(PY) -m stack down; else echo "[stack] nothing running"; fi
+
+status:
+	@$(PY) -m stack status
+
+logs:
+	@$(PY) -m stack logs -f
+
+## Push the synthetic demo brain MR study into the running stack by C-STORE.
+demo:
+	@set -a; source var/stack.env; set +a; \
+	PYTHONPATH=inference $(PY) -m neuronova_inference.synthetic.demo \
+	  --host 127.0.0.1 --port $$ORTHANC_DICOM_PORT --aet $$ORTHANC_AET
+
+lint:
+	$(PY) -m ruff format --check $(PY_SOURCES)
+	$(PY) -m ruff check $(PY_SOURCES)
+	$(PY) -m mypy $(PY_SOURCES)
+
+## The full suite: lint, unit, integration (real Orthanc, nginx, Redis, MariaDB/SQLite) and e2e.
+test:
+	@scripts/bootstrap.sh test
+	@$(MAKE) --no-print-directory lint
+	@scripts/run-tests.sh
+
+unit:
+	$(PY) -m pytest -m unit -q
+
+## Benchmarks: baseline and ours side by side in one run, ratios printed.
+bench:
+	@scripts/bootstrap.sh test
+	@.venv/bin/pip install -q --group pyproject.toml:train
+	@for b in bench/*.py; do echo "=== $$b"; $(PY) $$b || exit 1; done
+
+clean: down
+	rm -rf var

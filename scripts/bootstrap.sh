@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Installs what NeuroNova needs on a Debian 12 machine (as root) and skips what is already there.
+#   scripts/bootstrap.sh runtime   what `make up` needs: Debian services, the Python venv, web builds
+#   scripts/bootstrap.sh test      runtime + what `make test` needs (dev tools, Chromium, promtool…)
+# Each step is keyed on the inputs it was made from (pyproject.toml, package-lock.json, sources),
+# so a second run changes nothing and prints one line per step.
+set -euo pipefail
+
+mode=${1:-runtime}
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv=${NEURONOVA_VENV:-$root/.venv}
+stamps=$venv/.neuronova-stamps
+say() { printf '[bootstrap] %s\n' "$*"; }
+
+runtime_debs=(orthanc orthanc-python orthanc-dicomweb nginx redis-server dcmtk dicom3tools
+              python3.11 python3.11-venv ca-certificates)
+test_debs=(chromium fonts-liberation docker-compose prometheus prometheus-alertmanager)
+
+install_debs() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    command -v node >/dev/null || missing+=(nodejs npm)
+    if [ ${#missing[@]} -eq 0 ]; then
+        say "Debian packages: all present"
+        return
+    fi
+    say "Debian packages: installing ${missing[*]}"
+    # Packaged daemons (orthanc, nginx, redis, prometheus) must not start on their default ports:
+    # NeuroNova runs its own instances under supervisord.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    rm -f /usr/sbin/policy-rc.d
+    trap - EXIT
+}
+
+# The plugin runs inside Orthanc's embedded Debian python3.11, so the venv is made from that
+# interpreter: the same cp311 wheels serve the plugin, the services and the tests.
+install_python() {
+    local group=$1 key
+    if [ ! -x "$venv/bin/python" ]; then
+        say "Python: creating $venv from /usr/bin/python3.11"
+        /usr/bin/python3.11 -m venv "$venv"
+        "$venv/bin/pip" install -q --upgrade pip
+    fi
+    mkdir -p "$stamps"
+    key=$(sha256sum "$root/pyproject.toml" | cut -c1-16)
+    if [ -f "$stamps/python-$group-$key" ]; then
+        say "Python group '$group': up to date"
+        return
+    fi
+    say "Python group '$group': installing"
+    "$venv/bin/pip" install -q --disable-pip-version-check --group "$root/pyproject.toml:$group"
+    touch "$stamps/python-$group-$key"
+}
+
+# npm projects: `npm ci` when the lockfile changed, `npm run build` when any source changed.
+build_web() {
+    local dir=$1 build=${2:-yes} key
+    [ -f "$dir/package.json" ] || { say "web: $dir has no package.json yet, skipped"; return; }
+    mkdir -p "$stamps"
+    key=$(sha256sum "$dir/package-lock.json" 2>/dev/null | cut -c1-16)
+    local name
+    name=$(echo "${dir#"$root"/}" | tr '/' '_')
+    if [ ! -f "$stamps/npm-$name-$key" ] || [ ! -d "$dir/node_modules" ]; then
+        say "web: npm ci in ${dir#"$root"/}"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+        touch "$stamps/npm-$name-$key"
+    fi
+    [ "$build" = yes ] || return 0
+    key=$(cd "$dir" && find . -path ./node_modules -prune -o -path ./dist -prune -o -type f -print0 \
+          | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+    if [ -f "$stamps/build-$name-$key" ] && [ -d "$dir/dist" ]; then
+        say "web: ${dir#"$root"/} build up to date"
+        return
+    fi
+    say "web: building ${dir#"$root"/}"
+    (cd "$dir" && npm run build --silent)
+    touch "$stamps/build-$name-$key"
+}
+
+case "$mode" in
+    runtime)
+        install_debs "${runtime_debs[@]}"
+        install_python runtime-services
+        ;;
+    test)
+        install_debs "${runtime_debs[@]}" "${test_debs[@]}"
+        install_python dev
+        ;;
+    *) echo "usage: $0 runtime|test" >&2; exit 2 ;;
+esac
+build_web "$root/spa"
+build_web "$root/ohif-build"
+if [ "$mode" = test ]; then
+    build_web "$root/tests/support/fhir_server" no
+fi
+say "done"
