@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from neuronova_plugin.config import ConfigError, PluginConfig, plugin_config
 
 pytestmark = pytest.mark.unit
@@ -14,7 +13,8 @@ pytestmark = pytest.mark.unit
 
 def test_defaults_without_section() -> None:
     assert plugin_config({}) == PluginConfig()
-    assert PluginConfig().transcode and PluginConfig().verify_transcode
+    assert PluginConfig().transcode
+    assert PluginConfig().verify_transcode
 
 
 def test_overrides_and_foreign_keys() -> None:
