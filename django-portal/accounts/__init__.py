@@ -1,0 +1,1 @@
+"""Wiring: portal users, roles, clinician-to-patient assignments and JWT authentication."""

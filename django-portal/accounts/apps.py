@@ -1,0 +1,7 @@
+"""Wiring: Django app config for accounts."""
+
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"

@@ -1,0 +1,1 @@
+"""Wiring: the /api/health endpoint and its dependency probes."""

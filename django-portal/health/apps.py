@@ -1,0 +1,7 @@
+"""Wiring: Django app config for health."""
+
+from django.apps import AppConfig
+
+
+class HealthConfig(AppConfig):
+    name = "health"

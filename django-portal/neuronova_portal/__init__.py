@@ -1,0 +1,1 @@
+"""Wiring: the NeuroNova portal's Django project (settings, URLs, WSGI, Celery app)."""
