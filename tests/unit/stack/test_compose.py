@@ -1,0 +1,126 @@
+"""docker-compose.yml stays valid and in step with the native run (no Docker engine here).
+
+Three independent checks: Debian's docker-compose 1.29 parses and interpolates it, the Compose
+specification's JSON schema (shipped inside that package) accepts it, and every file it mounts or
+builds from exists in the repository.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[3]
+COMPOSE = ROOT / "docker-compose.yml"
+SPEC = Path("/usr/lib/python3/dist-packages/compose/config/compose_spec.json")
+# Built outputs that `make up` / CI produce; they are mounted but not committed.
+BUILD_OUTPUTS = {"spa/dist", "ohif-build/dist"}
+
+
+def _compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return data
+
+
+def _env_example() -> dict[str, str]:
+    pairs = (
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    return {key: value for key, value in pairs}
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
+def test_docker_compose_config_accepts_it() -> None:
+    result = subprocess.run(
+        ["docker-compose", "--env-file", str(ROOT / ".env.example"), "-f", str(COMPOSE),
+         "config", "-q"],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_missing_secret_is_refused() -> None:
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose not installed")
+    env = {"PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        ["docker-compose", "-f", str(COMPOSE), "config", "-q"],
+        capture_output=True, text=True, check=False, cwd=ROOT, env=env,
+    )
+    assert result.returncode != 0
+    assert "set " in result.stderr  # the ${VAR:?set VAR} message names what is missing
+
+
+@pytest.mark.skipif(not SPEC.exists(), reason="compose spec schema not installed")
+def test_compose_spec_schema_accepts_it() -> None:
+    schema = json.loads(SPEC.read_text())
+    jsonschema.validate(_compose(), schema)
+
+
+def test_every_mounted_or_built_path_exists() -> None:
+    missing = []
+    for name, service in _compose()["services"].items():
+        build = service.get("build")
+        if build:
+            context = ROOT / build["context"]
+            if not (context / build.get("dockerfile", "Dockerfile")).is_file():
+                missing.append(f"{name}: build {build}")
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if not source.startswith("./"):
+                continue  # a named volume
+            rel = source[2:]
+            if rel not in BUILD_OUTPUTS and not (ROOT / rel).exists():
+                missing.append(f"{name}: {source}")
+    assert not missing, missing
+
+
+def test_only_nginx_is_published() -> None:
+    published = [name for name, svc in _compose()["services"].items() if svc.get("ports")]
+    assert published == ["nginx"]
+
+
+def test_gpu_reserved_for_inference() -> None:
+    services = _compose()["services"]
+    for name in ("inference", "inference-worker"):
+        devices = services[name]["deploy"]["resources"]["reservations"]["devices"]
+        assert devices[0]["capabilities"] == ["gpu"]
+
+
+def test_env_example_orthanc_auth_matches_password() -> None:
+    env = _env_example()
+    expected = base64.b64encode(f"orthanc:{env['ORTHANC_PASSWORD']}".encode()).decode()
+    assert env["ORTHANC_AUTH_BASIC"] == expected
+
+
+# Keys that differ between runs by design: paths, plugin loading (the orthancteam image enables
+# plugins from environment variables), credentials (from the environment), and the Docker network.
+COMPOSE_ONLY_DIFFERENCES = {
+    "Plugins", "RegisteredUsers", "StorageDirectory", "IndexDirectory", "PythonScript",
+    "RemoteAccessAllowed",
+}
+
+
+def test_compose_orthanc_config_in_step_with_native() -> None:
+    native = json.loads((ROOT / "orthanc.json").read_text())
+    compose = json.loads((ROOT / "docker" / "orthanc" / "orthanc.json").read_text())
+    keys = (set(native) | set(compose)) - COMPOSE_ONLY_DIFFERENCES
+    differing = sorted(k for k in keys if k != "NeuroNova" and native.get(k) != compose.get(k))
+    assert not differing, f"orthanc.json and docker/orthanc/orthanc.json differ in {differing}"
+    plugin_native = {k: v for k, v in native["NeuroNova"].items()
+                     if k not in {"RedisUrl", "VarDirectory"}}
+    plugin_compose = {k: v for k, v in compose["NeuroNova"].items()
+                      if k not in {"RedisUrl", "VarDirectory"}}
+    assert plugin_native == plugin_compose

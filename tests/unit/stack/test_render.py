@@ -1,0 +1,108 @@
+"""The native runner's pure parts: config from the environment and the rendered files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stack import render
+from stack.config import ConfigError, load
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_defaults_are_the_design_ports() -> None:
+    config = load({}, root=ROOT)
+    assert (config.http_port, config.orthanc_http_port, config.orthanc_dicom_port) == (
+        8080, 8042, 4242)
+    assert config.orthanc_aet == "NEURONOVA"
+    assert config.database_url.startswith("sqlite:///")
+    assert config.var_dir == ROOT / "var"
+
+
+def test_relative_var_is_under_the_repository() -> None:
+    assert load({"NEURONOVA_VAR": "var/test-x"}, root=ROOT).var_dir == ROOT / "var" / "test-x"
+
+
+@pytest.mark.parametrize("raw", ["abc", "0", "70000"])
+def test_bad_port_is_a_clear_error(raw: str) -> None:
+    with pytest.raises(ConfigError, match="NEURONOVA_HTTP_PORT"):
+        load({"NEURONOVA_HTTP_PORT": raw}, root=ROOT)
+
+
+def test_production_refuses_dev_secrets() -> None:
+    with pytest.raises(ConfigError) as error:
+        load({"NEURONOVA_ENV": "production", "JWT_SIGNING_KEY": "real"}, root=ROOT)
+    assert "ORTHANC_PASSWORD" in str(error.value)
+    assert "DJANGO_SECRET_KEY" in str(error.value)
+    assert "JWT_SIGNING_KEY" not in str(error.value)
+
+
+def test_production_with_own_secrets_loads() -> None:
+    config = load(
+        {"NEURONOVA_ENV": "production", "JWT_SIGNING_KEY": "a", "DJANGO_SECRET_KEY": "b",
+         "ORTHANC_PASSWORD": "c"},
+        root=ROOT,
+    )
+    assert config.env == "production"
+
+
+def test_substitute_leaves_nginx_variables() -> None:
+    text = render.substitute("listen ${NN_HTTP_PORT}; proxy_set_header Host $host;",
+                             {"NN_HTTP_PORT": "9"})
+    assert text == "listen 9; proxy_set_header Host $host;"
+
+
+def test_substitute_refuses_an_unknown_name() -> None:
+    with pytest.raises(KeyError, match="NN_MISSING"):
+        render.substitute("root ${NN_MISSING};", {})
+
+
+def test_nginx_templates_use_only_known_names() -> None:
+    values = render.nginx_values(load({}, root=ROOT))
+    for name in ("neuronova.conf.template", "nginx.native.conf.template"):
+        rendered = render.substitute((ROOT / "nginx" / name).read_text(), values)
+        assert "${NN_" not in rendered
+
+
+def test_internal_locations_are_internal() -> None:
+    template = (ROOT / "nginx" / "neuronova.conf.template").read_text()
+    for location in ("/internal-orthanc/", "/internal-orthanc-raw/"):
+        block = template.split(f"location {location} {{", 1)[1].split("}", 1)[0]
+        assert "internal;" in block
+
+
+def test_orthanc_config_overrides_only_run_keys(tmp_path: Path) -> None:
+    config = load({"NEURONOVA_VAR": str(tmp_path), "ORTHANC_HTTP_PORT": "18042",
+                   "NEURONOVA_REDIS_URL": "redis://127.0.0.1:16379/0"}, root=ROOT)
+    base = json.loads((ROOT / "orthanc.json").read_text())
+    rendered = render.orthanc_config(base, config)
+    assert rendered["HttpPort"] == 18042
+    assert rendered["StorageDirectory"] == str(tmp_path / "orthanc" / "storage")
+    assert rendered["NeuroNova"]["RedisUrl"] == "redis://127.0.0.1:16379/0"
+    assert rendered["AuthenticationEnabled"] is True
+    assert rendered["RemoteAccessAllowed"] is False
+    untouched = {k for k in base if rendered[k] == base[k]}
+    assert {"DicomWeb", "StableAge", "ExecuteLuaEnabled", "RestApiWriteToFileSystemEnabled"} <= untouched
+    assert base["NeuroNova"] != rendered["NeuroNova"]  # the base dict was not mutated in place
+
+
+def test_supervisord_conf_escapes_percent_and_manages_redis_on_request() -> None:
+    config = load({"DJANGO_SECRET_KEY": "a%b"}, root=ROOT)
+    conf = render.supervisord_conf(config, render.programs(config, manage_redis=True))
+    assert 'DJANGO_SECRET_KEY="a%%b"' in conf
+    assert "[program:redis]" in conf
+    assert "-n inference@%%h" in conf
+    without = render.supervisord_conf(config, render.programs(config, manage_redis=False))
+    assert "[program:redis]" not in without
+
+
+def test_programs_start_in_dependency_order() -> None:
+    names = [p.name for p in render.programs(load({}, root=ROOT), manage_redis=True)]
+    assert names[0] == "redis"
+    assert names[-1] == "nginx"
+    assert names.index("orthanc") < names.index("django")
