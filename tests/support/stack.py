@@ -1,0 +1,181 @@
+"""Wiring for tests: the whole native stack (`python -m stack up`) on spare ports, then down.
+
+The same code path as `make up`, with its own var folder under var/ (nginx's unprivileged workers
+must be able to reach the web roots, which rules out pytest's 0700 tmp folders), its own Redis
+(so tests may stop it) and SQLite database. Nothing is shared with a developer's running stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stack.config import StackConfig, load
+from stack.supervisor import Supervisor
+
+ROOT = Path(__file__).resolve().parents[2]
+PORT_NAMES = (
+    "NEURONOVA_HTTP_PORT",
+    "ORTHANC_HTTP_PORT",
+    "ORTHANC_DICOM_PORT",
+    "DJANGO_PORT",
+    "INFERENCE_PORT",
+    "REDIS_PORT",
+)
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports the kernel calls free now, all distinct (sockets held open together while asking)."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+@dataclass
+class RunningStack:
+    config: StackConfig
+    env: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return self.config.public_url
+
+    @property
+    def orthanc_url(self) -> str:
+        return self.config.orthanc_url
+
+    @property
+    def orthanc_auth(self) -> tuple[str, str]:
+        return (self.config.orthanc_username, self.config.orthanc_password)
+
+    @property
+    def dicom_port(self) -> int:
+        return self.config.orthanc_dicom_port
+
+    @property
+    def aet(self) -> str:
+        return self.config.orthanc_aet
+
+    @property
+    def supervisor(self) -> Supervisor:
+        return Supervisor(self.config)
+
+    def cli(self, *args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
+        """`python -m stack ARGS` against this stack (what `make up/down/status` run)."""
+        return subprocess.run(
+            [sys.executable, "-m", "stack", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        try:
+            with urllib.request.urlopen(self.url + "/api/health", timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def token(self, username: str, password: str | None = None) -> str:
+        """An access token for a dev user (`<name>-dev-pass` unless given)."""
+        body = json.dumps(
+            {"username": username, "password": password or f"{username}-dev-pass"}
+        ).encode()
+        request = urllib.request.Request(
+            self.url + "/api/auth/token",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return str(json.loads(response.read())["access"])
+
+
+def stack_environment(var_dir: Path) -> dict[str, str]:
+    ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES)), strict=True))
+    env = {
+        **os.environ,
+        **{name: str(port) for name, port in ports.items() if name != "REDIS_PORT"},
+        "NEURONOVA_VAR": str(var_dir),
+        "NEURONOVA_REDIS_URL": f"redis://127.0.0.1:{ports['REDIS_PORT']}/0",
+        "NEURONOVA_MANAGE_REDIS": "yes",
+        "NEURONOVA_ENV": "dev",
+    }
+    env.pop("DATABASE_URL", None)  # the stack's own SQLite unless a test module asks otherwise
+    return env
+
+
+@contextmanager
+def native_stack(extra_env: dict[str, str] | None = None) -> Iterator[RunningStack]:
+    var_dir = ROOT / "var" / f"test-stack-{uuid.uuid4().hex[:8]}"
+    env = {**stack_environment(var_dir), **(extra_env or {})}
+    running = RunningStack(config=load(env, root=ROOT), env=env)
+    try:
+        result = running.cli("up", "--timeout", "300")
+        if result.returncode != 0:
+            logs = "\n".join(
+                f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
+                for path in sorted((var_dir / "log").glob("*.log"))
+            )
+            raise RuntimeError(f"stack up failed:\n{result.stdout}\n{result.stderr}\n{logs}")
+        yield running
+    finally:
+        down = running.cli("down", timeout=180)
+        leftovers = processes_of(var_dir)
+        ports = [port for port in running_ports(running.config) if port_in_use(port)]
+        shutil.rmtree(var_dir, ignore_errors=True)
+    # `make down` must leave no process or port behind: checked on every test session's stack.
+    if down.returncode != 0 or leftovers or ports:
+        raise AssertionError(
+            f"stack down left pids {leftovers}, ports {ports}:\n{down.stdout}{down.stderr}"
+        )
+
+
+def processes_of(var_dir: Path) -> list[int]:
+    """Pids whose environment names this stack's var folder (every program of ours gets it)."""
+    marker = f"NEURONOVA_VAR={var_dir}".encode()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker in environ:
+            pids.append(int(proc.name))
+    return pids
+
+
+def running_ports(config: StackConfig) -> list[int]:
+    return [
+        config.http_port,
+        config.orthanc_http_port,
+        config.orthanc_dicom_port,
+        config.django_port,
+        config.inference_port,
+        config.redis_port,
+    ]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
