@@ -1,0 +1,21 @@
+"""FHIR integration tests: one in-memory FHIR R4 server per module, emptied before each test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.fhir_server import FhirTestServer
+
+
+@pytest.fixture(scope="module")
+def fhir_server_module() -> Iterator[FhirTestServer]:
+    with FhirTestServer.start() as server:
+        yield server
+
+
+@pytest.fixture
+def fhir_server(fhir_server_module: FhirTestServer) -> FhirTestServer:
+    fhir_server_module.reset()
+    return fhir_server_module
