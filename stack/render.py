@@ -97,7 +97,7 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
     result = [
         Program(
             name="orthanc",
-            command=f"/usr/bin/Orthanc {var}/orthanc/orthanc.json",
+            command=f"/usr/sbin/Orthanc {var}/orthanc/orthanc.json",
             directory=str(var / "orthanc"),
             priority=20,
             # The plugin runs in Orthanc's embedded Debian python3.11: our venv was made from it.
