@@ -237,6 +237,15 @@ def cmd_logs(config: StackConfig, follow: bool, programs: list[str]) -> int:
     return subprocess.run(args, check=False).returncode  # noqa: S603
 
 
+def _as_started(config: StackConfig) -> StackConfig:
+    """The ports and URLs the running stack was started with (var/stack.env), not today's env."""
+    started = config.var_dir / "stack.env"
+    if not started.exists():
+        return config
+    pairs = (line.split("=", 1) for line in started.read_text().splitlines() if "=" in line)
+    return load({**os.environ, **dict(pairs)}, root=config.root)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -251,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = load()
+        if args.command in {"down", "status", "logs"}:
+            config = _as_started(config)
     except ConfigError as error:
         say(f"refusing to start: {error}")
         return 2
