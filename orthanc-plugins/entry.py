@@ -25,6 +25,7 @@ import orthanc  # type: ignore[import-not-found]  # noqa: E402
 from neuronova_plugin import __version__  # noqa: E402
 from neuronova_plugin.config import PluginConfig, plugin_config  # noqa: E402
 from neuronova_plugin.host import HostError, Request, Response  # noqa: E402
+from neuronova_plugin.ingest import on_received  # noqa: E402
 from neuronova_plugin.metrics import PluginMetrics  # noqa: E402
 
 ORTHANC_CONFIG: dict[str, Any] = json.loads(orthanc.GetConfiguration())
@@ -108,6 +109,25 @@ def register_metrics() -> None:
 
 
 STEPS.append(register_metrics)
+
+
+# --- ingest: HTJ2K lossless re-encoding (issue 3) ----------------------------------------------
+def _received_instance(received: bytes, origin: object) -> tuple[Any, bytes | None]:
+    try:
+        out = on_received(bytes(received), config=CONFIG, metrics=METRICS, host=HOST)
+    except Exception:  # noqa: BLE001 - on_received never raises; this is the last guard
+        HOST.log_error(f"ingest callback failed:\n{traceback.format_exc()}")
+        out = None
+    if out is None:
+        return orthanc.ReceivedInstanceAction.KEEP_AS_IS, None
+    return orthanc.ReceivedInstanceAction.MODIFY, out
+
+
+def register_ingest() -> None:
+    orthanc.RegisterReceivedInstanceCallback(_received_instance)
+
+
+STEPS.append(register_ingest)
 
 
 # --- AI pipeline (issue 4) -----------------------------------------------------------------------

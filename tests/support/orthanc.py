@@ -241,3 +241,78 @@ if __name__ == "__main__":  # manual use: python -m tests.support.orthanc <workd
         print(running.url, running.dicom_port, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             signal.pause()
+
+
+def synthetic_mr_series(
+    count: int = 20,
+    *,
+    rows: int = 256,
+    columns: int = 256,
+    bits_stored: int = 12,
+    seed: int = 0,
+    study_uid: str | None = None,
+    patient_id: str = "NN-TEST-0001",
+) -> list[Any]:
+    """A brain-MR-like axial series (pydicom Datasets, Explicit VR Little Endian, 16-bit).
+
+    Smooth head-shaped intensities with noise, fresh UIDs, consistent geometry (1 mm pixels,
+    slice spacing 1.5 mm, one frame of reference) so it can be stacked into a volume.
+    """
+    import numpy as np  # noqa: PLC0415 - test-data helper; keep the module import light
+    from pydicom.dataset import Dataset, FileMetaDataset  # noqa: PLC0415
+    from pydicom.uid import (  # noqa: PLC0415
+        PYDICOM_IMPLEMENTATION_UID,
+        ExplicitVRLittleEndian,
+        MRImageStorage,
+        generate_uid,
+    )
+
+    rng = np.random.default_rng(seed)
+    study = study_uid or generate_uid()
+    series, frame_of_reference = generate_uid(), generate_uid()
+    y, x = np.mgrid[-1 : 1 : rows * 1j, -1 : 1 : columns * 1j]
+    top = (1 << bits_stored) - 1
+    slices = []
+    for index in range(count):
+        z = -1 + 2 * (index + 0.5) / count
+        head = np.clip(1.0 - (x / 0.8) ** 2 - (y / 0.95) ** 2 - z**2, 0, None)
+        image = top * 0.6 * np.sqrt(head) * (1 + 0.15 * np.sin(9 * x + 5 * z) * np.cos(7 * y))
+        # Rician-like: faint noise in the air around the head, stronger inside tissue.
+        image += rng.normal(0, 1, image.shape) * np.where(head > 0, top * 0.004, 2.0)
+        pixels = np.clip(image, 0, top).astype(np.uint16)
+        sop = generate_uid()
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = MRImageStorage
+        meta.MediaStorageSOPInstanceUID = sop
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID = MRImageStorage, sop
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+        ds.FrameOfReferenceUID = frame_of_reference
+        ds.PatientID, ds.PatientName = patient_id, "Test^Brain"
+        ds.StudyDate, ds.StudyTime, ds.AccessionNumber = "20260101", "120000", "ACC0001"
+        ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "MR", 1, index + 1
+        ds.SeriesDescription = "T1 AX synthetic"
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.ImagePositionPatient = [-columns / 2, -rows / 2, 1.5 * index]
+        ds.PixelSpacing, ds.SliceThickness = [1, 1], 1.5
+        ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, columns, 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, bits_stored, bits_stored - 1
+        ds.PixelRepresentation = 0
+        ds.PixelData = pixels.tobytes()
+        slices.append(ds)
+    return slices
+
+
+def write_series(datasets: list[Any], folder: Path) -> list[Path]:
+    """Save datasets as DICOM files (with preamble) and return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, ds in enumerate(datasets):
+        path = folder / f"{index:05d}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        paths.append(path)
+    return paths
