@@ -1,0 +1,69 @@
+/** NeuroNova viewer configuration (OHIF 3.13). Served with no-cache; the build fills in the
+ * placeholders with the hashed extension/mode URLs. */
+(function () {
+  var base = '__BASE_PATH__';
+
+  // 401 from any DICOMweb / image request: the portal session is gone; log in again and come back.
+  function toPortalLogin() {
+    if (window.__neuronovaRedirecting) return;
+    window.__neuronovaRedirecting = true;
+    var next = window.location.pathname + window.location.search;
+    window.location.assign('/login?expired=1&next=' + encodeURIComponent(next));
+  }
+  window.__neuronovaToPortalLogin = toPortalLogin;
+
+  window.config = {
+    name: 'neuronova',
+    routerBasename: base,
+    extensions: ['__NEURONOVA_EXTENSION_URL__'],
+    modes: ['__NEURONOVA_MODE_URL__'],
+    customizationService: {},
+    // The clinician/radiologist worklist is the portal; the viewer opens studies by URL.
+    showStudyList: false,
+    investigationalUseDialog: { option: 'never' },
+    maxNumberOfWebWorkers: 2,
+    showWarningMessageForCrossOrigin: false,
+    showCPUFallbackMessage: true,
+    showLoadingIndicator: true,
+    strictZSpacingForVolumeViewport: true,
+    maxNumRequests: { interaction: 100, thumbnail: 5, prefetch: 10 },
+    showErrorDetails: 'production',
+    defaultDataSourceName: 'neuronova',
+    dataSources: [
+      {
+        namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
+        sourceName: 'neuronova',
+        configuration: {
+          friendlyName: 'NeuroNova PACS',
+          name: 'neuronova',
+          // Same origin: the portal's HttpOnly session cookie rides along; no token in a URL.
+          qidoRoot: '/api/pacs/dicom-web',
+          wadoRoot: '/api/pacs/dicom-web',
+          wadoUriRoot: '/api/pacs/wado',
+          qidoSupportsIncludeField: false,
+          supportsReject: false,
+          imageRendering: 'wadors',
+          thumbnailRendering: 'wadors',
+          enableStudyLazyLoad: true,
+          supportsFuzzyMatching: false,
+          supportsWildcard: true,
+          staticWado: false,
+          dicomUploadEnabled: false,
+          // Frames: Accept transfer-syntax=* and the portal answers with the stored syntax in the
+          // Content-Type (HTJ2K .202 for re-encoded MR); streaming decode renders HTJ2K RPCL
+          // progressively.
+          requestTransferSyntaxUID: '*',
+          stackRetrieveOptions: { retrieveOptions: { single: { streaming: true, decodeLevel: 1 } } },
+          singlepart: 'bulkdata,video',
+          omitQuotationForMultipartRequest: true,
+          bulkDataURI: { enabled: true, relativeResolution: 'studies' },
+        },
+      },
+    ],
+    httpErrorHandler: function (error) {
+      var status = error && (error.status || (error.response && error.response.status));
+      if (status === 401) toPortalLogin();
+      else if (status === 403 && window.__neuronovaAccessDenied) window.__neuronovaAccessDenied();
+    },
+  };
+})();

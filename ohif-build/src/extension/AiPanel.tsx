@@ -1,0 +1,170 @@
+// The NeuroNova AI panel: model, version, job status, per-label volumes with the SEG's colours,
+// show/hide AI overlay and request re-analysis. Polls while a job is queued or running, so it
+// updates when the job finishes.
+import React, { useCallback, useEffect, useState } from "react";
+import { findSegDisplaySet, hideOverlay, isOverlayVisible, showOverlay, type Commands, type Services } from "./overlay";
+import { HttpError, portal, studyUidsFromLocation, type Job, type Report } from "./portal-api";
+
+export const POLL_MS = 4000;
+const ACTIVE = new Set(["queued", "running"]);
+
+const styles = {
+  panel: { padding: "12px", color: "#e6ecf5", font: "13px system-ui, sans-serif", display: "grid", gap: "10px" },
+  row: { display: "flex", justifyContent: "space-between", gap: "8px", alignItems: "center" },
+  swatch: { display: "inline-block", width: "12px", height: "12px", borderRadius: "2px", marginRight: "6px" },
+  button: {
+    padding: "6px 10px", borderRadius: "4px", border: "1px solid #3a6fd8", background: "#1b2a4a",
+    color: "#fff", cursor: "pointer", font: "inherit",
+  },
+  muted: { color: "#9aa6b8" },
+  error: { color: "#ff9a9a" },
+};
+
+function latestJob(jobs: Job[]): Job | undefined {
+  return [...jobs].sort((a, b) =>
+    (b.updated_at ?? b.created_at ?? "").localeCompare(a.updated_at ?? a.created_at ?? ""),
+  )[0];
+}
+
+interface Props {
+  services: Services;
+  commands: Commands;
+}
+
+export function AiPanel({ services, commands }: Props) {
+  const studyUid = studyUidsFromLocation()[0] ?? "";
+  const [report, setReport] = useState<Report | null>(null);
+  const [jobs, setJobs] = useState<Job[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [overlay, setOverlay] = useState<"hidden" | "loading" | "visible">("hidden");
+  const [message, setMessage] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const [nextReport, nextJobs] = await Promise.all([
+        portal.report(studyUid).catch((err: unknown) => {
+          if (err instanceof HttpError && err.status === 404) return null;
+          throw err;
+        }),
+        portal.jobs(studyUid),
+      ]);
+      setReport(nextReport);
+      setJobs(nextJobs);
+      setError(null);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 401) {
+        (window as { __neuronovaToPortalLogin?: () => void }).__neuronovaToPortalLogin?.();
+      }
+      setError((err as Error).message);
+    }
+  }, [studyUid]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const job = latestJob(jobs);
+  const status = job?.state ?? report?.status ?? "none";
+  const active = ACTIVE.has(status);
+  useEffect(() => {
+    if (!active) return undefined;
+    const timer = window.setInterval(() => void load(), POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [active, load]);
+
+  async function toggleOverlay() {
+    const seg = findSegDisplaySet(services.displaySetService.getActiveDisplaySets(), report?.seg_series_uid ?? null);
+    if (!seg) {
+      setMessage("The AI SEG series is not loaded in this viewer yet.");
+      return;
+    }
+    setMessage(null);
+    if (overlay === "visible" || isOverlayVisible(services, seg.displaySetInstanceUID)) {
+      hideOverlay(services, seg);
+      setOverlay("hidden");
+      return;
+    }
+    setOverlay("loading");
+    try {
+      setOverlay((await showOverlay(services, commands, seg)) ? "visible" : "hidden");
+    } catch (err) {
+      setOverlay("hidden");
+      setMessage(`Could not show the overlay: ${(err as Error).message}`);
+    }
+  }
+
+  async function reanalyze() {
+    try {
+      await portal.reanalyze(studyUid);
+      setMessage("Re-analysis queued.");
+      await load();
+    } catch (err) {
+      setMessage(`Re-analysis failed: ${(err as Error).message}`);
+    }
+  }
+
+  return (
+    <div style={styles.panel} data-testid="neuronova-ai-panel" data-status={status}>
+      <div style={{ fontWeight: 600, fontSize: "14px" }}>NeuroNova AI</div>
+      {error && <div style={styles.error} role="alert">{error}</div>}
+      <div style={styles.row}>
+        <span style={styles.muted}>Model</span>
+        <span data-testid="neuronova-ai-model">
+          {report?.model_id ?? job?.model_id ?? "—"} {report?.model_version ?? job?.model_version ?? ""}
+        </span>
+      </div>
+      <div style={styles.row}>
+        <span style={styles.muted}>Status</span>
+        <span data-testid="neuronova-ai-status">{status}{job?.reason ? ` (${job.reason})` : ""}</span>
+      </div>
+      {report && report.labels.length > 0 && (
+        <table style={{ width: "100%", borderCollapse: "collapse" }}>
+          <thead>
+            <tr style={styles.muted}>
+              <th style={{ textAlign: "left" }}>Label</th>
+              <th style={{ textAlign: "right" }}>mL</th>
+            </tr>
+          </thead>
+          <tbody>
+            {report.labels.map((label) => (
+              <tr key={label.label} data-testid="neuronova-ai-label" data-label={label.label}>
+                <td>
+                  <span
+                    style={{
+                      ...styles.swatch,
+                      background: label.color_rgb ? `rgb(${label.color_rgb.slice(0, 3).join(",")})` : "#888",
+                    }}
+                  />
+                  {label.label}
+                </td>
+                <td style={{ textAlign: "right", fontVariantNumeric: "tabular-nums" }}>
+                  {label.volume_ml.toFixed(2)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <button
+        type="button"
+        style={styles.button}
+        data-testid="neuronova-ai-overlay"
+        data-overlay={overlay}
+        disabled={!report?.seg_series_uid || overlay === "loading"}
+        onClick={() => void toggleOverlay()}
+      >
+        {overlay === "visible" ? "Hide AI overlay" : overlay === "loading" ? "Loading overlay…" : "Show AI overlay"}
+      </button>
+      <button
+        type="button"
+        style={styles.button}
+        data-testid="neuronova-ai-reanalyze"
+        disabled={active}
+        onClick={() => void reanalyze()}
+      >
+        Request re-analysis
+      </button>
+      {message && <div style={styles.muted} data-testid="neuronova-ai-message">{message}</div>}
+    </div>
+  );
+}

@@ -1,0 +1,51 @@
+// Runs before the viewer loads a study: no portal session -> back to the portal login (with
+// `next` so the user returns here); a study the user may not see -> a clear access error
+// instead of an empty or half-loaded viewer. The portal writes the audit record either way.
+import { HttpError, loginUrl, portal, studyUidsFromLocation } from "./portal-api";
+
+export const ACCESS_ERROR_ID = "neuronova-access-error";
+
+export function showAccessError(message: string): void {
+  if (document.getElementById(ACCESS_ERROR_ID)) return;
+  const box = document.createElement("div");
+  box.id = ACCESS_ERROR_ID;
+  box.setAttribute("role", "alert");
+  box.setAttribute("data-testid", "neuronova-access-error");
+  box.style.cssText =
+    "position:fixed;inset:0;z-index:10000;display:flex;flex-direction:column;align-items:center;" +
+    "justify-content:center;gap:1rem;background:#050615;color:#fff;font:16px system-ui,sans-serif";
+  const text = document.createElement("p");
+  text.textContent = message;
+  const back = document.createElement("a");
+  back.href = "/";
+  back.textContent = "Back to the NeuroNova portal / 포털로 돌아가기";
+  back.style.color = "#7fb2ff";
+  box.append(text, back);
+  document.body.append(box);
+}
+
+export async function checkAccess(): Promise<"ok" | "login" | "denied"> {
+  try {
+    await portal.me();
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 401) {
+      window.location.assign(loginUrl(window.location.pathname + window.location.search));
+      return "login";
+    }
+    throw error;
+  }
+  for (const studyUid of studyUidsFromLocation()) {
+    try {
+      await portal.study(studyUid);
+    } catch (error) {
+      if (error instanceof HttpError && [403, 404].includes(error.status)) {
+        showAccessError(
+          "You do not have access to this study, or it does not exist. / 이 검사에 접근할 권한이 없거나 검사가 없습니다.",
+        );
+        return "denied";
+      }
+      throw error;
+    }
+  }
+  return "ok";
+}

@@ -1,0 +1,38 @@
+// The NeuroNova OHIF extension: the AI panel, plus the access check that runs before a study
+// loads (401 -> portal login, 403/404 -> access error). Loaded at runtime by URL from
+// app-config.js; React is the host's (see host-react.ts).
+import React from "react";
+import { checkAccess, showAccessError } from "./access";
+import { AiPanel } from "./AiPanel";
+import type { Commands, Services } from "./overlay";
+
+export const EXTENSION_ID = "neuronova";
+
+interface ExtensionParams {
+  servicesManager: { services: Services };
+  commandsManager: Commands;
+}
+
+const extension = {
+  id: EXTENSION_ID,
+  version: "1.0.0",
+  preRegistration() {
+    (window as { __neuronovaAccessDenied?: () => void }).__neuronovaAccessDenied = () =>
+      showAccessError("You do not have access to this study. / 이 검사에 접근할 권한이 없습니다.");
+    void checkAccess().catch((error: unknown) => console.error("NeuroNova access check failed", error));
+  },
+  getPanelModule({ servicesManager, commandsManager }: ExtensionParams) {
+    const Panel = () => <AiPanel services={servicesManager.services} commands={commandsManager} />;
+    return [
+      {
+        name: "ai",
+        iconName: "tab-segmentation",
+        iconLabel: "AI",
+        label: "NeuroNova AI",
+        component: Panel,
+      },
+    ];
+  },
+};
+
+export default extension;

@@ -1,0 +1,78 @@
+// The viewer's calls to the Django portal API (same origin; HttpOnly cookie; X-CSRFToken on POST).
+
+export type JobState = "queued" | "running" | "done" | "failed" | "skipped";
+
+export interface ReportLabel {
+  label: string;
+  snomed_code?: string;
+  color_rgb?: number[];
+  volume_ml: number;
+}
+
+export interface Report {
+  status: JobState | "none";
+  model_id: string;
+  model_version: string;
+  seg_series_uid: string | null;
+  labels: ReportLabel[];
+}
+
+export interface Job {
+  job_id: string;
+  state: JobState;
+  reason?: string | null;
+  model_id?: string;
+  model_version?: string;
+  created_at?: string;
+  updated_at?: string;
+}
+
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function csrfToken(): string | null {
+  const match = /(?:^|;\s*)csrftoken=([^;]*)/.exec(document.cookie);
+  return match ? decodeURIComponent(match[1]) : null;
+}
+
+export async function call<T>(path: string, method = "GET"): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const token = csrfToken();
+  if (method !== "GET" && token) headers["X-CSRFToken"] = token;
+  if (method !== "GET") headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: method === "GET" ? undefined : "{}",
+  });
+  if (!response.ok) throw new HttpError(response.status, `${method} ${path}: HTTP ${response.status}`);
+  const text = await response.text();
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+const enc = encodeURIComponent;
+
+export const portal = {
+  me: () => call<{ username: string; role: string }>("/api/auth/me"),
+  study: (studyUid: string) => call<unknown>(`/api/studies/${enc(studyUid)}`),
+  report: (studyUid: string) => call<Report>(`/api/studies/${enc(studyUid)}/report`),
+  jobs: (studyUid: string) =>
+    call<Job[] | { results: Job[] }>(`/api/studies/${enc(studyUid)}/jobs`).then((value) =>
+      Array.isArray(value) ? value : (value?.results ?? []),
+    ),
+  reanalyze: (studyUid: string) => call<Job>(`/api/studies/${enc(studyUid)}/reanalyze`, "POST"),
+};
+
+export function studyUidsFromLocation(search: string = window.location.search): string[] {
+  const params = new URLSearchParams(search);
+  const raw = params.get("StudyInstanceUIDs") ?? params.get("studyInstanceUIDs") ?? "";
+  return raw.split(",").map((uid) => uid.trim()).filter(Boolean);
+}
+
+export function loginUrl(pathAndQuery: string): string {
+  return `/login?expired=1&next=${enc(pathAndQuery)}`;
+}

@@ -1,0 +1,67 @@
+// The NeuroNova mode: route `ai`, derived at runtime from OHIF's built-in @ohif/mode-basic (whose
+// source is not on npm), with the AI panel and the segmentation panel on the right. The mode's
+// `extensions` map is loaded by name/URL, so it names the built-ins plus our extension's URL.
+
+export const MODE_ID = "neuronova-ai";
+const AI_PANEL = "neuronova.panelModule.ai";
+const SEGMENTATION_PANEL = "@ohif/extension-cornerstone.panelModule.panelSegmentation";
+
+interface Route {
+  path: string;
+  layoutTemplate: (this: Route) => unknown;
+  layoutInstance: { id: string; props: Record<string, unknown> };
+}
+
+interface ModeInstance {
+  id: string;
+  routeName: string;
+  displayName: string;
+  hide?: boolean;
+  routes: Route[];
+  extensions: Record<string, string>;
+  [key: string]: unknown;
+}
+
+interface BasicMode {
+  modeInstance: ModeInstance;
+}
+
+/** Our extension's URL: the one app-config.js lists (the build hashes it). */
+function extensionUrl(): string {
+  const config = (window as { config?: { extensions?: unknown[] } }).config;
+  const url = config?.extensions?.find((entry) => typeof entry === "string" && entry.includes("/neuronova/extension."));
+  if (typeof url !== "string") throw new Error("NeuroNova mode: extension URL missing from app-config.js");
+  return url;
+}
+
+export function deriveMode(basic: ModeInstance, extension: string): ModeInstance {
+  const [route] = basic.routes;
+  if (!route?.layoutInstance?.props) throw new Error("NeuroNova mode: @ohif/mode-basic shape changed");
+  const layoutInstance = {
+    ...route.layoutInstance,
+    props: {
+      ...route.layoutInstance.props,
+      rightPanels: [AI_PANEL, SEGMENTATION_PANEL],
+      rightPanelClosed: false,
+    },
+  };
+  return {
+    ...basic,
+    id: MODE_ID,
+    routeName: "ai",
+    displayName: "NeuroNova AI",
+    hide: false,
+    routes: [{ ...route, path: "ai", layoutInstance }],
+    extensions: { ...basic.extensions, [extension]: "^1.0.0" },
+  };
+}
+
+const mode = {
+  id: MODE_ID,
+  async modeFactory({ loadModules }: { loadModules: (names: string[]) => Promise<BasicMode[]> }) {
+    const [basic] = await loadModules(["@ohif/mode-basic"]);
+    return deriveMode(basic.modeInstance, extensionUrl());
+  },
+};
+
+export default mode;
