@@ -10,3 +10,10 @@ class FhirSyncConfig(AppConfig):
     label = "fhir_sync"
     verbose_name = "FHIR R4 sync"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Scrape-time metrics from the sync-state table, on the default registry that
+        # django-prometheus exports at /api/metrics.
+        from fhir_sync import metrics  # noqa: PLC0415 - models are importable only once ready
+
+        metrics.register()

@@ -1,15 +1,17 @@
 """Wiring: the portal's entry into FHIR sync (call it from `transaction.on_commit`).
 
 The portal calls `on_study_updated(study_uid=...)` after it has recorded a study or an AI job
-event; when FHIR sync is configured this queues `neuronova.fhir.sync_study` on the `portal`
-queue. The task is sent by name so this module imports neither the tasks nor the FHIR client,
-and costs nothing when sync is off.
+event. When FHIR sync is configured this records the study as pending (the FHIR lag metric
+counts from here, even if no worker is running) and queues `neuronova.fhir.sync_study` on the
+`portal` queue, by name, so this module stays cheap and does nothing when sync is off.
 """
 
 from __future__ import annotations
 
 from celery import current_app
+from django.utils import timezone
 
+from fhir_sync import store
 from fhir_sync.config import get_config
 
 SYNC_STUDY_TASK = "neuronova.fhir.sync_study"
@@ -20,4 +22,5 @@ def on_study_updated(*, study_uid: str) -> None:
     """Schedule a FHIR sync of `study_uid` (no-op when FHIR_BASE_URL is empty)."""
     if not study_uid or not get_config().enabled:
         return
+    store.mark_requested(study_uid=study_uid, now=timezone.now())
     current_app.send_task(SYNC_STUDY_TASK, kwargs={"study_uid": study_uid}, queue=PORTAL_QUEUE)

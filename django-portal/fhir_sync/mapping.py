@@ -181,8 +181,10 @@ def imaging_study_resource(
     }
     if modalities := sorted({item.modality for item in study.series}):
         data["modality"] = [_modality(code) for code in modalities]
-    if study.started is not None:
+    if isinstance(study.started, datetime):
         data["started"] = _instant(study.started)
+    elif study.started is not None:  # DICOM StudyDate without a time: a FHIR date is allowed
+        data["started"] = study.started.isoformat()
     if study.description:
         data["description"] = study.description
     if endpoints:

@@ -27,7 +27,7 @@ class SeriesInfo:
 class StudyInfo:
     study_uid: str
     series: tuple[SeriesInfo, ...]
-    started: datetime | None = None  # timezone-aware
+    started: datetime | date | None = None  # a datetime must be timezone-aware
     description: str = ""
     accession_number: str = ""
 

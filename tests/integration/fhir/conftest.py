@@ -7,6 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.fhir_server import FhirTestServer
+from tests.support.portal import configure_django
+
+# Sync state lives in the portal's database: run inside the portal's Django test settings.
+configure_django()
 
 
 @pytest.fixture(scope="module")

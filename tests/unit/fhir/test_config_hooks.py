@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from celery import Celery
 from fhir_sync import config as config_module
-from fhir_sync import hooks
+from fhir_sync import hooks, store
 from fhir_sync.config import DEFAULT_PATIENT_ID_SYSTEM, FhirConfigError, load_config
 
 pytestmark = pytest.mark.unit
@@ -72,24 +72,33 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> _Recorder:
     return rec
 
 
-def _use_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+def _use_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> list[str]:
     monkeypatch.setattr(hooks, "get_config", lambda: load_config(env))
+    requested: list[str] = []
+
+    def mark_requested(*, study_uid: str, now: object) -> None:
+        requested.append(study_uid)
+
+    monkeypatch.setattr(store, "mark_requested", mark_requested)
+    return requested
 
 
 def test_hook_queues_sync_task_on_portal_queue(
     recorder: _Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _use_env(monkeypatch, {"FHIR_BASE_URL": "http://fhir"})
+    requested = _use_env(monkeypatch, {"FHIR_BASE_URL": "http://fhir"})
     hooks.on_study_updated(study_uid="1.2.3")
     assert recorder.sent == [("neuronova.fhir.sync_study", {"study_uid": "1.2.3"}, "portal")]
+    assert requested == ["1.2.3"]
 
 
 def test_hook_does_nothing_when_sync_is_off(
     recorder: _Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _use_env(monkeypatch, {})
+    requested = _use_env(monkeypatch, {})
     hooks.on_study_updated(study_uid="1.2.3")
     assert recorder.sent == []
+    assert requested == []
 
 
 def test_get_config_reads_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
