@@ -6,11 +6,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import django_stubs_ext
 import environ  # type: ignore[import-untyped]
 import pymysql
 
 from neuronova_portal import config as portal_config
 
+django_stubs_ext.monkeypatch()
 CONFIG = portal_config.load()
 
 SECRET_KEY = CONFIG.secret_key
@@ -29,6 +31,9 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "accounts",
+    "clinical",
+    "audit",
+    "pacs",
     "health",
     "fhir_sync",
 ]

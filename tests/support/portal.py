@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import tempfile
+import time
 import uuid
 
 import django
+import jwt
 
 
 def configure_django() -> None:
@@ -26,5 +30,38 @@ def configure_django() -> None:
     )
     os.environ["DATABASE_TEST_NAME"] = f"test_nn_{uuid.uuid4().hex[:10]}"
     os.environ.setdefault("PORTAL_CACHE_URL", "locmemcache://")
+    os.environ.setdefault("PORTAL_LOGIN_RATE", "1000/min")
     os.environ.setdefault("PORTAL_CACHE_PREFIX", f"nn-test-{uuid.uuid4().hex[:8]}")
     django.setup()
+
+
+DEV_PASSWORDS = {
+    "admin": "admin-dev-pass",
+    "radiologist": "radiologist-dev-pass",
+    "clinician": "clinician-dev-pass",
+    "clinician2": "clinician2-dev-pass",
+}
+
+
+def bad_tokens(*, valid_access: str, valid_refresh: str, signing_key: str) -> dict[str, str]:
+    """Tokens that must all be refused, derived from a real access token's claims.
+
+    `revoked` is not here: it needs a logout against the running portal.
+    """
+    claims = jwt.decode(valid_access, options={"verify_signature": False})
+    now = int(time.time())
+
+    def signed(**changes: object) -> str:
+        return jwt.encode({**claims, **changes}, signing_key, algorithm="HS256")
+
+    header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return {
+        "expired": signed(exp=now - 60, iat=now - 700),
+        "bad-signature": jwt.encode(claims, "not-the-key-" * 4, algorithm="HS256"),
+        "alg-none": f"{header}.{body}.",
+        "wrong-audience": signed(aud="someone-else"),
+        "wrong-issuer": signed(iss="someone-else"),
+        "refresh-as-access": valid_refresh,
+        "garbage": "not.a.jwt",
+    }

@@ -1,5 +1,69 @@
 """Portal unit tests run inside Django's test environment (SQLite unless told otherwise)."""
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
 from tests.support.portal import configure_django
 
 configure_django()
+
+
+class FakeOrthanc:
+    """Stands in for pacs.orthanc.OrthancClient: a tiny archive of (study, series, instance)."""
+
+    def __init__(self) -> None:
+        self.instances: dict[tuple[str, str, str], tuple[str, str]] = {}
+        self.qido_rows: list[dict[str, Any]] = []
+        self.stored: list[bytes] = []
+        self.reanalysed: list[str] = []
+
+    def find_series(self, study_uid: str, series_uid: str) -> str | None:
+        hit = any(k[:2] == (study_uid, series_uid) for k in self.instances)
+        return f"series-{series_uid}" if hit else None
+
+    def find_instance(self, study_uid: str, series_uid: str, sop_uid: str) -> str | None:
+        hit = self.instances.get((study_uid, series_uid, sop_uid))
+        return hit[0] if hit else None
+
+    def transfer_syntax(self, orthanc_instance_id: str) -> str:
+        return next(ts for oid, ts in self.instances.values() if oid == orthanc_instance_id)
+
+    def frame(self, orthanc_instance_id: str, frame_index: int) -> bytes:
+        return f"{orthanc_instance_id}#{frame_index}".encode()
+
+    def qido(self, path: str, query: str, accept: str) -> httpx.Response:
+        return httpx.Response(200, json=self.qido_rows)
+
+    def lookup_study(self, study_uid: str) -> str | None:
+        return None
+
+    def store(self, dicom: bytes) -> tuple[int, dict[str, Any]]:
+        self.stored.append(dicom)
+        return 200, {"Status": "Success", "ParentStudy": ""}
+
+    def reanalyze(self, orthanc_study_id: str) -> dict[str, Any]:
+        self.reanalysed.append(orthanc_study_id)
+        return {"job_id": "j-new"}
+
+
+@pytest.fixture
+def fake_orthanc(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOrthanc]:
+    from pacs import gateway  # noqa: PLC0415 - only after configure_django()
+
+    fake = FakeOrthanc()
+    monkeypatch.setattr(gateway, "orthanc", lambda: fake)
+    gateway.authoriser().clear()
+    gateway._instances.clear()
+    gateway._series.clear()
+    yield fake
+    gateway.authoriser().clear()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,26 @@
+"""Adapter (ORM, read-only): users' roles and clinician assignments."""
+
+from __future__ import annotations
+
+from pacs.access import Principal
+
+from accounts.models import ALL_STUDIES_ROLES, PatientAssignment, User
+
+
+def principal(*, user_id: int) -> Principal | None:
+    user = User.objects.filter(pk=user_id).only("id", "username", "role", "is_active").first()
+    if user is None:
+        return None
+    return Principal(
+        user_id=user.pk,
+        username=user.get_username(),
+        role=user.role,
+        active=user.is_active,
+        patient_ids=None if user.role in ALL_STUDIES_ROLES else assigned_patient_ids(user=user),
+    )
+
+
+def assigned_patient_ids(*, user: User) -> frozenset[str]:
+    return frozenset(
+        PatientAssignment.objects.filter(user=user).values_list("patient_id", flat=True)
+    )

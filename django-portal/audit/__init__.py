@@ -1,0 +1,1 @@
+"""Wiring: the audit trail of access decisions, logins, uploads and re-analyses."""

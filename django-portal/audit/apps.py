@@ -1,0 +1,7 @@
+"""Wiring: Django app config for audit."""
+
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "audit"

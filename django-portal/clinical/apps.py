@@ -1,0 +1,7 @@
+"""Wiring: Django app config for clinical."""
+
+from django.apps import AppConfig
+
+
+class ClinicalConfig(AppConfig):
+    name = "clinical"

@@ -1,0 +1,95 @@
+"""Wiring: response shapes of the studies / reports API (presentation only, no logic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from clinical.models import AIJob, Patient, Series, Study
+
+
+class StudyRow(serializers.ModelSerializer[Study]):
+    patient_id = serializers.CharField(source="patient.patient_id")
+    patient_name = serializers.CharField(source="patient.patient_name")
+    modalities = serializers.SerializerMethodField()
+    ai_status = serializers.CharField(source="ai_state", default="none")
+
+    class Meta:
+        model = Study
+        fields = (
+            "study_uid",
+            "orthanc_study_id",
+            "patient_id",
+            "patient_name",
+            "study_date",
+            "study_description",
+            "modalities",
+            "ai_status",
+            "series_count",
+        )
+
+    def get_modalities(self, study: Study) -> list[str]:
+        return [m for m in study.modalities.split("\\") if m]
+
+
+class SeriesRow(serializers.ModelSerializer[Series]):
+    class Meta:
+        model = Series
+        fields = (
+            "series_uid",
+            "orthanc_series_id",
+            "modality",
+            "series_number",
+            "series_description",
+            "instance_count",
+        )
+
+
+class JobRow(serializers.ModelSerializer[AIJob]):
+    class Meta:
+        model = AIJob
+        fields = (
+            "job_id",
+            "state",
+            "reason",
+            "model_id",
+            "model_version",
+            "seg_series_uid",
+            "volumes_ml",
+            "event_at",
+            "created_at",
+        )
+
+
+class LabelOut(serializers.Serializer[dict[str, Any]]):
+    label = serializers.CharField()  # type: ignore[assignment]  # the API's field name
+    snomed_code = serializers.CharField(allow_null=True)
+    color_rgb = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
+    volume_ml = serializers.FloatField()
+
+
+class ReportOut(serializers.Serializer[dict[str, Any]]):
+    status = serializers.CharField()
+    model_id = serializers.CharField(allow_null=True)
+    model_version = serializers.CharField(allow_null=True)
+    seg_series_uid = serializers.CharField(allow_null=True)
+    labels = LabelOut(many=True)
+
+
+class StudyDetailOut(serializers.Serializer[dict[str, Any]]):
+    study = StudyRow()
+    series = SeriesRow(many=True)
+    report = ReportOut()
+    jobs = JobRow(many=True)
+
+
+class PatientRow(serializers.ModelSerializer[Patient]):
+    class Meta:
+        model = Patient
+        fields = ("patient_id", "patient_name", "birth_date", "sex")
+
+
+class ReanalyzeOut(serializers.Serializer[dict[str, Any]]):
+    status = serializers.CharField()
+    plugin = serializers.DictField()

@@ -1,0 +1,16 @@
+"""Wiring: /api/studies and /api/patients routes."""
+
+from django.urls import path, re_path
+
+from clinical import views
+
+UID = r"(?P<study_uid>[0-9][0-9.]{0,63})"
+
+urlpatterns = [
+    path("studies", views.StudyList.as_view(), name="studies"),
+    re_path(rf"^studies/{UID}$", views.StudyDetail.as_view(), name="study-detail"),
+    re_path(rf"^studies/{UID}/report$", views.StudyReport.as_view(), name="study-report"),
+    re_path(rf"^studies/{UID}/jobs$", views.StudyJobs.as_view(), name="study-jobs"),
+    re_path(rf"^studies/{UID}/reanalyze$", views.Reanalyze.as_view(), name="study-reanalyze"),
+    path("patients", views.PatientList.as_view(), name="patients"),
+]

@@ -1,0 +1,148 @@
+"""Wiring: studies worklist, study detail, AI report, job history, re-analysis, patients."""
+
+from __future__ import annotations
+
+from accounts import selectors as account_selectors
+from audit import services as audit
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from pacs import gateway
+from pacs.access import Principal
+from pacs.orthanc import OrthancError
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinical import reports, selectors, services
+from clinical.models import Patient, Study
+from clinical.serializers import (
+    JobRow,
+    PatientRow,
+    ReanalyzeOut,
+    ReportOut,
+    SeriesRow,
+    StudyDetailOut,
+    StudyRow,
+)
+
+
+class Page(PageNumberPagination):
+    page_size = 25
+    max_page_size = 200
+    page_size_query_param = "page_size"
+
+
+def _principal(request: Request) -> Principal:
+    principal = account_selectors.principal(user_id=int(request.user.pk or 0))
+    if principal is None or not principal.active:
+        raise PermissionDenied("inactive user")
+    return principal
+
+
+def _study(request: Request, study_uid: str, action: str) -> Study:
+    """The study if the caller may see it; 403 for clinicians either way (no existence leak)."""
+    principal = _principal(request)
+    study = (
+        selectors.visible_studies(patient_ids=principal.patient_ids)
+        .filter(study_uid=study_uid)
+        .first()
+    )
+    audit.record(
+        action=action,
+        allowed=study is not None,
+        request=request._request,
+        user_id=principal.user_id,
+        username=principal.username,
+        study_uid=study_uid[:64],
+        status_code=200 if study is not None else (404 if principal.sees_everything else 403),
+    )
+    if study is None:
+        if principal.sees_everything:
+            raise NotFound("unknown study")
+        raise PermissionDenied("study not visible to you")
+    return study
+
+
+def _report(study: Study) -> dict[str, object]:
+    return reports.report_body(
+        latest=selectors.jobs_of(study=study).first(),
+        latest_done=selectors.latest_report_job(study=study),
+    )
+
+
+class StudyList(generics.ListAPIView[Study]):
+    serializer_class = StudyRow
+    pagination_class = Page
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("search", str, required=False),
+            OpenApiParameter("ai_status", str, required=False),
+        ]
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Study]:
+        principal = _principal(self.request)
+        return selectors.visible_studies(
+            patient_ids=principal.patient_ids,
+            search=self.request.query_params.get("search", "")[:100],
+            ai_status=self.request.query_params.get("ai_status", "")[:16],
+        )
+
+
+class StudyDetail(APIView):
+    @extend_schema(responses={200: StudyDetailOut})
+    def get(self, request: Request, study_uid: str) -> Response:
+        study = _study(request, study_uid, "study-detail")
+        return Response(
+            {
+                "study": StudyRow(study).data,
+                "series": SeriesRow(selectors.study_series(study=study), many=True).data,
+                "report": _report(study),
+                "jobs": JobRow(selectors.jobs_of(study=study), many=True).data,
+            }
+        )
+
+
+class StudyReport(APIView):
+    @extend_schema(responses={200: ReportOut})
+    def get(self, request: Request, study_uid: str) -> Response:
+        return Response(_report(_study(request, study_uid, "report")))
+
+
+class StudyJobs(APIView):
+    @extend_schema(responses={200: JobRow(many=True)})
+    def get(self, request: Request, study_uid: str) -> Response:
+        study = _study(request, study_uid, "jobs")
+        return Response(JobRow(selectors.jobs_of(study=study), many=True).data)
+
+
+class Reanalyze(APIView):
+    @extend_schema(request=None, responses={202: ReanalyzeOut})
+    def post(self, request: Request, study_uid: str) -> Response:
+        study = _study(request, study_uid, "reanalyze")
+        orthanc_id = study.orthanc_study_id or gateway.orthanc().lookup_study(study.study_uid)
+        if not orthanc_id:
+            raise NotFound("study not in the archive")
+        try:
+            answer = services.request_reanalysis(orthanc=gateway.orthanc(), orthanc_id=orthanc_id)
+        except OrthancError as exc:
+            return Response({"detail": str(exc)[:200]}, status=status.HTTP_502_BAD_GATEWAY)
+        return Response({"status": "queued", "plugin": answer}, status=status.HTTP_202_ACCEPTED)
+
+
+class PatientList(generics.ListAPIView[Patient]):
+    serializer_class = PatientRow
+    pagination_class = Page
+
+    def get_queryset(self) -> QuerySet[Patient]:
+        principal = _principal(self.request)
+        patients = Patient.objects.order_by("patient_id")
+        if principal.patient_ids is not None:
+            patients = patients.filter(patient_id__in=sorted(principal.patient_ids))
+        return patients

@@ -1,0 +1,1 @@
+"""Wiring: authorised DICOMweb / WADO-URI (X-Accel-Redirect) and upload to Orthanc."""

@@ -1,0 +1,154 @@
+"""Wiring: the per-process objects of the image gateway and the request-level steps it shares.
+
+Authentication here bypasses DRF on purpose: the frame path must stay cheap (a JWT decode, a
+cache read for revocation, in-process caches for the principal, decision and instance lookups).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import urlencode
+
+from accounts import selectors as account_selectors
+from accounts.authentication import raw_token
+from accounts.tokens import is_revoked
+from audit import services as audit
+from clinical import selectors as clinical_selectors
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken
+
+from pacs.access import Authoriser, Principal
+from pacs.orthanc import OrthancClient
+from pacs.ttl_cache import TTLCache
+
+INTERNAL = "/internal-orthanc"
+INTERNAL_RAW = "/internal-orthanc-raw"
+_QUERY_KEY = re.compile(r"\A[A-Za-z0-9_.]{1,64}\Z")
+# OHIF's image loader (cornerstone) asks exactly this and reads a single-part answer; clients
+# that quote the type parameter (DICOMweb clients) parse a real multipart body.
+_CORNERSTONE_ACCEPT = re.compile(r"type=application/octet-stream;\s*transfer-syntax=\*")
+
+
+class Refused(Exception):  # noqa: N818 - it is an answer, not a failure
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    token: AccessToken
+    principal: Principal
+
+    @property
+    def token_id(self) -> str:
+        return str(self.token["jti"])
+
+
+@cache
+def authoriser() -> Authoriser:
+    return Authoriser(
+        ttl_s=settings.CONFIG.decision_cache_seconds,
+        load_principal=lambda user_id: account_selectors.principal(user_id=user_id),
+        patient_of_study=lambda uid: clinical_selectors.patient_id_for_study(study_uid=uid),
+    )
+
+
+@cache
+def orthanc() -> OrthancClient:
+    config = settings.CONFIG
+    return OrthancClient(config.orthanc_url, config.orthanc_username, config.orthanc_password)
+
+
+# UIDs never change meaning, so positive hierarchy lookups are cached for long; misses are not.
+_instances: TTLCache[tuple[str, str]] = TTLCache(600.0)
+_series: TTLCache[str] = TTLCache(600.0)
+
+
+def authenticate(request: HttpRequest) -> Caller:
+    token_text, _from_cookie = raw_token(request)
+    if not token_text:
+        raise Refused(401, "no token")
+    try:
+        token = AccessToken(token_text)  # type: ignore[arg-type]
+    except TokenError as exc:
+        raise Refused(401, f"invalid token: {exc}") from exc
+    if is_revoked(str(token["jti"])):
+        raise Refused(401, "token revoked")
+    principal = authoriser().principal(int(token["user_id"]))
+    if principal is None or not principal.active:
+        raise Refused(401, "user inactive or gone")
+    return Caller(token=token, principal=principal)
+
+
+def check_study(request: HttpRequest, caller: Caller, study_uid: str, target: str) -> None:
+    decision = authoriser().may_read(
+        token_id=caller.token_id, principal=caller.principal, study_uid=study_uid
+    )
+    if decision.fresh or not decision.allowed:
+        audit.record(
+            action="image-access",
+            allowed=decision.allowed,
+            request=request,
+            user_id=caller.principal.user_id,
+            username=caller.principal.username,
+            target=target,
+            study_uid=study_uid,
+            status_code=200 if decision.allowed else 403,
+            detail=decision.reason,
+        )
+    if not decision.allowed:
+        raise Refused(403, decision.reason)
+
+
+def series_in_study(study_uid: str, series_uid: str) -> None:
+    key = (study_uid, series_uid)
+    if _series.get(key) is None:
+        found = orthanc().find_series(study_uid, series_uid)
+        if found is None:
+            raise Refused(404, "series not in study")
+        _series.put(key, found)
+
+
+def instance(study_uid: str, series_uid: str, sop_uid: str) -> tuple[str, str]:
+    """(Orthanc instance id, stored transfer syntax), only for an instance in that series/study."""
+    key = (study_uid, series_uid, sop_uid)
+    hit = _instances.get(key)
+    if hit is None:
+        found = orthanc().find_instance(study_uid, series_uid, sop_uid)
+        if found is None:
+            raise Refused(404, "instance not in series/study")
+        hit = (found, orthanc().transfer_syntax(found))
+        _instances.put(key, hit)
+    return hit
+
+
+def clean_query(request: HttpRequest) -> str:
+    """Re-encode the query string from parsed pairs; refuse odd keys or an oversized query."""
+    pairs = []
+    for key, values in request.GET.lists():
+        if not _QUERY_KEY.match(key):
+            raise Refused(400, "bad query parameter")
+        pairs += [(key, value) for value in values]
+    encoded = urlencode(pairs)
+    if len(encoded) > 2000:
+        raise Refused(400, "query too long")
+    return encoded
+
+
+def accel(location: str, query: str = "", content_type: str | None = None) -> HttpResponse:
+    response = HttpResponse(b"", content_type=content_type)
+    response["X-Accel-Redirect"] = f"{location}?{query}" if query else location
+    if content_type is None:
+        del response["Content-Type"]  # let the redirected answer's own type through
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def wants_single_part(accept: str) -> bool:
+    return "multipart/related" not in accept or bool(_CORNERSTONE_ACCEPT.search(accept))

@@ -1,0 +1,116 @@
+"""Adapter (Orthanc REST): the few internal Orthanc calls the portal makes, with basic auth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import httpx
+
+
+class OrthancError(RuntimeError):
+    """Orthanc answered with an error or could not be reached."""
+
+
+class Orthanc(Protocol):
+    def study(self, orthanc_study_id: str) -> dict[str, Any]: ...
+    def study_series(self, orthanc_study_id: str) -> list[dict[str, Any]]: ...
+    def find_instance(self, study_uid: str, series_uid: str, sop_uid: str) -> str | None: ...
+    def find_series(self, study_uid: str, series_uid: str) -> str | None: ...
+    def transfer_syntax(self, orthanc_instance_id: str) -> str: ...
+    def lookup_study(self, study_uid: str) -> str | None: ...
+    def store(self, dicom: bytes) -> tuple[int, dict[str, Any]]: ...
+    def reanalyze(self, orthanc_study_id: str) -> dict[str, Any]: ...
+    def frame(self, orthanc_instance_id: str, frame_index: int) -> bytes: ...
+    def qido(self, path: str, query: str, accept: str) -> httpx.Response: ...
+    def all_study_ids(self) -> Iterator[str]: ...
+
+
+class OrthancClient:
+    def __init__(self, base_url: str, username: str, password: str, timeout: float = 10.0) -> None:
+        self._http = httpx.Client(
+            base_url=base_url, auth=(username, password), timeout=timeout, trust_env=False
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise OrthancError(f"{method} {path}: {exc}") from exc
+        if response.status_code >= 400:
+            raise OrthancError(f"{method} {path}: HTTP {response.status_code}")
+        return response.json()
+
+    def study(self, orthanc_study_id: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/studies/{orthanc_study_id}"))
+
+    def study_series(self, orthanc_study_id: str) -> list[dict[str, Any]]:
+        return list(self._json("GET", f"/studies/{orthanc_study_id}/series"))
+
+    def find_instance(self, study_uid: str, series_uid: str, sop_uid: str) -> str | None:
+        """Orthanc id of the instance, only if it really sits in that series of that study."""
+        query = {"StudyInstanceUID": study_uid, "SeriesInstanceUID": series_uid}
+        query["SOPInstanceUID"] = sop_uid
+        found = self._json("POST", "/tools/find", json={"Level": "Instance", "Query": query})
+        return str(found[0]) if len(found) == 1 else None
+
+    def find_series(self, study_uid: str, series_uid: str) -> str | None:
+        """Orthanc id of the series, only if it really belongs to that study."""
+        query = {"StudyInstanceUID": study_uid, "SeriesInstanceUID": series_uid}
+        found = self._json("POST", "/tools/find", json={"Level": "Series", "Query": query})
+        return str(found[0]) if len(found) == 1 else None
+
+    def lookup_study(self, study_uid: str) -> str | None:
+        found = self._json(
+            "POST", "/tools/find", json={"Level": "Study", "Query": {"StudyInstanceUID": study_uid}}
+        )
+        return str(found[0]) if len(found) == 1 else None
+
+    def transfer_syntax(self, orthanc_instance_id: str) -> str:
+        try:
+            response = self._http.get(f"/instances/{orthanc_instance_id}/metadata/TransferSyntax")
+        except httpx.HTTPError as exc:
+            raise OrthancError(str(exc)) from exc
+        if response.status_code >= 400:
+            raise OrthancError(f"transfer syntax of {orthanc_instance_id}: {response.status_code}")
+        return response.text.strip()
+
+    def store(self, dicom: bytes) -> tuple[int, dict[str, Any]]:
+        try:
+            response = self._http.post(
+                "/instances", content=dicom, headers={"Content-Type": "application/dicom"}
+            )
+        except httpx.HTTPError as exc:
+            raise OrthancError(f"store: {exc}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"error": response.text[:200]}
+        return response.status_code, body if isinstance(body, dict) else {"answer": body}
+
+    def reanalyze(self, orthanc_study_id: str) -> dict[str, Any]:
+        answer = self._json("POST", f"/neuronova/studies/{orthanc_study_id}/reanalyze", json={})
+        return answer if isinstance(answer, dict) else {"answer": answer}
+
+    def frame(self, orthanc_instance_id: str, frame_index: int) -> bytes:
+        try:
+            response = self._http.get(f"/instances/{orthanc_instance_id}/frames/{frame_index}/raw")
+        except httpx.HTTPError as exc:
+            raise OrthancError(str(exc)) from exc
+        if response.status_code >= 400:
+            raise OrthancError(f"frame {frame_index}: HTTP {response.status_code}")
+        return response.content
+
+    def qido(self, path: str, query: str, accept: str) -> httpx.Response:
+        try:
+            return self._http.get(
+                f"/dicom-web/{path}", params=httpx.QueryParams(query), headers={"Accept": accept}
+            )
+        except httpx.HTTPError as exc:
+            raise OrthancError(str(exc)) from exc
+
+    def all_study_ids(self) -> Iterator[str]:
+        yield from (str(i) for i in self._json("GET", "/studies"))

@@ -1,0 +1,275 @@
+"""Unit tests of the image gateway and API authorisation through Django's test client.
+
+Orthanc is a fake here; the same matrix runs through the real nginx → Django → Orthanc chain in
+tests/integration/portal.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+from accounts import services as account_services
+from accounts.models import User
+from audit.models import AuditEvent
+from clinical.models import Patient, Study
+from django.conf import settings
+from django.core.cache import cache
+from django.test import Client
+from rest_framework.throttling import ScopedRateThrottle
+
+from tests.support.portal import DEV_PASSWORDS, bad_tokens
+from tests.unit.portal.conftest import FakeOrthanc
+
+pytestmark = [pytest.mark.unit, pytest.mark.django_db]
+
+S1, SE1, I1 = "1.2.826.0.1.1", "1.2.826.0.1.1.1", "1.2.826.0.1.1.1.1"  # NN-DEMO-0001 (clinician)
+S2, SE2, I2 = "1.2.826.0.1.2", "1.2.826.0.1.2.1", "1.2.826.0.1.2.1.1"  # NN-OTHER (clinician2)
+HTJ2K = "1.2.840.10008.1.2.4.202"
+CORNERSTONE_ACCEPT = "multipart/related; type=application/octet-stream; transfer-syntax=*"
+
+
+@dataclass
+class World:
+    client: Client
+    orthanc: FakeOrthanc
+
+    def login(self, username: str) -> dict[str, str]:
+        response = self.client.post(
+            "/api/auth/token",
+            {"username": username, "password": DEV_PASSWORDS[username]},
+            content_type="application/json",
+        )
+        assert response.status_code == 200, response.content
+        return dict(json.loads(response.content))
+
+    def get(self, path: str, token: str | None, **headers: str) -> int:
+        extra = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+        extra.update({f"HTTP_{k.upper()}": v for k, v in headers.items()})
+        return int(self.client.get(path, **extra).status_code)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def world(fake_orthanc: FakeOrthanc) -> World:
+    cache.clear()
+    account_services.seed_dev_users()
+    account_services.assign_patient(
+        user=User.objects.get(username="clinician2"), patient_id="NN-OTHER"
+    )
+    for patient_id, study_uid in (("NN-DEMO-0001", S1), ("NN-OTHER", S2)):
+        patient = Patient.objects.create(patient_id=patient_id, patient_name="Test^Patient")
+        Study.objects.create(
+            study_uid=study_uid, orthanc_study_id=f"o-{study_uid}", patient=patient
+        )
+    fake_orthanc.instances[(S1, SE1, I1)] = ("inst-1", HTJ2K)
+    fake_orthanc.instances[(S2, SE2, I2)] = ("inst-2", "1.2.840.10008.1.2.1")
+    return World(client=Client(), orthanc=fake_orthanc)
+
+
+def frames(study: str, series: str, sop: str, n: str = "1") -> str:
+    return f"/api/pacs/dicom-web/studies/{study}/series/{series}/instances/{sop}/frames/{n}"
+
+
+ROUTES_S1 = [
+    "/api/pacs/dicom-web/studies",
+    f"/api/pacs/dicom-web/studies/{S1}/series",
+    f"/api/pacs/dicom-web/studies/{S1}/series/{SE1}/metadata",
+    frames(S1, SE1, I1),
+    f"/api/pacs/wado?requestType=WADO&studyUID={S1}&seriesUID={SE1}&objectUID={I1}",
+    f"/api/pacs/dicom-web/studies/{S1}/series/{SE1}/instances/{I1}/thumbnail",
+    f"/api/studies/{S1}/report",
+    "/api/studies",
+]
+
+
+def test_every_bad_token_is_refused_everywhere(world: World) -> None:
+    pair = world.login("radiologist")
+    tokens = bad_tokens(
+        valid_access=pair["access"],
+        valid_refresh=pair["refresh"],
+        signing_key=settings.SIMPLE_JWT["SIGNING_KEY"],
+    )
+    tokens["none"] = ""
+    for route in ROUTES_S1:
+        assert world.get(route, pair["access"]) == 200, route
+        for name, token in tokens.items():
+            assert world.get(route, token) == 401, (route, name)
+    upload = world.client.post(
+        "/api/pacs/upload", {}, HTTP_AUTHORIZATION=f"Bearer {tokens['alg-none']}"
+    )
+    assert upload.status_code == 401
+
+
+def test_logout_revokes_access_and_refresh(world: World) -> None:
+    pair = world.login("radiologist")
+    assert world.get(frames(S1, SE1, I1), pair["access"]) == 200
+    out = world.client.post(
+        "/api/auth/logout",
+        {"refresh": pair["refresh"]},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {pair['access']}",
+    )
+    assert out.status_code == 204
+    for route in ROUTES_S1:
+        assert world.get(route, pair["access"]) == 401, route
+    again = world.client.post(
+        "/api/auth/refresh", {"refresh": pair["refresh"]}, content_type="application/json"
+    )
+    assert again.status_code == 401
+
+
+def test_refresh_rotates_and_blacklists_the_old_token(world: World) -> None:
+    pair = world.login("clinician")
+    first = world.client.post(
+        "/api/auth/refresh", {"refresh": pair["refresh"]}, content_type="application/json"
+    )
+    assert first.status_code == 200
+    rotated = json.loads(first.content)
+    assert rotated["refresh"] != pair["refresh"]
+    assert world.get("/api/auth/me", rotated["access"]) == 200
+    replay = world.client.post(
+        "/api/auth/refresh", {"refresh": pair["refresh"]}, content_type="application/json"
+    )
+    assert replay.status_code == 401
+
+
+def test_clinician_sees_only_assigned_patients(world: World) -> None:
+    mine = world.login("clinician")["access"]
+    assert world.get(frames(S1, SE1, I1), mine, accept=CORNERSTONE_ACCEPT) == 200
+    assert world.get(f"/api/studies/{S1}", mine) == 200
+    for route in (
+        frames(S2, SE2, I2),
+        f"/api/pacs/dicom-web/studies/{S2}/series/{SE2}/metadata",
+        f"/api/pacs/dicom-web/studies/{S2}/series",
+        f"/api/pacs/wado?requestType=WADO&studyUID={S2}&seriesUID={SE2}&objectUID={I2}",
+        f"/api/studies/{S2}",
+        f"/api/studies/{S2}/report",
+        f"/api/studies/{S2}/jobs",
+    ):
+        assert world.get(route, mine) == 403, route
+    listed = json.loads(
+        world.client.get("/api/studies", HTTP_AUTHORIZATION=f"Bearer {mine}").content
+    )
+    assert [row["study_uid"] for row in listed["results"]] == [S1]
+    world.orthanc.qido_rows = [
+        {"0020000D": {"vr": "UI", "Value": [S1]}},
+        {"0020000D": {"vr": "UI", "Value": [S2]}},
+    ]
+    qido = world.client.get("/api/pacs/dicom-web/studies", HTTP_AUTHORIZATION=f"Bearer {mine}")
+    assert qido.status_code == 200
+    assert "X-Accel-Redirect" not in qido
+    assert [row["0020000D"]["Value"][0] for row in json.loads(qido.content)] == [S1]
+
+
+def test_radiologist_qido_goes_straight_to_orthanc(world: World) -> None:
+    token = world.login("radiologist")["access"]
+    response = world.client.get(
+        "/api/pacs/dicom-web/studies?PatientID=NN*&limit=5", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 200
+    assert response.content == b""
+    assert (
+        response["X-Accel-Redirect"]
+        == "/internal-orthanc/dicom-web/studies?PatientID=NN%2A&limit=5"
+    )
+
+
+def test_cornerstone_frame_is_x_accel_to_raw_route_with_stored_transfer_syntax(
+    world: World,
+) -> None:
+    token = world.login("radiologist")["access"]
+    response = world.client.get(
+        frames(S1, SE1, I1, "2"),
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+        HTTP_ACCEPT=CORNERSTONE_ACCEPT,
+    )
+    assert response.status_code == 200
+    assert response["X-Accel-Redirect"] == "/internal-orthanc-raw/instances/inst-1/frames/1/raw"
+    assert response["Content-Type"] == f"application/octet-stream; transfer-syntax={HTJ2K}"
+    assert response.content == b""
+
+
+def test_dicomweb_client_frames_get_a_real_multipart_answer(world: World) -> None:
+    token = world.login("radiologist")["access"]
+    response = world.client.get(
+        frames(S1, SE1, I1, "1,2"),
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+        HTTP_ACCEPT='multipart/related; type="application/octet-stream"; transfer-syntax=*',
+    )
+    assert response.status_code == 200
+    assert "X-Accel-Redirect" not in response
+    content_type = response["Content-Type"]
+    assert content_type.startswith("multipart/related")
+    boundary = content_type.rsplit("boundary=", 1)[1]
+    parts = response.content.split(f"--{boundary}".encode())
+    bodies = [p.split(b"\r\n\r\n", 1)[1][:-2] for p in parts[1:-1]]
+    assert bodies == [b"inst-1#0", b"inst-1#1"]
+
+
+def test_path_tricks_are_400_or_404_and_never_redirect(world: World) -> None:
+    token = world.login("radiologist")["access"]
+    for path in (
+        "/api/pacs/dicom-web/studies/1.2/../../../system",
+        "/api/pacs/dicom-web/studies/1.2/%2e%2e/%2e%2e/system",
+        "/api/pacs/dicom-web/studies//1.2",
+        "/api/pacs/dicom-web/studies/1.2%2Fseries",
+        "/api/pacs/dicom-web/studies/1.2%0d%0aX-Evil:%201",
+        "/api/pacs/dicom-web/tools/find",
+        f"/api/pacs/dicom-web/studies/{S1}/series/{SE2}/metadata",  # series of another study
+        frames(S1, SE2, I2),  # instance of another study under S1
+        f"/api/pacs/wado?requestType=WADO&studyUID={S1}&seriesUID={SE2}&objectUID={I2}",
+        "/api/pacs/dicom-web/studies?bad%0akey=1",
+    ):
+        response = world.client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}", RAW_URI=path)
+        assert response.status_code in (400, 404), (path, response.status_code)
+        assert "X-Accel-Redirect" not in response, path
+
+
+def test_cookie_login_needs_csrf_for_unsafe_methods(world: World) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    login = browser.post(
+        "/api/auth/login",
+        {"username": "clinician", "password": DEV_PASSWORDS["clinician"]},
+        content_type="application/json",
+    )
+    assert login.status_code == 200
+    assert json.loads(login.content) == {"username": "clinician", "role": "clinician"}
+    access_cookie = login.cookies["nn_access"]
+    assert access_cookie["httponly"]
+    assert access_cookie["samesite"] == "Strict"
+    assert browser.get(frames(S1, SE1, I1), HTTP_ACCEPT=CORNERSTONE_ACCEPT).status_code == 200
+    assert browser.get("/api/auth/me").status_code == 200
+    no_csrf = browser.post(f"/api/studies/{S1}/reanalyze")
+    assert no_csrf.status_code == 403
+    csrf = browser.cookies["csrftoken"].value
+    with_csrf = browser.post(f"/api/studies/{S1}/reanalyze", HTTP_X_CSRFTOKEN=csrf)
+    assert with_csrf.status_code == 202, with_csrf.content
+    assert world.orthanc.reanalysed == [f"o-{S1}"]
+
+
+def test_login_is_throttled(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"login": "3/min"})
+    codes = [
+        world.client.post(
+            "/api/auth/token",
+            {"username": "clinician", "password": "wrong"},
+            content_type="application/json",
+        ).status_code
+        for _ in range(5)
+    ]
+    assert codes == [401, 401, 401, 429, 429]
+
+
+def test_access_decisions_and_logins_are_audited(world: World) -> None:
+    token = world.login("clinician")["access"]
+    world.get(frames(S2, SE2, I2), token)
+    world.get(frames(S1, SE1, I1), token)
+    world.get(frames(S1, SE1, I1), token)  # cached decision: not audited twice
+    events = list(AuditEvent.objects.order_by("id").values_list("action", "allowed", "study_uid"))
+    assert events == [("login", True, ""), ("image-access", False, S2), ("image-access", True, S1)]
+    admin = world.login("admin")["access"]
+    export = world.client.get("/api/audit/export", HTTP_AUTHORIZATION=f"Bearer {admin}")
+    assert export.status_code == 200
+    assert export.content.decode().splitlines()[0].startswith("at,username")
+    assert world.get("/api/audit/export", token) == 403

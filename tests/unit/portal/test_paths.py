@@ -1,0 +1,92 @@
+"""Unit tests of the DICOMweb path parser: what reaches Orthanc is rebuilt from validated UIDs."""
+
+from __future__ import annotations
+
+import pytest
+from pacs import paths
+from pacs.paths import Kind, PathRefused
+
+pytestmark = pytest.mark.unit
+
+S, SE, INST = "1.2.840.1", "1.2.840.1.2", "1.2.840.1.2.3"
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "rebuilt"),
+    [
+        ("studies", Kind.SEARCH_STUDIES, "studies"),
+        ("studies/", Kind.SEARCH_STUDIES, "studies"),
+        ("series", Kind.SEARCH_SERIES, "series"),
+        ("instances", Kind.SEARCH_INSTANCES, "instances"),
+        (f"studies/{S}", Kind.STUDY, f"studies/{S}"),
+        (f"studies/{S}/metadata", Kind.STUDY, f"studies/{S}/metadata"),
+        (f"studies/{S}/series", Kind.STUDY, f"studies/{S}/series"),
+        (f"studies/{S}/series/{SE}/metadata", Kind.STUDY, f"studies/{S}/series/{SE}/metadata"),
+        (
+            f"studies/{S}/series/{SE}/instances/{INST}/thumbnail",
+            Kind.STUDY,
+            f"studies/{S}/series/{SE}/instances/{INST}/thumbnail",
+        ),
+        (
+            f"studies/{S}/series/{SE}/instances/{INST}/frames/1,2",
+            Kind.FRAMES,
+            f"studies/{S}/series/{SE}/instances/{INST}/frames/1,2",
+        ),
+    ],
+)
+def test_accepted_paths_rebuild_identically(path: str, kind: Kind, rebuilt: str) -> None:
+    target = paths.parse(path)
+    assert target.kind is kind
+    assert target.orthanc_path() == rebuilt
+
+
+def test_frames_are_parsed_as_numbers() -> None:
+    target = paths.parse(f"studies/{S}/series/{SE}/instances/{INST}/frames/3,1")
+    assert target.frames == (3, 1)
+    assert (target.study_uid, target.series_uid, target.sop_uid) == (S, SE, INST)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "",
+        "../system",
+        f"studies/{S}/../../system",
+        f"studies/{S}/%2e%2e/system",
+        f"studies/{S}/..",
+        f"studies//{S}",
+        f"studies/{S}//series",
+        f"studies/{S}%2Fseries",
+        f"studies/{S}/series/{SE}\n/metadata",
+        f"studies/{S}\r\nX-Injected: 1",
+        "studies/1.2.abc",
+        "studies/" + "1." * 40 + "1",  # longer than 64 characters
+        "patients",
+        f"studies/{S}/bulkdata",
+        f"studies/{S}/series/{SE}/instances/{INST}/frames/0",
+        f"studies/{S}/series/{SE}/instances/{INST}/frames/1;2",
+        f"studies/{S}/series/{SE}/instances/{INST}/frames",
+        f"studies/{S}/series/{SE}/instances/{INST}/metadata/extra",
+        f"studies/{S}/instances/{INST}",  # instances below a study only as a QIDO search
+        "tools/find",
+        "studies/1.2/series/\uff11.\uff12",  # non-ASCII (full-width) digits
+    ],
+)
+def test_tricks_and_unknown_resources_are_refused(path: str) -> None:
+    with pytest.raises(PathRefused):
+        paths.parse(path)
+
+
+def test_wado_uri_requires_each_uid_once() -> None:
+    ok = paths.parse_wado_uri(
+        {"requestType": ["WADO"], "studyUID": [S], "seriesUID": [SE], "objectUID": [INST]}
+    )
+    assert (ok.study_uid, ok.series_uid, ok.sop_uid) == (S, SE, INST)
+    for bad in (
+        {"requestType": ["WADO"], "studyUID": [S, S], "seriesUID": [SE], "objectUID": [INST]},
+        {"requestType": ["WADO"], "studyUID": [S], "seriesUID": [SE]},
+        {"requestType": ["X"], "studyUID": [S], "seriesUID": [SE], "objectUID": [INST]},
+        {"requestType": ["WADO"], "studyUID": ["../x"], "seriesUID": [SE], "objectUID": [INST]},
+    ):
+        with pytest.raises(PathRefused):
+            paths.parse_wado_uri(bad)
