@@ -131,8 +131,65 @@ STEPS.append(register_ingest)
 
 
 # --- AI pipeline (issue 4) -----------------------------------------------------------------------
-# (owned by the AI engineer: define a register step that calls into neuronova_plugin.ai and
-# append it to STEPS)
+# The change log is the source of truth (a durable cursor in NeuroNova.VarDirectory); the on-change
+# callback only starts/stops the background loop and wakes it early on StableStudy.
+from neuronova_plugin.ai.config import ai_config  # noqa: E402
+from neuronova_plugin.ai.publisher import CeleryPublisher  # noqa: E402
+from neuronova_plugin.ai.service import AiService, build  # noqa: E402
+
+
+class AiOrthancHost(OrthancHost):
+    """Adapter: the AiHost Protocol (GET plus POST and DELETE) on the ``orthanc`` module."""
+
+    def rest_post(self, uri: str, body: bytes) -> bytes:
+        try:
+            return bytes(orthanc.RestApiPost(uri, body))
+        except orthanc.OrthancException as exc:
+            raise HostError(f"POST {uri}: {exc}") from exc
+
+    def rest_delete(self, uri: str) -> None:
+        try:
+            orthanc.RestApiDelete(uri)
+        except orthanc.OrthancException as exc:
+            raise HostError(f"DELETE {uri}: {exc}") from exc
+
+
+AI: AiService | None = None
+
+
+def _ai_on_change(change_type: object, _level: object, _resource: str) -> None:
+    try:
+        if AI is None:
+            return
+        if change_type == orthanc.ChangeType.ORTHANC_STARTED:
+            AI.start()
+        elif change_type == orthanc.ChangeType.ORTHANC_STOPPED:
+            AI.stop()
+        elif change_type == orthanc.ChangeType.STABLE_STUDY:
+            AI.wake()
+    except Exception:  # noqa: BLE001 - never raise into Orthanc
+        HOST.log_error(f"AI on-change callback failed:\n{traceback.format_exc()}")
+
+
+def register_ai() -> None:
+    global AI  # noqa: PLW0603 - the one service of this process
+    config = ai_config(ORTHANC_CONFIG)
+    if not config.enabled:
+        return
+    try:
+        AI = build(config, AiOrthancHost(), lambda url: CeleryPublisher(url).publish)
+    except Exception:  # noqa: BLE001 - a broken model folder must not stop Orthanc
+        HOST.log_error(f"AI pipeline disabled:\n{traceback.format_exc()}")
+        return
+    orthanc.RegisterRestCallback("/neuronova/seg", _rest_route(AI.seg_route, ("POST",)))
+    orthanc.RegisterRestCallback(
+        "/neuronova/studies/(.*)/reanalyze", _rest_route(AI.reanalyze_route, ("POST",))
+    )
+    orthanc.RegisterRestCallback("/neuronova/ai/status", _rest_route(AI.status_route))
+    orthanc.RegisterOnChangeCallback(_ai_on_change)
+
+
+STEPS.append(register_ai)
 # --- end AI pipeline (issue 4) -------------------------------------------------------------------
 
 

@@ -1,0 +1,126 @@
+"""Pure: the AI routes' logic. POST /neuronova/seg validates and stores a SEG from the worker;
+POST /neuronova/studies/{id}/reanalyze queues a new job.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from neuronova_plugin.ai.changes import decide_study
+from neuronova_plugin.ai.eligibility import ModelInputs
+from neuronova_plugin.ai.host import AiHost, get_json
+from neuronova_plugin.ai.store import JobStore
+from neuronova_plugin.host import HostError, Request, Response
+
+SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
+
+
+class SegRejectedError(ValueError):
+    """The SEG fails a check; the message goes back to the worker as a 400."""
+
+
+def _lookup(host: AiHost, uid: str, level: str) -> str | None:
+    for hit in json.loads(host.rest_post("/tools/lookup", uid.encode())):
+        if hit.get("Type") == level:
+            return str(hit["ID"])
+    return None
+
+
+def _json(data: dict[str, Any]) -> Response:
+    return Response(200, json.dumps(data).encode(), "application/json")
+
+
+def validate_seg(host: AiHost, seg: Dataset) -> tuple[str, list[str]]:
+    """Check SOP class, study, referenced series/instances and frame of reference.
+
+    Returns the Orthanc study id and the Orthanc ids of the referenced series.
+    """
+    if str(seg.get("SOPClassUID", "")) != SEG_SOP_CLASS:
+        raise SegRejectedError(f"not a Segmentation Storage object: {seg.get('SOPClassUID')}")
+    study = _lookup(host, str(seg.get("StudyInstanceUID", "")), "Study")
+    if study is None:
+        raise SegRejectedError(f"study {seg.get('StudyInstanceUID')} is not in this archive")
+    references = seg.get("ReferencedSeriesSequence") or []
+    if not references:
+        raise SegRejectedError("SEG has no ReferencedSeriesSequence")
+    series_ids = []
+    for ref in references:
+        series = _lookup(host, str(ref.SeriesInstanceUID), "Series")
+        if series is None:
+            raise SegRejectedError(f"referenced series {ref.SeriesInstanceUID} is not stored")
+        info = get_json(host, f"/series/{series}")
+        if info.get("ParentStudy") != study:
+            raise SegRejectedError(f"referenced series {ref.SeriesInstanceUID} is in another study")
+        stored = {
+            str(get_json(host, f"/instances/{i}")["MainDicomTags"].get("SOPInstanceUID"))
+            for i in info.get("Instances", [])
+        }
+        missing = [
+            str(item.ReferencedSOPInstanceUID)
+            for item in ref.get("ReferencedInstanceSequence", [])
+            if str(item.ReferencedSOPInstanceUID) not in stored
+        ]
+        if missing:
+            raise SegRejectedError(f"{len(missing)} referenced instance(s) are not stored")
+        first = get_json(host, f"/instances/{info['Instances'][0]}/simplified-tags")
+        if str(first.get("FrameOfReferenceUID")) != str(seg.get("FrameOfReferenceUID")):
+            raise SegRejectedError("SEG frame of reference differs from its source series")
+        series_ids.append(series)
+    return study, series_ids
+
+
+def store_seg(host: AiHost, results_dir: Path, request: Request) -> Response:
+    """Body: JSON summary with ``seg`` (base64 DICOM). Replaces a SEG with the same SOP UID."""
+    try:
+        body = json.loads(request.body)
+        raw = base64.b64decode(body.pop("seg"), validate=True)
+        seg = pydicom.dcmread(BytesIO(raw))
+        study, _ = validate_seg(host, seg)
+    except (ValueError, KeyError, TypeError, binascii.Error, InvalidDicomError) as exc:
+        return Response.error(400, f"SEG refused: {exc}")
+    if body.get("orthanc_study_id") not in (None, study):
+        return Response.error(400, "SEG refused: it belongs to another study than the job's")
+    replaced = _lookup(host, str(seg.SOPInstanceUID), "Instance")
+    if replaced is not None:
+        host.rest_delete(f"/instances/{replaced}")
+    stored = json.loads(host.rest_post("/instances", raw))
+    results_dir.mkdir(parents=True, exist_ok=True)
+    summary = {**body, "orthanc_instance_id": stored.get("ID"), "replaced": replaced is not None}
+    tmp = results_dir / f".{study}.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2))
+    tmp.replace(results_dir / f"{study}.json")
+    host.log_info(f"AI: stored SEG {seg.SOPInstanceUID} for study {study}")
+    return _json(
+        {
+            "orthanc_instance_id": stored.get("ID"),
+            "orthanc_series_id": stored.get("ParentSeries"),
+            "seg_series_uid": str(seg.SeriesInstanceUID),
+            "replaced": replaced is not None,
+        }
+    )
+
+
+def reanalyze(host: AiHost, store: JobStore, model: ModelInputs, request: Request) -> Response:
+    """Each request gets a new job id (``<study>:<model>:<version>:r<n>``): never deduplicated."""
+    study = request.groups[0] if request.groups else ""
+    try:
+        info = get_json(host, f"/studies/{study}")
+    except HostError:
+        return Response.error(404, f"unknown study {study}")
+    uid = str(info["MainDicomTags"].get("StudyInstanceUID", ""))
+    base = f"{uid}:{model.model_id}:{model.version}"
+    job = f"{base}:r{store.next_reanalysis(base)}"
+    messages, job, reason, _ = decide_study(host, store, model, study, force_job=job)
+    store.enqueue(messages)
+    if reason:
+        return _json({"state": "skipped", "reason": reason, "job_id": job})
+    return _json({"state": "queued", "job_id": job})

@@ -1,0 +1,116 @@
+"""Pure: the AI feature assembled from its adapters, plus the background loop that drives it.
+
+One thread: read the change log to its end, sweep pending studies, drain the outbox to Redis;
+then sleep ``poll_seconds`` (or until woken). Nothing here raises out of the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from neuronova_plugin.ai.changes import poll_changes, sweep_pending
+from neuronova_plugin.ai.config import AiConfig
+from neuronova_plugin.ai.eligibility import ModelInputs
+from neuronova_plugin.ai.host import AiHost
+from neuronova_plugin.ai.publisher import PublishFn, drain
+from neuronova_plugin.ai.routes import reanalyze, store_seg
+from neuronova_plugin.ai.store import JobStore
+from neuronova_plugin.host import Request, Response
+
+# A study is swept only after Orthanc's StableAge plus this margin without news.
+SWEEP_MARGIN_S = 5.0
+
+
+@dataclass
+class AiService:
+    config: AiConfig
+    host: AiHost
+    store: JobStore
+    model: ModelInputs
+    publish: PublishFn
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _last_error: str = ""
+
+    def tick(self) -> None:
+        """One pass; each distinct error is logged once (Redis down for hours is one line)."""
+        try:
+            while not poll_changes(self.host, self.store, self.model):
+                pass
+            sweep_pending(
+                self.host, self.store, self.model, self.config.stable_age_s + SWEEP_MARGIN_S
+            )
+            _, error = drain(self.store, self.publish)
+        except Exception:  # noqa: BLE001 - the loop must survive anything
+            error = traceback.format_exc()
+        if error and error != self._last_error:
+            self.host.log_warning(f"AI: jobs kept for later: {error}")
+        elif not error and self._last_error:
+            self.host.log_warning("AI: publishing again")
+        self._last_error = error
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.tick()
+            self._wake.wait(self.config.poll_seconds)
+            self._wake.clear()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="neuronova-ai", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+        self.store.close()
+
+    # Routes -----------------------------------------------------------------------------
+    def seg_route(self, request: Request) -> Response:
+        return store_seg(self.host, self.config.var_directory / "ai" / "results", request)
+
+    def reanalyze_route(self, request: Request) -> Response:
+        response = reanalyze(self.host, self.store, self.model, request)
+        self.wake()
+        return response
+
+    def status_route(self, _request: Request) -> Response:
+        body = {"model": self.model.model_id, "version": self.model.version, **self.store.counts()}
+        body["cursor"] = self.store.cursor()
+        body["last_error"] = self._last_error.strip().splitlines()[-1] if self._last_error else ""
+        return Response(200, json.dumps(body).encode(), "application/json")
+
+
+def build(
+    config: AiConfig, host: AiHost, publisher_factory: Callable[[str], PublishFn]
+) -> AiService:
+    manifest = config.models_directory / config.model_id / "manifest.json"
+    model = ModelInputs.from_manifest(json.loads(manifest.read_text()))
+    return AiService(
+        config=config,
+        host=host,
+        store=JobStore(config.database),
+        model=model,
+        publish=publisher_factory(config.redis_url),
+    )
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, step_s: float = 0.1) -> bool:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step_s)
+    return predicate()
