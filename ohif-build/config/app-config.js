@@ -62,7 +62,12 @@
     ],
     httpErrorHandler: function (error) {
       var status = error && (error.status || (error.response && error.response.status));
-      if (status === 401) toPortalLogin();
+      if (status === 401) {
+        if (window.__neuronovaUnauthorized && !window.__neuronovaRefreshTried) {
+          window.__neuronovaRefreshTried = true;
+          window.__neuronovaUnauthorized();
+        } else toPortalLogin();
+      }
       else if (status === 403 && window.__neuronovaAccessDenied) window.__neuronovaAccessDenied();
     },
   };

@@ -52,7 +52,10 @@ export interface Job {
   model_version?: string;
   created_at?: string;
   updated_at?: string;
+  event_at?: string;
   at?: string;
+  seg_series_uid?: string | null;
+  volumes_ml?: Record<string, number>;
 }
 
 export interface Series {
@@ -69,6 +72,19 @@ export interface StudyDetail extends StudyRow {
   series: Series[];
   report?: Report | null;
   jobs?: Job[];
+}
+
+/** The portal answers `{study: {...}, series, report, jobs}`; a flat row is accepted too. */
+export type StudyDetailResponse = Partial<StudyRow> & {
+  study?: StudyRow;
+  series?: Series[];
+  report?: Report | null;
+  jobs?: Job[];
+};
+
+export function normalizeDetail(body: StudyDetailResponse): StudyDetail {
+  const { study, series, report, jobs, ...flat } = body;
+  return { ...(flat as StudyRow), ...(study ?? {}), series: series ?? [], report: report ?? null, jobs: jobs ?? [] };
 }
 
 export interface Patient {
@@ -137,7 +153,26 @@ async function errorMessage(response: Response): Promise<string> {
   return response.statusText || `HTTP ${response.status}`;
 }
 
-export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+let refreshing: Promise<boolean> | null = null;
+const NO_REFRESH = new Set(["/api/auth/login", "/api/auth/refresh", "/api/auth/logout"]);
+
+/** One shared POST /api/auth/refresh (the refresh cookie rotates); true when it worked. */
+export function refreshSession(): Promise<boolean> {
+  refreshing ??= fetch("/api/auth/refresh", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { Accept: "application/json", "Content-Type": "application/json", ...csrfHeaders("POST") },
+    body: "{}",
+  })
+    .then((response) => response.ok)
+    .catch(() => false)
+    .finally(() => {
+      refreshing = null;
+    });
+  return refreshing;
+}
+
+export async function request<T>(path: string, init: RequestInit = {}, retried = false): Promise<T> {
   const method = (init.method ?? "GET").toUpperCase();
   const headers: Record<string, string> = {
     Accept: "application/json",
@@ -146,7 +181,13 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
   };
   if (init.body && typeof init.body === "string") headers["Content-Type"] = "application/json";
   const response = await fetch(path, { ...init, method, headers, credentials: "same-origin" });
-  if (response.status === 401) throw new UnauthorizedError();
+  if (response.status === 401) {
+    // The access cookie is short-lived: rotate it once with the refresh cookie, then retry.
+    if (!retried && !NO_REFRESH.has(path) && (await refreshSession())) {
+      return request<T>(path, init, true);
+    }
+    throw new UnauthorizedError();
+  }
   if (!response.ok) throw new ApiError(response.status, await errorMessage(response));
   if (response.status === 204) return undefined as T;
   const text = await response.text();
@@ -180,7 +221,8 @@ export const api = {
   logout: () => request<void>("/api/auth/logout", { method: "POST" }),
   studies: (query: WorklistQuery) =>
     request<Page<StudyRow>>(`/api/studies${queryString({ ...query })}`),
-  study: (studyUid: string) => request<StudyDetail>(`/api/studies/${enc(studyUid)}`),
+  study: (studyUid: string) =>
+    request<StudyDetailResponse>(`/api/studies/${enc(studyUid)}`).then(normalizeDetail),
   report: (studyUid: string) => request<Report>(`/api/studies/${enc(studyUid)}/report`),
   jobs: (studyUid: string) =>
     request<Job[] | Page<Job>>(`/api/studies/${enc(studyUid)}/jobs`).then(asList),

@@ -22,7 +22,7 @@ const styles = {
 
 function latestJob(jobs: Job[]): Job | undefined {
   return [...jobs].sort((a, b) =>
-    (b.updated_at ?? b.created_at ?? "").localeCompare(a.updated_at ?? a.created_at ?? ""),
+    (b.event_at ?? b.created_at ?? "").localeCompare(a.event_at ?? a.created_at ?? ""),
   )[0];
 }
 

@@ -26,7 +26,13 @@ export function showAccessError(message: string): void {
 
 export async function checkAccess(): Promise<"ok" | "login" | "denied"> {
   try {
-    await portal.me();
+    await portal.me().catch(async (error: unknown) => {
+      // An expired access cookie with a live refresh cookie is not a logged-out user.
+      if (error instanceof HttpError && error.status === 401 && (await refreshSession())) {
+        return portal.me();
+      }
+      throw error;
+    });
   } catch (error) {
     if (error instanceof HttpError && error.status === 401) {
       window.location.assign(loginUrl(window.location.pathname + window.location.search));
@@ -48,4 +54,26 @@ export async function checkAccess(): Promise<"ok" | "login" | "denied"> {
     }
   }
   return "ok";
+}
+
+/** Access cookies are short-lived (minutes); rotate them while the viewer stays open. */
+export const KEEP_ALIVE_MS = 4 * 60 * 1000;
+
+export async function refreshSession(): Promise<boolean> {
+  const match = /(?:^|;\s*)csrftoken=([^;]*)/.exec(document.cookie);
+  const response = await fetch("/api/auth/refresh", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: {
+      Accept: "application/json",
+      "Content-Type": "application/json",
+      ...(match ? { "X-CSRFToken": decodeURIComponent(match[1]) } : {}),
+    },
+    body: "{}",
+  }).catch(() => null);
+  return !!response?.ok;
+}
+
+export function startSessionKeepAlive(): void {
+  window.setInterval(() => void refreshSession(), KEEP_ALIVE_MS);
 }

@@ -2,7 +2,7 @@
 // loads (401 -> portal login, 403/404 -> access error). Loaded at runtime by URL from
 // app-config.js; React is the host's (see host-react.ts).
 import React from "react";
-import { checkAccess, showAccessError } from "./access";
+import { checkAccess, refreshSession, showAccessError, startSessionKeepAlive } from "./access";
 import { AiPanel } from "./AiPanel";
 import type { Commands, Services } from "./overlay";
 
@@ -19,6 +19,16 @@ const extension = {
   preRegistration() {
     (window as { __neuronovaAccessDenied?: () => void }).__neuronovaAccessDenied = () =>
       showAccessError("You do not have access to this study. / 이 검사에 접근할 권한이 없습니다.");
+    // app-config.js's httpErrorHandler calls this on a 401: rotate the session if the refresh
+    // cookie is still good (then reload to retry), otherwise go to the portal login.
+    (window as { __neuronovaUnauthorized?: () => void }).__neuronovaUnauthorized = () => {
+      void refreshSession().then((ok) => {
+        const w = window as { __neuronovaToPortalLogin?: () => void };
+        if (ok) window.location.reload();
+        else w.__neuronovaToPortalLogin?.();
+      });
+    };
+    startSessionKeepAlive();
     void checkAccess().catch((error: unknown) => console.error("NeuroNova access check failed", error));
   },
   getPanelModule({ servicesManager, commandsManager }: ExtensionParams) {

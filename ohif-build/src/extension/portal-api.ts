@@ -25,6 +25,7 @@ export interface Job {
   model_version?: string;
   created_at?: string;
   updated_at?: string;
+  event_at?: string;
 }
 
 export class HttpError extends Error {

@@ -63,3 +63,44 @@ describe("api client", () => {
     expect(viewerUrl("1.2.3")).toBe("/pacs-viewer/ai?StudyInstanceUIDs=1.2.3");
   });
 });
+
+describe("session refresh", () => {
+  it("rotates the access cookie once on a 401 and retries the call", async () => {
+    let refreshed = false;
+    const calls = mockFetch((url) => {
+      if (url === "/api/auth/refresh") {
+        refreshed = true;
+        return { status: 200, body: {} };
+      }
+      return refreshed ? { status: 200, body: { count: 0, results: [] } } : { status: 401 };
+    });
+    await expect(api.studies({})).resolves.toEqual({ count: 0, results: [] });
+    expect(calls.map((call) => call.url)).toEqual(["/api/studies", "/api/auth/refresh", "/api/studies"]);
+  });
+
+  it("gives up with UnauthorizedError when the refresh is refused too", async () => {
+    const calls = mockFetch(() => ({ status: 401 }));
+    await expect(api.studies({})).rejects.toBeInstanceOf(UnauthorizedError);
+    expect(calls.filter((call) => call.url === "/api/auth/refresh")).toHaveLength(1);
+  });
+
+  it("never tries to refresh for a failed login", async () => {
+    const calls = mockFetch(() => ({ status: 401 }));
+    await expect(api.login("u", "bad")).rejects.toBeInstanceOf(UnauthorizedError);
+    expect(calls.map((call) => call.url)).toEqual(["/api/auth/login"]);
+  });
+});
+
+describe("study detail", () => {
+  it("flattens the portal's {study, series, report, jobs} answer", async () => {
+    mockFetch(() => ({
+      status: 200,
+      body: { study: { study_uid: "1.2", patient_id: "P" }, series: [{ series_uid: "1.2.3" }], report: null, jobs: [] },
+    }));
+    const detail = await api.study("1.2");
+    expect(detail.study_uid).toBe("1.2");
+    expect(detail.patient_id).toBe("P");
+    expect(detail.series).toEqual([{ series_uid: "1.2.3" }]);
+    expect(detail.report).toBeNull();
+  });
+});

@@ -36,7 +36,7 @@ function backend(overrides: Record<string, { status: number; body?: unknown }> =
     if (key === "GET /api/auth/me") return { status: 200, body: { username: "clinician", role: "clinician" } };
     if (key.startsWith("GET /api/studies?")) return { status: 200, body: { count: 60, results: [STUDY] } };
     if (key === `GET /api/studies/${STUDY.study_uid}`)
-      return { status: 200, body: { ...STUDY, series: [{ series_uid: "1.2.5", modality: "MR", series_description: "T1", series_number: 1, instance_count: 24 }], report: REPORT, jobs: [{ job_id: "j1", state: "done", model_id: "brain-tumour", model_version: "1.0.0" }] } };
+      return { status: 200, body: { study: STUDY, series: [{ series_uid: "1.2.5", modality: "MR", series_description: "T1", series_number: 1, instance_count: 24 }], report: REPORT, jobs: [{ job_id: "j1", state: "done", model_id: "brain-tumour", model_version: "1.0.0" }] } };
     return { status: 404, body: { detail: "not found" } };
   });
 }

@@ -63,7 +63,7 @@ function JobTable({ jobs }: { jobs: Job[] }) {
       <tbody>
         {jobs.map((job) => (
           <tr key={job.job_id} data-job-state={job.state}>
-            <td>{formatDate(job.updated_at ?? job.created_at ?? job.at, i18n.language)}</td>
+            <td>{formatDate(job.event_at ?? job.updated_at ?? job.created_at ?? job.at, i18n.language)}</td>
             <td>
               {job.model_id} {job.model_version}
             </td>
