@@ -67,7 +67,8 @@ def contains(ours: Any, theirs: Any) -> bool:  # noqa: ANN401 - any JSON value
             and all(contains(a, b) for a, b in zip(ours, theirs, strict=True))
         )
     if isinstance(ours, int | float) and not isinstance(ours, bool):
-        return isinstance(theirs, int | float) and float(ours) == float(theirs)
+        number = isinstance(theirs, int | float) and not isinstance(theirs, bool)
+        return number and float(ours) == float(theirs)
     return bool(ours == theirs)
 
 

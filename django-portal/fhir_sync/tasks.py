@@ -11,7 +11,6 @@ nothing new (see sync.py), so `acks_late` redelivery is safe.
 from __future__ import annotations
 
 import functools
-import importlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,7 +18,7 @@ from datetime import timedelta
 from celery import Task, shared_task
 from django.utils import timezone
 
-from fhir_sync import store
+from fhir_sync import source, store
 from fhir_sync.client import FhirClient, FhirError, FhirTransientError
 from fhir_sync.config import FhirConfig, get_config
 from fhir_sync.sync import FhirServer, SyncReport, sync_snapshot
@@ -34,16 +33,8 @@ BACKOFF_BASE_S = 10
 BACKOFF_MAX_S = 600
 
 
-def _portal_snapshot(*, study_uid: str) -> StudySnapshot | None:
-    # Imported on first use: it reads the portal's `clinical` tables, which only a fully
-    # configured portal has.
-    source = importlib.import_module("fhir_sync.source")
-    snapshot: StudySnapshot | None = source.load_snapshot(study_uid=study_uid)
-    return snapshot
-
-
 # Seam for tests: where a study's values come from.
-load_snapshot: Callable[..., StudySnapshot | None] = _portal_snapshot
+load_snapshot: Callable[..., StudySnapshot | None] = source.load_snapshot
 
 
 @functools.lru_cache(maxsize=4)

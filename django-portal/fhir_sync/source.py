@@ -1,0 +1,90 @@
+"""Adapter (ORM, read-only): a study as the portal knows it, turned into FHIR sync values.
+
+Reads the portal's `clinical` tables through its selectors (the study itself by UID, as no
+selector returns one yet); the latest `done` job of each model is the result the EMR shows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from clinical.models import AIJob, JobState, Study
+from clinical.selectors import jobs_of, study_series
+
+from fhir_sync.values import (
+    AiResult,
+    LabelVolume,
+    PatientInfo,
+    SeriesInfo,
+    StudyInfo,
+    StudySnapshot,
+)
+
+
+def _dicom_date(value: str) -> date | None:
+    try:
+        return datetime.strptime(value.strip(), "%Y%m%d").replace(tzinfo=UTC).date()
+    except ValueError:
+        return None
+
+
+def _series_number(value: str) -> int | None:
+    value = value.strip()
+    return int(value) if value.lstrip("-").isdigit() else None
+
+
+def _results(jobs: list[AIJob]) -> tuple[AiResult, ...]:
+    latest: dict[str, AIJob] = {}
+    for job in jobs:
+        if job.state != JobState.DONE or not job.seg_series_uid:
+            continue
+        known = latest.get(job.model_id)
+        if known is None or job.event_at > known.event_at:
+            latest[job.model_id] = job
+    return tuple(
+        AiResult(
+            job_id=job.job_id,
+            model_id=job.model_id,
+            model_version=job.model_version,
+            seg_series_uid=job.seg_series_uid,
+            issued=job.event_at,
+            labels=tuple(
+                LabelVolume(str(label), float(volume))
+                for label, volume in sorted((job.volumes_ml or {}).items())
+            ),
+        )
+        for _, job in sorted(latest.items())
+    )
+
+
+def load_snapshot(*, study_uid: str) -> StudySnapshot | None:
+    study = Study.objects.select_related("patient").filter(study_uid=study_uid).first()
+    if study is None:
+        return None
+    patient = study.patient
+    series = tuple(
+        SeriesInfo(
+            series_uid=item.series_uid,
+            modality=item.modality or "OT",
+            instance_count=item.instance_count,
+            number=_series_number(item.series_number),
+            description=item.series_description,
+        )
+        for item in study_series(study=study)
+    )
+    return StudySnapshot(
+        patient=PatientInfo(
+            patient_id=patient.patient_id,
+            name=patient.patient_name,
+            birth_date=_dicom_date(patient.birth_date),
+            sex=patient.sex,
+        ),
+        study=StudyInfo(
+            study_uid=study.study_uid,
+            series=series,
+            started=_dicom_date(study.study_date),
+            description=study.study_description,
+            accession_number=study.accession_number,
+        ),
+        results=_results(list(jobs_of(study=study))),
+    )

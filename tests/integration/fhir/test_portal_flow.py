@@ -1,0 +1,125 @@
+"""From the portal's own job-event service to the FHIR server: the portal records a finished AI
+job, its on_commit hook queues the sync, and the EMR ends up with the patient, the imaging study,
+the report and one observation per label; a second job amends the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from clinical.models import AIJob, JobState
+from clinical.services import JobEvent, record_job_event
+from fhir_sync import hooks, store, tasks
+from fhir_sync.config import load_config
+from fhir_sync.models import SyncStatus
+from fhir_sync.source import load_snapshot
+from neuronova_portal.celery import app
+
+from tests.support.fhir_portal import add_done_job, add_study
+from tests.support.fhir_server import FhirTestServer
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+STUDY_UID = "1.2.826.0.1.3680043.8.498.501"
+NO_ORTHANC: Any = None  # the study is already mirrored, so the service never asks Orthanc
+DICOMWEB = "http://127.0.0.1:8080/api/pacs/dicom-web"
+
+
+@pytest.fixture
+def wired(fhir_server: FhirTestServer, monkeypatch: pytest.MonkeyPatch) -> FhirTestServer:
+    """The hook's Celery message is delivered at once, in-process, to the real task."""
+    config = load_config({"FHIR_BASE_URL": fhir_server.base_url, "FHIR_DICOMWEB_URL": DICOMWEB})
+    monkeypatch.setattr(hooks, "get_config", lambda: config)
+    monkeypatch.setattr(tasks, "get_config", lambda: config)
+    sent: list[str] = []
+
+    def send_task(name: str, *, kwargs: dict[str, Any], queue: str) -> None:
+        assert (name, queue) == ("neuronova.fhir.sync_study", "portal")
+        sent.append(kwargs["study_uid"])
+        app.tasks[name].apply(kwargs=kwargs).get()
+
+    monkeypatch.setattr(hooks, "current_app", SimpleNamespace(send_task=send_task))
+    return fhir_server
+
+
+def _event(job_id: str, volumes: dict[str, float], hour: int) -> JobEvent:
+    return JobEvent(
+        job_id=job_id,
+        study_uid=STUDY_UID,
+        orthanc_study_id="unused-study-known",
+        state="done",
+        model_id="brain-tumour",
+        model_version="1.0.0",
+        seg_series_uid=f"{STUDY_UID}.99",
+        volumes_ml=volumes,
+        at=datetime(2026, 11, 26, hour, 0, tzinfo=UTC).isoformat(),
+    )
+
+
+def test_job_event_reaches_the_emr_and_reanalysis_amends(
+    wired: FhirTestServer,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    add_study(study_uid=STUDY_UID)
+    with django_capture_on_commit_callbacks(execute=True):
+        record_job_event(
+            orthanc=NO_ORTHANC, event=_event("j1", {"tumour": 10.25, "oedema": 3.5}, 9)
+        )
+
+    (patient,) = wired.search("Patient")
+    (study,) = wired.search("ImagingStudy")
+    (report,) = wired.search("DiagnosticReport")
+    assert patient["identifier"][0]["value"] == "MRN-0001"
+    assert patient["birthDate"] == "1970-01-02"
+    assert study["subject"] == {"reference": f"Patient/{patient['id']}"}
+    assert sorted(s["uid"] for s in study["series"]) == [f"{STUDY_UID}.1", f"{STUDY_UID}.99"]
+    assert report["status"] == "final"
+    assert report["subject"] == {"reference": f"Patient/{patient['id']}"}
+    volumes = {o["bodySite"]["text"]: o["valueQuantity"] for o in wired.search("Observation")}
+    assert volumes == {
+        "oedema": {"value": 3.5, "unit": "mL", "system": "http://unitsofmeasure.org", "code": "mL"},
+        "tumour": {
+            "value": 10.25,
+            "unit": "mL",
+            "system": "http://unitsofmeasure.org",
+            "code": "mL",
+        },
+    }
+    state = store.state_of(study_uid=STUDY_UID)
+    assert state is not None
+    assert state.status == SyncStatus.SYNCED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record_job_event(orthanc=NO_ORTHANC, event=_event("j2", {"tumour": 8.0, "oedema": 3.0}, 11))
+
+    (amended,) = wired.search("DiagnosticReport")
+    assert amended["id"] == report["id"]
+    assert amended["status"] == "amended"
+    assert sorted(o["valueQuantity"]["value"] for o in wired.search("Observation")) == [3.0, 8.0]
+    assert len(wired.search("Patient")) == 1
+    assert len(wired.search("ImagingStudy")) == 1
+
+
+def test_snapshot_takes_the_latest_done_job_per_model() -> None:
+    study = add_study(study_uid=STUDY_UID)
+    at = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    add_done_job(study, job_id="old", volumes_ml={"tumour": 1.0}, at=at)
+    add_done_job(study, job_id="new", volumes_ml={"tumour": 2.0}, at=at.replace(hour=11))
+    AIJob.objects.create(
+        job_id="later-failure",
+        study=study,
+        state=JobState.FAILED,
+        model_id="brain-tumour",
+        event_at=at.replace(hour=12),
+    )
+    snapshot = load_snapshot(study_uid=STUDY_UID)
+    assert snapshot is not None
+    (result,) = snapshot.results
+    assert result.job_id == "new"
+    assert result.labels[0].volume_ml == 2.0
+    assert snapshot.study.series[1].number == 99
+    assert snapshot.patient.sex == "F"
+    assert load_snapshot(study_uid="1.2.3.none") is None
