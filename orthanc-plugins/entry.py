@@ -10,6 +10,7 @@ in a way that never loses an instance (a failed re-encode keeps the original byt
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import traceback
@@ -22,7 +23,7 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 import orthanc  # type: ignore[import-not-found]  # noqa: E402
-from neuronova_plugin import __version__  # noqa: E402
+from neuronova_plugin import __version__, routes  # noqa: E402
 from neuronova_plugin.config import PluginConfig, plugin_config  # noqa: E402
 from neuronova_plugin.host import HostError, Request, Response  # noqa: E402
 from neuronova_plugin.ingest import on_received  # noqa: E402
@@ -63,7 +64,7 @@ class RestOutput(Protocol):
 
     def AnswerBuffer(self, body: bytes, mime: str) -> None: ...  # noqa: N802
 
-    def SendHttpStatus(self, status: int, body: bytes) -> None: ...  # noqa: N802
+    def SendHttpStatus(self, status: int, body: str, size: int) -> None: ...  # noqa: N802
 
     def SendMethodNotAllowed(self, allowed: str) -> None: ...  # noqa: N802
 
@@ -72,10 +73,14 @@ def _answer(output: RestOutput, response: Response) -> None:
     if response.status == 200:
         output.AnswerBuffer(response.body, response.mime)
     else:
-        output.SendHttpStatus(response.status, response.body)
+        # The SDK binding takes the body as a str plus its size in bytes.
+        text = response.body.decode("utf-8", "replace")
+        output.SendHttpStatus(response.status, text, len(text.encode()))
 
 
-def _rest_route(handler: Handler, methods: tuple[str, ...] = ("GET",)) -> Callable[..., None]:
+def _rest_route(
+    handler: Handler, methods: tuple[str, ...] = ("GET",), *, name: str = "route"
+) -> Callable[..., None]:
     """Adapt a pure handler to Orthanc's REST callback; an exception becomes a logged 500."""
 
     def callback(output: RestOutput, uri: str, **request: Any) -> None:  # noqa: ANN401
@@ -95,6 +100,7 @@ def _rest_route(handler: Handler, methods: tuple[str, ...] = ("GET",)) -> Callab
             )
         except Exception:  # noqa: BLE001 - never raise into Orthanc
             HOST.log_error(f"route {uri} failed:\n{traceback.format_exc()}")
+            METRICS.route_errors.labels(route=name).inc()
             response = Response.error(500, "NeuroNova plugin error (see Orthanc log)")
         _answer(output, response)
 
@@ -104,7 +110,7 @@ def _rest_route(handler: Handler, methods: tuple[str, ...] = ("GET",)) -> Callab
 # --- metrics -------------------------------------------------------------------------------------
 def register_metrics() -> None:
     orthanc.RegisterRestCallback(
-        "/neuronova/metrics", _rest_route(lambda _request: METRICS.response())
+        "/neuronova/metrics", _rest_route(lambda _request: METRICS.response(), name="metrics")
     )
 
 
@@ -128,6 +134,25 @@ def register_ingest() -> None:
 
 
 STEPS.append(register_ingest)
+
+
+# --- HTJ2K-aware reading: Orthanc Explorer previews, legacy Explicit VR Little Endian ------------
+def register_reading() -> None:
+    if CONFIG.rendering_routes:
+        for regex, kind in routes.IMAGE_ROUTES.items():
+            handler = functools.partial(routes.image, HOST, kind=kind)
+            orthanc.RegisterRestCallback(regex, _rest_route(handler, name=kind))
+    orthanc.RegisterRestCallback(
+        routes.LEGACY_INSTANCE_ROUTE,
+        _rest_route(functools.partial(routes.legacy_instance, HOST), name="legacy-instance"),
+    )
+    orthanc.RegisterRestCallback(
+        routes.LEGACY_FRAME_ROUTE,
+        _rest_route(functools.partial(routes.legacy_frame, HOST), name="legacy-frame"),
+    )
+
+
+STEPS.append(register_reading)
 
 
 # --- AI pipeline (issue 4) -----------------------------------------------------------------------
