@@ -1,0 +1,1 @@
+"""pure: NeuroNova inference (synthetic data, model registry, ONNX pipeline, worker, API)."""

@@ -1,0 +1,36 @@
+"""pure: worker and API configuration, read once from the environment into a frozen value."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from neuronova_inference.registry import DEFAULT_MODELS_DIR
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    redis_url: str
+    orthanc_url: str
+    orthanc_username: str
+    orthanc_password: str
+    models_dir: Path
+    default_model: str
+    onnx_threads: int
+    http_timeout_s: float
+
+
+def from_env(env: Mapping[str, str] | None = None) -> InferenceConfig:
+    e = os.environ if env is None else env
+    return InferenceConfig(
+        redis_url=e.get("NEURONOVA_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        orthanc_url=e.get("ORTHANC_URL", "http://127.0.0.1:8042").rstrip("/"),
+        orthanc_username=e.get("ORTHANC_USERNAME", "orthanc"),
+        orthanc_password=e.get("ORTHANC_PASSWORD", "orthanc"),
+        models_dir=Path(e.get("NEURONOVA_MODELS_DIR", str(DEFAULT_MODELS_DIR))),
+        default_model=e.get("NEURONOVA_MODEL_ID", "nn-brain-tumour-synth"),
+        onnx_threads=int(e.get("NEURONOVA_ONNX_THREADS", "0")),
+        http_timeout_s=float(e.get("NEURONOVA_HTTP_TIMEOUT_S", "60")),
+    )

@@ -1,0 +1,24 @@
+"""adapter: Prometheus metrics of the worker and the API (prometheus-client)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+STAGE_SECONDS = Histogram(
+    "neuronova_inference_stage_seconds",
+    "Time per pipeline stage",
+    ["stage"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
+)
+JOB_SECONDS = Histogram(
+    "neuronova_inference_job_seconds",
+    "Time from task start to its final state",
+    ["state"],
+    buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300),
+)
+JOBS = Counter("neuronova_inference_jobs_total", "Jobs by final state", ["state"])
+
+
+def observe_stages(stages: dict[str, float]) -> None:
+    for name, seconds in stages.items():
+        STAGE_SECONDS.labels(stage=name).observe(seconds)

@@ -1,0 +1,155 @@
+"""pure: one study through the model: match series, build volumes, predict, post-process, build SEG.
+
+Orthanc, the network and the SEG store arrive as Protocol-typed parameters; the function times
+each stage so the worker, the API and bench/ai_latency.py report the same split.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+from pydicom.dataset import Dataset
+
+from neuronova_inference.manifest import Manifest
+from neuronova_inference.matching import match_study
+from neuronova_inference.postprocess import (
+    drop_small_components,
+    labels_on_source,
+    softmax,
+    volumes_ml,
+)
+from neuronova_inference.preprocess import Volume, to_model_space
+from neuronova_inference.seg import build_seg
+from neuronova_inference.synthetic.dicom import to_bytes
+from neuronova_inference.volume import VolumeError, build_volume
+
+
+class RefusedError(ValueError):
+    """The study cannot be analysed; ``state`` is "skipped" (not eligible) or "failed"."""
+
+    def __init__(self, state: str, reason: str) -> None:
+        super().__init__(reason)
+        self.state = state
+        self.reason = reason
+
+
+class StudySource(Protocol):
+    def series_tags(self, orthanc_study_id: str) -> dict[str, dict[str, str]]: ...
+
+    def instances(self, orthanc_series_id: str) -> list[Dataset]: ...
+
+
+Predictor = Callable[[NDArray[np.float32]], NDArray[np.float32]]
+PixelDecoder = Callable[[Dataset], NDArray[np.float32]]
+
+
+@dataclass
+class Timings:
+    stages: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class Analysis:
+    seg: Dataset
+    seg_bytes: bytes
+    labels: NDArray[np.uint8]
+    reference: Volume
+    volumes_ml: dict[str, float]  # label name -> mL
+    source_series: dict[str, str]  # input name -> SeriesInstanceUID
+
+
+def load_inputs(
+    orthanc_study_id: str,
+    manifest: Manifest,
+    source: StudySource,
+    decode: PixelDecoder,
+    timings: Timings,
+) -> tuple[list[Volume], list[Dataset], dict[str, str]]:
+    """Fetch and decode the matched series; the first input is the SEG's reference series."""
+    with timings.stage("fetch_decode"):
+        match = match_study(manifest, source.series_tags(orthanc_study_id))
+        if not match.eligible:
+            raise RefusedError("skipped", match.reason)
+        volumes: list[Volume] = []
+        reference: list[Dataset] = []
+        uids: dict[str, str] = {}
+        frames: set[str] = set()
+        for spec in manifest.inputs:
+            datasets = source.instances(match.series[spec.name])
+            try:
+                volume, ordered = build_volume(datasets, decode)
+            except VolumeError as exc:
+                raise RefusedError("failed", f"{spec.name} series: {exc}") from exc
+            volumes.append(volume)
+            uids[spec.name] = str(ordered[0].SeriesInstanceUID)
+            frames.add(str(ordered[0].get("FrameOfReferenceUID", "")))
+            if not reference:
+                reference = ordered
+        if len(frames) != 1:
+            raise RefusedError("failed", "the required series do not share one frame of reference")
+    return volumes, reference, uids
+
+
+def analyse(
+    volumes: list[Volume],
+    reference: list[Dataset],
+    manifest: Manifest,
+    predict: Predictor,
+    timings: Timings,
+) -> tuple[Dataset, NDArray[np.uint8], dict[str, float]]:
+    with timings.stage("preprocess"):
+        x, affine = to_model_space(volumes, manifest.grid, manifest.normalisation)
+    with timings.stage("inference"):
+        out = predict(x)[0]
+    with timings.stage("postprocess_seg"):
+        probs = softmax(out) if manifest.output_kind == "logits" else out
+        labels = labels_on_source(probs, affine, volumes[0])
+        labels = drop_small_components(labels, volumes[0].voxel_ml, manifest.min_component_ml)
+        by_value = volumes_ml(labels, volumes[0].voxel_ml, len(manifest.labels))
+        named = {lab.name: by_value[lab.value] for lab in manifest.labels}
+        seg = build_seg(reference, labels, manifest)
+    return seg, labels, named
+
+
+def run_study(
+    orthanc_study_id: str,
+    manifest: Manifest,
+    source: StudySource,
+    *,
+    predict: Predictor,
+    decode: PixelDecoder,
+    timings: Timings | None = None,
+) -> Analysis:
+    timings = timings if timings is not None else Timings()
+    volumes, reference, uids = load_inputs(orthanc_study_id, manifest, source, decode, timings)
+    seg, labels, named = analyse(volumes, reference, manifest, predict, timings)
+    with timings.stage("postprocess_seg"):
+        seg_bytes = to_bytes(seg)
+    return Analysis(seg, seg_bytes, labels, volumes[0], named, uids)
+
+
+def summary(analysis: Analysis, manifest: Manifest, extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **extra,
+        "model_id": manifest.model_id,
+        "model_version": manifest.version,
+        "seg_series_uid": str(analysis.seg.SeriesInstanceUID),
+        "seg_sop_instance_uid": str(analysis.seg.SOPInstanceUID),
+        "study_uid": str(analysis.seg.StudyInstanceUID),
+        "source_series": analysis.source_series,
+        "volumes_ml": analysis.volumes_ml,
+    }

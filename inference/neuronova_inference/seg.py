@@ -1,0 +1,87 @@
+"""pure: build the DICOM SEG (highdicom BINARY) for a label map on the reference series.
+
+UIDs are derived from the source series, the model and its version, so re-running the same
+job produces the same SEG identity and the store route replaces rather than duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import highdicom as hd
+import numpy as np
+from numpy.typing import NDArray
+from pydicom.dataset import Dataset
+from pydicom.sr.codedict import codes
+from pydicom.uid import generate_uid
+
+from neuronova_inference.manifest import Code, Manifest
+
+SEG_SERIES_NUMBER = 9001  # high, so viewers list the AI result after the acquisitions
+
+
+def seg_uids(source_series_uid: str, manifest: Manifest) -> tuple[str, str]:
+    """(SeriesInstanceUID, SOPInstanceUID) of the SEG for this series and model version."""
+    base = ["neuronova-seg", source_series_uid, manifest.model_id, manifest.version]
+    return (
+        str(generate_uid(entropy_srcs=[*base, "series"])),
+        str(generate_uid(entropy_srcs=[*base, "instance"])),
+    )
+
+
+def _concept(code: Code) -> hd.sr.CodedConcept:
+    return hd.sr.CodedConcept(value=code.value, scheme_designator=code.scheme, meaning=code.meaning)
+
+
+def segment_descriptions(manifest: Manifest) -> list[hd.seg.SegmentDescription]:
+    algorithm = hd.AlgorithmIdentificationSequence(
+        name=manifest.model_id,
+        family=codes.cid7162.ArtificialIntelligence,
+        version=manifest.version,
+        source="NeuroNova",
+    )
+    return [
+        hd.seg.SegmentDescription(
+            segment_number=label.value,
+            segment_label=label.name,
+            segmented_property_category=_concept(label.category),
+            segmented_property_type=_concept(label.property_type),
+            algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
+            algorithm_identification=algorithm,
+            anatomic_regions=[_concept(manifest.anatomy)],
+            tracking_uid=str(
+                generate_uid(entropy_srcs=[manifest.model_id, manifest.version, label.name])
+            ),
+            tracking_id=label.name,
+            display_color=hd.color.CIELabColor.from_rgb(*label.color_rgb),
+        )
+        for label in manifest.labels
+    ]
+
+
+def build_seg(
+    source_images: Sequence[Dataset], labels: NDArray[np.uint8], manifest: Manifest
+) -> Dataset:
+    """A BINARY SEG: frame k is ``labels[k]`` on ``source_images[k]`` (sorted along the normal).
+
+    Empty frames are omitted, as OHIF expects; an all-empty result still yields a valid SEG.
+    """
+    series_uid, sop_uid = seg_uids(str(source_images[0].SeriesInstanceUID), manifest)
+    return hd.seg.Segmentation(
+        source_images=list(source_images),
+        pixel_array=labels,
+        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=segment_descriptions(manifest),
+        series_instance_uid=series_uid,
+        series_number=SEG_SERIES_NUMBER,
+        sop_instance_uid=sop_uid,
+        instance_number=1,
+        manufacturer="NeuroNova",
+        manufacturer_model_name=manifest.model_id,
+        software_versions=manifest.version,
+        device_serial_number="0",
+        series_description=f"AI tumour segmentation ({manifest.model_id} {manifest.version})",
+        content_label="AI_TUMOUR",
+        content_description=manifest.name[:64],
+        omit_empty_frames=True,
+    )

@@ -1,0 +1,151 @@
+"""pure: render a phantom as four co-registered MR series of valid DICOM (MR Image Storage).
+
+UIDs, names and dates are all derived from the seed, so the same seed gives byte-identical studies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from io import BytesIO
+
+import numpy as np
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filewriter import dcmwrite
+from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
+    ExplicitVRLittleEndian,
+    MRImageStorage,
+    generate_uid,
+)
+
+from neuronova_inference.synthetic.phantom import Phantom
+
+
+@dataclass(frozen=True)
+class SequenceProtocol:
+    """What a scanner writes for one contrast (values typical of a 1.5 T brain protocol)."""
+
+    name: str  # phantom sequence key
+    description: str
+    scanning_sequence: str
+    sequence_variant: str
+    repetition_time: float
+    echo_time: float
+    inversion_time: float | None
+    contrast: bool
+
+
+PROTOCOLS: tuple[SequenceProtocol, ...] = (
+    SequenceProtocol("T1", "AX T1 SE", "SE", "SP", 500.0, 12.0, None, False),
+    SequenceProtocol("T2", "AX T2 TSE", "SE", "SK\\SP", 4000.0, 100.0, None, False),
+    SequenceProtocol("FLAIR", "AX T2 FLAIR", "SE\\IR", "SK\\SP\\MP", 9000.0, 120.0, 2500.0, False),
+    SequenceProtocol("T1c", "AX T1 SE +C", "SE", "SP", 500.0, 12.0, None, True),
+)
+
+
+def uid(*parts: object) -> str:
+    return str(generate_uid(entropy_srcs=["neuronova-synthetic", *map(str, parts)]))
+
+
+def _study(seed: int) -> Dataset:
+    ds = Dataset()
+    ds.PatientName = f"SYNTHETIC^PHANTOM{seed:05d}"
+    ds.PatientID = f"NN-SYN-{seed:05d}"
+    ds.PatientBirthDate = "19700101"
+    ds.PatientSex = "O"
+    ds.StudyInstanceUID = uid(seed, "study")
+    ds.StudyDate = "20260101"
+    ds.StudyTime = f"{9 + seed % 8:02d}0000"
+    ds.AccessionNumber = f"SYN{seed:05d}"
+    ds.ReferringPhysicianName = ""
+    ds.StudyID = f"{seed % 10000}"
+    ds.StudyDescription = "MRI BRAIN WITH AND WITHOUT CONTRAST"
+    return ds
+
+
+def _series_header(seed: int, number: int, proto: SequenceProtocol, phantom: Phantom) -> Dataset:
+    ds = _study(seed)
+    ds.Modality = "MR"
+    ds.SeriesInstanceUID = uid(seed, "series", proto.name)
+    ds.SeriesNumber = number
+    ds.SeriesDescription = proto.description
+    ds.ProtocolName = proto.description
+    ds.SeriesDate = ds.StudyDate
+    ds.SeriesTime = ds.StudyTime
+    ds.BodyPartExamined = "HEAD"
+    ds.PatientPosition = "HFS"
+    ds.FrameOfReferenceUID = uid(seed, "frame-of-reference")
+    ds.PositionReferenceIndicator = ""
+    ds.Manufacturer = "NeuroNova"
+    ds.ManufacturerModelName = "Synthetic phantom"
+    ds.SoftwareVersions = "neuronova-synthetic 1"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "OTHER"]
+    ds.ScanningSequence = proto.scanning_sequence.split("\\")
+    ds.SequenceVariant = proto.sequence_variant.split("\\")
+    ds.ScanOptions = ""
+    ds.MRAcquisitionType = "2D"
+    ds.SequenceName = proto.description.split()[1].lower()
+    ds.RepetitionTime = proto.repetition_time
+    ds.EchoTime = proto.echo_time
+    if proto.inversion_time is not None:
+        ds.InversionTime = proto.inversion_time
+    ds.EchoTrainLength = 1
+    ds.MagneticFieldStrength = 1.5
+    ds.ImagingFrequency = 63.87
+    ds.ImagedNucleus = "1H"
+    if proto.contrast:
+        ds.ContrastBolusAgent = "GADOLINIUM"
+        ds.ContrastBolusRoute = "IV"
+    spacing = np.linalg.norm(phantom.grid.affine[:3, :3], axis=0)
+    ds.SliceThickness = float(round(spacing[0], 4))
+    ds.SpacingBetweenSlices = float(round(spacing[0], 4))
+    ds.PixelSpacing = [float(round(spacing[1], 4)), float(round(spacing[2], 4))]
+    col = phantom.grid.affine[:3, 2] / spacing[2]  # direction of increasing column index
+    row = phantom.grid.affine[:3, 1] / spacing[1]
+    ds.ImageOrientationPatient = [float(round(v, 6)) for v in (*col, *row)]
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows, ds.Columns = phantom.grid.shape[1], phantom.grid.shape[2]
+    ds.BitsAllocated = 16
+    ds.BitsStored = 12
+    ds.HighBit = 11
+    ds.PixelRepresentation = 0
+    ds.SOPClassUID = MRImageStorage
+    return ds
+
+
+def series_datasets(phantom: Phantom) -> list[Dataset]:
+    """Every instance of the four series, ready to write or send."""
+    seed = phantom.params.seed
+    out: list[Dataset] = []
+    for number, proto in enumerate(PROTOCOLS, start=1):
+        header = _series_header(seed, number, proto, phantom)
+        volume = np.clip(np.rint(phantom.images[proto.name]), 0, 4095).astype(np.uint16)
+        centre = int(np.percentile(volume, 99) // 2)
+        for k in range(volume.shape[0]):
+            ds = Dataset()
+            ds.update(header)
+            ds.SOPInstanceUID = uid(seed, proto.name, k)
+            ds.InstanceNumber = k + 1
+            ds.AcquisitionNumber = 1
+            position = (
+                phantom.grid.affine[:3, :3] @ np.array([k, 0, 0]) + phantom.grid.affine[:3, 3]
+            )
+            ds.ImagePositionPatient = [float(round(v, 4)) for v in position]
+            ds.SliceLocation = float(round(position[2], 4))
+            ds.WindowCenter = centre
+            ds.WindowWidth = 2 * centre
+            ds.PixelData = volume[k].tobytes()
+            ds.file_meta = FileMetaDataset()
+            ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+            ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+            ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+            ds.file_meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+            out.append(ds)
+    return out
+
+
+def to_bytes(ds: Dataset) -> bytes:
+    buf = BytesIO()
+    dcmwrite(buf, ds, enforce_file_format=True)
+    return buf.getvalue()

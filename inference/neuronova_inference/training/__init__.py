@@ -1,0 +1,1 @@
+"""wiring: training and evaluation of the shipped synthetic-data model (needs the `train` group)."""

@@ -1,0 +1,139 @@
+"""wiring: train the shipped model on generated phantoms (CPU PyTorch) and export it to ONNX.
+
+    python -m neuronova_inference.training.train --model-dir inference/models/nn-brain-tumour-synth
+
+Reproduces model.onnx and rewrites the sha256 in manifest.json. Seeds 0..N-1 train; the
+evaluation script uses seeds from 100000 so they are never seen in training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+from numpy.typing import NDArray
+
+from neuronova_inference.manifest import Manifest, parse_manifest
+from neuronova_inference.training.data import Example, make_example
+from neuronova_inference.training.net import UNet3D
+
+
+def load_manifest(model_dir: Path) -> Manifest:
+    return parse_manifest(json.loads((model_dir / "manifest.json").read_text()))
+
+
+def _example(args: tuple[int, Path, Path | None]) -> Example:
+    """Generate (or read back from ``cache``) the training example of ``seed``."""
+    seed, model_dir, cache = args
+    path = cache / f"{seed}.npz" if cache else None
+    if path is not None and path.is_file():
+        with np.load(path) as data:
+            return Example(image=data["image"], labels=data["labels"])
+    example = make_example(seed, load_manifest(model_dir))
+    if path is not None:
+        np.savez(path, image=example.image, labels=example.labels)
+    return example
+
+
+def _crop(
+    rng: np.random.Generator, ex: Example, patch: int
+) -> tuple[NDArray[np.float32], NDArray[np.uint8]]:
+    shape = np.array(ex.labels.shape)
+    if rng.random() < 0.7 and (ex.labels > 0).any():
+        # Centre most patches on tumour so the rare classes are seen often.
+        where = np.argwhere(ex.labels > 0)
+        centre = where[rng.integers(len(where))]
+        start = np.clip(centre - patch // 2 + rng.integers(-8, 9, 3), 0, shape - patch)
+    else:
+        start = np.array([rng.integers(0, s - patch + 1) for s in shape])
+    sl = tuple(slice(int(a), int(a) + patch) for a in start)
+    x, y = ex.image[(slice(None), *sl)], ex.labels[sl]
+    if rng.random() < 0.5:  # left-right flip (last axis is x in the zyx model grid)
+        x, y = x[..., ::-1], y[..., ::-1]
+    return np.ascontiguousarray(x), np.ascontiguousarray(y)
+
+
+def _loss(logits: torch.Tensor, target: torch.Tensor, classes: int) -> torch.Tensor:
+    ce = F.cross_entropy(logits, target)
+    prob = logits.softmax(1)
+    onehot = F.one_hot(target, classes).permute(0, 4, 1, 2, 3).float()
+    dims = (0, 2, 3, 4)
+    inter = (prob * onehot).sum(dims)
+    denom = prob.sum(dims) + onehot.sum(dims)
+    dice = (2 * inter + 1) / (denom + 1)
+    return ce + (1 - dice[1:]).mean()
+
+
+def export_onnx(net: UNet3D, manifest: Manifest, path: Path) -> str:
+    net.eval()
+    dummy = torch.zeros((1, len(manifest.inputs), *manifest.grid.shape))
+    torch.onnx.export(
+        net,
+        (dummy,),
+        str(path),
+        input_names=[manifest.input_name],
+        output_names=[manifest.output_name],
+        opset_version=17,
+        dynamo=False,
+    )
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model-dir", type=Path, required=True)
+    ap.add_argument("--train-cases", type=int, default=48)
+    ap.add_argument("--iterations", type=int, default=500)
+    ap.add_argument("--patch", type=int, default=40)
+    ap.add_argument("--base", type=int, default=8, help="channels of the first U-Net level")
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    # One thread: on a shared 2-core machine OpenMP spinning made two threads several times slower.
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cache", type=Path, help="keep generated examples here between runs")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    manifest = load_manifest(args.model_dir)
+    t0 = time.monotonic()
+    if args.cache:
+        args.cache.mkdir(parents=True, exist_ok=True)
+    with Pool(2) as pool:
+        jobs = [(s, args.model_dir, args.cache) for s in range(args.train_cases)]
+        data = pool.map(_example, jobs)
+    print(f"generated {len(data)} phantoms in {time.monotonic() - t0:.0f} s", flush=True)
+    classes = len(manifest.labels) + 1
+    net = UNet3D(in_channels=len(manifest.inputs), classes=classes, base=args.base)
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.iterations)
+    rng = np.random.default_rng(args.seed)
+    net.train()
+    for it in range(args.iterations):
+        batch = [_crop(rng, data[rng.integers(len(data))], args.patch) for _ in range(args.batch)]
+        x = torch.from_numpy(np.stack([b[0] for b in batch]))
+        y = torch.from_numpy(np.stack([b[1] for b in batch]).astype(np.int64))
+        loss = _loss(net(x), y, classes)
+        opt.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]
+        opt.step()
+        sched.step()
+        if it % 10 == 0 or it == args.iterations - 1:
+            print(f"it {it} loss {loss.item():.4f} t {time.monotonic() - t0:.0f} s", flush=True)
+    torch.save({"base": args.base, "state_dict": net.state_dict()}, args.model_dir / "weights.pt")
+    digest = export_onnx(net, manifest, args.model_dir / manifest.onnx_file)
+    raw = json.loads((args.model_dir / "manifest.json").read_text())
+    raw["onnx"]["sha256"] = digest
+    (args.model_dir / "manifest.json").write_text(json.dumps(raw, indent=2) + "\n")
+    print(f"exported {manifest.onnx_file} sha256 {digest}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""wiring: the Celery inference worker (``neuronova.inference.segment_study``, queue inference).
+
+    celery -A neuronova_inference.worker worker -Q inference -n inference@%h
+
+The job is acknowledged only after it ends (acks_late, reject on a lost worker) and the broker's
+visibility timeout is longer than the longest inference, so a killed worker's job is delivered
+again; deterministic SEG UIDs make the rerun replace, not duplicate. Only transient errors
+(Orthanc unreachable, 5xx) are retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import Celery, Task
+from celery.signals import worker_process_init
+
+from neuronova_inference.config import from_env
+from neuronova_inference.manifest import ManifestError
+from neuronova_inference.metrics import JOB_SECONDS, JOBS
+from neuronova_inference.orthanc_client import NotFoundError, StoreRejectedError, TransientError
+from neuronova_inference.pipeline import RefusedError
+from neuronova_inference.service import model, segment
+from neuronova_inference.session import ModelIntegrityError
+
+CONFIG = from_env()
+# One line per HTTP request and per copied DICOM module drown the job log.
+for _name in ("httpx", "highdicom"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+TASK_NAME = "neuronova.inference.segment_study"
+JOB_EVENT = "neuronova.portal.job_event"
+MAX_RETRIES = 5
+
+app = Celery("neuronova_inference", broker=CONFIG.redis_url)
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_default_queue="inference",
+    broker_connection_retry_on_startup=True,
+    broker_transport_options={
+        "visibility_timeout": int(os.environ.get("NEURONOVA_VISIBILITY_TIMEOUT_S", "3600"))
+    },
+    task_ignore_result=True,
+)
+
+
+def send_event(job: dict[str, Any], state: str, reason: str = "", **extra: Any) -> None:  # noqa: ANN401
+    kwargs = {
+        "job_id": job["job_id"],
+        "study_uid": job["study_uid"],
+        "orthanc_study_id": job["orthanc_study_id"],
+        "state": state,
+        "reason": reason,
+        "model_id": job["model_id"],
+        "model_version": job["model_version"],
+        "seg_series_uid": extra.get("seg_series_uid", ""),
+        "volumes_ml": extra.get("volumes_ml", {}),
+        "at": datetime.now(UTC).isoformat(),
+    }
+    app.send_task(JOB_EVENT, kwargs=kwargs, queue="portal")
+
+
+@worker_process_init.connect
+def _preload(**_: Any) -> None:  # noqa: ANN401
+    # Load the default model's session when the process starts, not inside the first job.
+    try:
+        model(CONFIG, CONFIG.default_model)
+    except (ManifestError, ModelIntegrityError, OSError) as exc:
+        print(f"neuronova inference: default model not loaded: {exc}", flush=True)
+
+
+def _finish(
+    job: dict[str, Any],
+    started: float,
+    state: str,
+    reason: str = "",
+    **extra: Any,  # noqa: ANN401 - event fields
+) -> dict[str, Any]:
+    JOBS.labels(state=state).inc()
+    JOB_SECONDS.labels(state=state).observe(time.monotonic() - started)
+    send_event(job, state, reason, **extra)
+    return {"state": state, "reason": reason, **extra}
+
+
+def failure_reason(exc: Exception) -> str:
+    """The job's user-facing reason for a permanent error."""
+    if isinstance(exc, NotFoundError):
+        return f"study not found in Orthanc: {exc}"
+    if isinstance(exc, StoreRejectedError):
+        return str(exc)
+    if isinstance(exc, ManifestError | ModelIntegrityError):
+        return f"model unavailable: {exc}"
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+@app.task(name=TASK_NAME, bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def segment_study(
+    self: Task,  # type: ignore[type-arg]
+    *,
+    job_id: str,
+    study_uid: str,
+    orthanc_study_id: str,
+    model_id: str,
+    model_version: str,
+) -> dict[str, Any]:
+    job = {
+        "job_id": job_id,
+        "study_uid": study_uid,
+        "orthanc_study_id": orthanc_study_id,
+        "model_id": model_id,
+        "model_version": model_version,
+    }
+    started = time.monotonic()
+    send_event(job, "running")
+    try:
+        outcome = segment(
+            CONFIG,
+            orthanc_study_id=orthanc_study_id,
+            model_id=model_id,
+            model_version=model_version,
+            store=True,
+            job=job,
+        )
+    except RefusedError as exc:
+        return _finish(job, started, exc.state, exc.reason)
+    except TransientError as exc:
+        if self.request.retries >= MAX_RETRIES:
+            return _finish(job, started, "failed", f"gave up after {MAX_RETRIES} retries: {exc}")
+        raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
+    except Exception as exc:  # noqa: BLE001 - a bug must end the job visibly, not loop retrying
+        return _finish(job, started, "failed", failure_reason(exc))
+    return _finish(
+        job,
+        started,
+        "done",
+        seg_series_uid=str(outcome.analysis.seg.SeriesInstanceUID),
+        volumes_ml=outcome.analysis.volumes_ml,
+    )

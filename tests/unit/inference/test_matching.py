@@ -1,0 +1,51 @@
+import pytest
+from neuronova_inference.matching import match_study
+
+from tests.support.synthetic import shipped_manifest
+
+pytestmark = pytest.mark.unit
+
+
+def _s(desc, n=20, modality="MR", **extra):
+    return {"Modality": modality, "SeriesDescription": desc, "NumberOfInstances": str(n), **extra}
+
+
+def test_vendor_style_names_match_by_rules():
+    series = {
+        "a": _s("t1_se_tra"),
+        "b": _s("T1 MPRAGE POST GAD", ContrastBolusAgent="Dotarem"),
+        "c": _s("t2_tse_tra"),
+        "d": _s("t2_tirm_tra_dark-fluid", ScanningSequence="SE\\IR"),
+        "e": _s("localizer", n=3),
+    }
+    match = match_study(shipped_manifest(), series)
+    assert match.eligible
+    assert match.series == {"T1": "a", "T1c": "b", "T2": "c", "FLAIR": "d"}
+
+
+def test_missing_sequence_is_named():
+    series = {"a": _s("AX T1"), "b": _s("AX T1 +C", ContrastBolusAgent="GD"), "c": _s("AX T2")}
+    match = match_study(shipped_manifest(), series)
+    assert not match.eligible
+    assert match.missing == ("FLAIR",)
+    assert "FLAIR" in match.reason
+
+
+def test_ct_study_is_not_eligible():
+    match = match_study(shipped_manifest(), {"a": _s("HEAD", modality="CT")})
+    assert not match.eligible
+    assert "not a MR study" in match.reason
+    assert "CT" in match.reason
+
+
+def test_larger_series_wins_and_a_series_serves_one_input():
+    series = {
+        "short": _s("AX T2", n=5, SeriesNumber="3"),
+        "full": _s("AX T2", n=30, SeriesNumber="2"),
+        "t1": _s("AX T1"),
+        "t1c": _s("AX T1 POST", ContrastBolusAgent="GD"),
+        "flair": _s("AX FLAIR"),
+    }
+    match = match_study(shipped_manifest(), series)
+    assert match.series["T2"] == "full"
+    assert len(set(match.series.values())) == 4

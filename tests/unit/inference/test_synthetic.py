@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+from neuronova_inference.matching import match_study
+from neuronova_inference.synthetic.dicom import series_datasets, to_bytes
+from neuronova_inference.synthetic.phantom import SEQUENCES, render
+
+from tests.support.synthetic import shipped_manifest, tiny_grid, tiny_study
+
+pytestmark = pytest.mark.unit
+
+
+def test_same_seed_same_study_and_different_seed_differs():
+    a, b, c = render(3, tiny_grid()), render(3, tiny_grid()), render(4, tiny_grid())
+    for name in SEQUENCES:
+        np.testing.assert_array_equal(a.images[name], b.images[name])
+    np.testing.assert_array_equal(a.labels, b.labels)
+    assert not np.array_equal(a.labels, c.labels)
+
+
+def test_phantom_has_every_tumour_label_and_contrast_behaves_like_mr():
+    p = render(11, tiny_grid())
+    assert set(np.unique(p.labels)) == {0, 1, 2, 3}
+    et, ed = p.labels == 3, p.labels == 2
+    # Enhancement: the rim is brighter after contrast; oedema is bright on FLAIR.
+    g_t1, g_t1c = p.params.gains[0], p.params.gains[1]
+    assert (p.images["T1c"][et].mean() / g_t1c) > 1.5 * (p.images["T1"][et].mean() / g_t1)
+    assert p.images["FLAIR"][ed].mean() > p.images["FLAIR"][p.labels == 0].mean()
+
+
+def test_dicom_series_carry_scanner_attributes_and_deterministic_uids():
+    study = tiny_study()
+    assert len(study.series) == 4
+    datasets = study.all_datasets()
+    assert {ds.Modality for ds in datasets} == {"MR"}
+    assert len({ds.FrameOfReferenceUID for ds in datasets}) == 1
+    assert len({ds.SOPInstanceUID for ds in datasets}) == len(datasets)
+    t1c = [ds for ds in datasets if "ContrastBolusAgent" in ds]
+    assert t1c
+    assert all(ds.SeriesDescription == "AX T1 SE +C" for ds in t1c)
+    flair = next(ds for ds in datasets if "FLAIR" in ds.SeriesDescription)
+    assert "IR" in flair.ScanningSequence
+    assert float(flair.InversionTime) > 0
+    again = series_datasets(render(7, tiny_grid()))
+    assert to_bytes(again[0]) == to_bytes(study.series[str(again[0].SeriesInstanceUID)][0])
+
+
+def test_generated_study_matches_the_shipped_manifest_by_rules():
+    study = tiny_study()
+    match = match_study(shipped_manifest(), study.series_tags("x"))
+    assert match.eligible, match.reason
+    described = {name: study.series[key][0].SeriesDescription for name, key in match.series.items()}
+    assert described == {
+        "T1": "AX T1 SE",
+        "T1c": "AX T1 SE +C",
+        "T2": "AX T2 TSE",
+        "FLAIR": "AX T2 FLAIR",
+    }

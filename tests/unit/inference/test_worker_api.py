@@ -1,0 +1,120 @@
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+from neuronova_inference import api, worker
+from neuronova_inference.orthanc_client import TransientError
+from neuronova_inference.pipeline import RefusedError
+
+pytestmark = pytest.mark.unit
+
+JOB = {
+    "job_id": "1.2.3:m:1",
+    "study_uid": "1.2.3",
+    "orthanc_study_id": "abc",
+    "model_id": "m",
+    "model_version": "1",
+}
+
+
+@pytest.fixture
+def events(monkeypatch):
+    sent = []
+    monkeypatch.setattr(
+        worker.app, "send_task", lambda name, kwargs, queue: sent.append((name, queue, kwargs))
+    )
+    return sent
+
+
+def _run(monkeypatch, behaviour):
+    calls = []
+
+    def fake_segment(config, **kwargs):
+        calls.append(kwargs)
+        return behaviour(len(calls))
+
+    monkeypatch.setattr(worker, "segment", fake_segment)
+    result = worker.segment_study.apply(kwargs=JOB).get(disable_sync_subtasks=False)
+    return result, calls
+
+
+def test_task_contract_name_and_delivery_options():
+    assert worker.segment_study.name == "neuronova.inference.segment_study"
+    assert worker.app.conf.task_acks_late
+    assert worker.app.conf.task_reject_on_worker_lost
+    assert worker.app.conf.worker_prefetch_multiplier == 1
+    assert worker.app.conf.broker_transport_options["visibility_timeout"] >= 600
+
+
+def test_refusal_ends_as_skipped_event_with_reason(monkeypatch, events):
+    def refuse(_):
+        raise RefusedError("skipped", "missing required sequence(s): FLAIR")
+
+    result, calls = _run(monkeypatch, refuse)
+    assert len(calls) == 1
+    assert result["state"] == "skipped"
+    states = [(name, queue, kw["state"], kw["reason"]) for name, queue, kw in events]
+    assert states == [
+        ("neuronova.portal.job_event", "portal", "running", ""),
+        ("neuronova.portal.job_event", "portal", "skipped", "missing required sequence(s): FLAIR"),
+    ]
+    assert set(events[-1][2]) == {
+        "job_id",
+        "study_uid",
+        "orthanc_study_id",
+        "state",
+        "reason",
+        "model_id",
+        "model_version",
+        "seg_series_uid",
+        "volumes_ml",
+        "at",
+    }
+
+
+def test_transient_errors_are_retried_then_succeed(monkeypatch, events):
+    def flaky(n):
+        if n < 3:
+            raise TransientError("Orthanc unreachable")
+        seg = SimpleNamespace(SeriesInstanceUID="1.2.9")
+        return SimpleNamespace(analysis=SimpleNamespace(seg=seg, volumes_ml={"Oedema": 1.5}))
+
+    result, calls = _run(monkeypatch, flaky)
+    assert len(calls) == 3
+    assert result == {
+        "state": "done",
+        "reason": "",
+        "seg_series_uid": "1.2.9",
+        "volumes_ml": {"Oedema": 1.5},
+    }
+    assert events[-1][2]["state"] == "done"
+    assert events[-1][2]["seg_series_uid"] == "1.2.9"
+
+
+def test_a_bug_fails_the_job_once_without_retry(monkeypatch, events):
+    def broken(_):
+        raise KeyError("oops")
+
+    result, calls = _run(monkeypatch, broken)
+    assert len(calls) == 1
+    assert result["state"] == "failed"
+    assert "internal error: KeyError" in result["reason"]
+
+
+def test_api_health_and_models():
+    client = TestClient(api.app)
+    assert client.get("/healthz").json()["status"] == "ok"
+    models = client.get("/v1/models").json()
+    assert models[0]["model_id"] == "nn-brain-tumour-synth"
+    assert models[0]["inputs"] == ["T1", "T1c", "T2", "FLAIR"]
+    assert "neuronova_inference_stage_seconds" in client.get("/metrics").text
+
+
+def test_api_segment_maps_refusals_to_422(monkeypatch):
+    def refuse(config, **kwargs):
+        raise RefusedError("failed", "T2 series: slice gap")
+
+    monkeypatch.setattr(api, "segment", refuse)
+    response = TestClient(api.app).post("/v1/segment", json={"orthanc_study_id": "abc"})
+    assert response.status_code == 422
+    assert response.json()["detail"] == {"state": "failed", "reason": "T2 series: slice gap"}

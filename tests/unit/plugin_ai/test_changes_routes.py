@@ -1,0 +1,192 @@
+import base64
+import json
+from io import BytesIO
+
+import pydicom
+import pytest
+from neuronova_inference.decode import pixels
+from neuronova_inference.pipeline import run_study
+from neuronova_plugin.ai.changes import poll_changes, sweep_pending
+from neuronova_plugin.ai.eligibility import ModelInputs
+from neuronova_plugin.ai.routes import store_seg
+from neuronova_plugin.ai.store import JobStore
+from neuronova_plugin.host import Request
+
+from tests.support.synthetic import (
+    FakeHost,
+    manifest_raw,
+    oracle_predictor,
+    shipped_manifest,
+    tiny_study,
+)
+
+pytestmark = pytest.mark.unit
+MODEL = ModelInputs.from_manifest(manifest_raw())
+
+
+def _study_host(
+    descriptions=("AX T1 SE", "AX T1 SE +C", "AX T2 TSE", "AX T2 FLAIR"), modality="MR"
+):
+    host = FakeHost()
+    host.get["/studies/S1"] = {"MainDicomTags": {"StudyInstanceUID": "1.2.3"}, "IsStable": True}
+    series = []
+    for n, desc in enumerate(descriptions):
+        series.append(
+            {
+                "ID": f"se{n}",
+                "MainDicomTags": {"Modality": modality, "SeriesDescription": desc},
+                "Instances": [f"i{n}"],
+            }
+        )
+        tags = {"ContrastBolusAgent": "GD"} if "+C" in desc else {}
+        host.get[f"/instances/i{n}/simplified-tags"] = tags
+    host.get["/studies/S1/series"] = series
+    return host
+
+
+def _changes(host, *changes, last):
+    host.get[f"/changes?since={0}&limit=100"] = {
+        "Changes": list(changes),
+        "Done": True,
+        "Last": last,
+    }
+
+
+def _change(seq, kind, study="S1"):
+    return {"Seq": seq, "ChangeType": kind, "ResourceType": "Study", "ID": study}
+
+
+def _sent(store):
+    return [(o.message.task, o.message.kwargs.get("state")) for o in store.unsent()]
+
+
+def test_stable_eligible_study_gives_one_job_even_if_stable_twice(tmp_path):
+    host, store = _study_host(), JobStore(tmp_path / "j.sqlite")
+    _changes(host, _change(1, "NewStudy"), _change(2, "StableStudy"), last=2)
+    assert poll_changes(host, store, MODEL)
+    assert store.cursor() == 2
+    assert _sent(store) == [
+        ("neuronova.portal.study_stable", None),
+        ("neuronova.inference.segment_study", None),
+        ("neuronova.portal.job_event", "queued"),
+    ]
+    task = store.unsent()[1].message
+    assert task.queue == "inference"
+    assert task.kwargs == {
+        "job_id": "1.2.3:nn-brain-tumour-synth:1.0.0",
+        "study_uid": "1.2.3",
+        "orthanc_study_id": "S1",
+        "model_id": "nn-brain-tumour-synth",
+        "model_version": "1.0.0",
+    }
+    # The SEG lands in the study and it becomes stable again: no second job.
+    host.get["/changes?since=2&limit=100"] = {
+        "Changes": [_change(3, "StableStudy")],
+        "Done": True,
+        "Last": 3,
+    }
+    poll_changes(host, store, MODEL)
+    assert [t for t, _ in _sent(store)].count("neuronova.inference.segment_study") == 1
+
+
+def test_ineligible_study_is_skipped_with_reason(tmp_path):
+    host, store = _study_host(("AX T1 SE", "AX T2 TSE")), JobStore(tmp_path / "j.sqlite")
+    _changes(host, _change(5, "StableStudy"), last=5)
+    poll_changes(host, store, MODEL)
+    event = store.unsent()[-1].message
+    assert event.kwargs["state"] == "skipped"
+    assert event.kwargs["reason"] == "missing required sequence(s): T1c, FLAIR"
+
+
+def test_ct_study_is_skipped(tmp_path):
+    host, store = _study_host(("HEAD",), modality="CT"), JobStore(tmp_path / "j.sqlite")
+    _changes(host, _change(5, "StableStudy"), last=5)
+    poll_changes(host, store, MODEL)
+    assert store.unsent()[-1].message.kwargs["reason"] == "not a MR study (modalities: CT)"
+
+
+def test_study_whose_stable_event_was_lost_is_swept(tmp_path):
+    host, store = _study_host(), JobStore(tmp_path / "j.sqlite")
+    _changes(host, _change(1, "NewStudy"), last=1)
+    poll_changes(host, store, MODEL)
+    assert store.counts()["pending"] == 1
+    assert store.counts()["messages"] == 0
+    host.get["/studies/S1"]["IsStable"] = False
+    assert sweep_pending(host, store, MODEL, quiet_s=0, clock=lambda: 1e12) == 0
+    host.get["/studies/S1"]["IsStable"] = True
+    assert sweep_pending(host, store, MODEL, quiet_s=0, clock=lambda: 1e12) == 1
+    assert "neuronova.inference.segment_study" in [t for t, _ in _sent(store)]
+    assert store.counts()["pending"] == 0
+
+
+def _seg_host(study, analysis):
+    """A host that knows the study's series and instances as Orthanc would."""
+    host = FakeHost()
+    ref = analysis.seg.ReferencedSeriesSequence[0]
+    host.lookup[str(analysis.seg.StudyInstanceUID)] = [{"Type": "Study", "ID": "S1"}]
+    host.lookup[str(ref.SeriesInstanceUID)] = [{"Type": "Series", "ID": "SE1"}]
+    datasets = study.series[str(ref.SeriesInstanceUID)]
+    host.get["/series/SE1"] = {
+        "ParentStudy": "S1",
+        "Instances": [f"i{k}" for k in range(len(datasets))],
+    }
+    for k, ds in enumerate(datasets):
+        host.get[f"/instances/i{k}"] = {"MainDicomTags": {"SOPInstanceUID": str(ds.SOPInstanceUID)}}
+    host.get["/instances/i0/simplified-tags"] = {
+        "FrameOfReferenceUID": str(datasets[0].FrameOfReferenceUID)
+    }
+    return host
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    study, manifest = tiny_study(), shipped_manifest()
+    return study, run_study(
+        "x", manifest, study, predict=oracle_predictor(study, manifest), decode=pixels
+    )
+
+
+def _request(seg_bytes, **extra):
+    body = {"seg": base64.b64encode(seg_bytes).decode(), "job_id": "j", **extra}
+    return Request("POST", body=json.dumps(body).encode())
+
+
+def test_valid_seg_is_stored_and_a_rerun_replaces_it(tmp_path, analysis):
+    study, result = analysis
+    host = _seg_host(study, result)
+    response = store_seg(host, tmp_path, _request(result.seg_bytes, orthanc_study_id="S1"))
+    assert response.status == 200, response.body
+    assert json.loads(response.body)["replaced"] is False
+    assert [uri for uri, _ in host.posted].count("/instances") == 1
+    assert json.loads((tmp_path / "S1.json").read_text())["job_id"] == "j"
+    host.lookup[str(result.seg.SOPInstanceUID)] = [{"Type": "Instance", "ID": "old"}]
+    response = store_seg(host, tmp_path, _request(result.seg_bytes))
+    assert json.loads(response.body)["replaced"] is True
+    assert host.deleted == ["/instances/old"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda ds: setattr(ds, "SOPClassUID", "1.2.840.10008.5.1.4.1.1.4"), "not a Segmentation"),
+        (lambda ds: setattr(ds, "FrameOfReferenceUID", "1.2.999"), "frame of reference"),
+        (lambda ds: setattr(ds, "StudyInstanceUID", "1.2.998"), "not in this archive"),
+        (lambda ds: delattr(ds, "ReferencedSeriesSequence"), "no ReferencedSeriesSequence"),
+    ],
+)
+def test_invalid_seg_is_refused_and_nothing_stored(tmp_path, analysis, mutate, reason):
+    study, result = analysis
+    host = _seg_host(study, result)
+    ds = pydicom.dcmread(BytesIO(result.seg_bytes))
+    mutate(ds)
+    buf = BytesIO()
+    ds.save_as(buf)
+    response = store_seg(host, tmp_path, _request(buf.getvalue()))
+    assert response.status == 400
+    assert reason in response.body.decode()
+    assert "/instances" not in [uri for uri, _ in host.posted]
+
+
+def test_garbage_body_is_a_400(tmp_path):
+    response = store_seg(FakeHost(), tmp_path, Request("POST", body=b"{not json"))
+    assert response.status == 400
