@@ -18,6 +18,15 @@
     extensions: ['__NEURONOVA_EXTENSION_URL__'],
     modes: ['__NEURONOVA_MODE_URL__'],
     customizationService: {},
+    whiteLabeling: {
+      createLogoComponentFn: function (React) {
+        return React.createElement(
+          'a',
+          { href: '/', style: { color: '#fff', fontWeight: 600, fontSize: '16px', textDecoration: 'none' } },
+          'NeuroNova'
+        );
+      },
+    },
     // The clinician/radiologist worklist is the portal; the viewer opens studies by URL.
     showStudyList: false,
     investigationalUseDialog: { option: 'never' },

@@ -2,7 +2,9 @@
 // show/hide AI overlay and request re-analysis. Polls while a job is queued or running, so it
 // updates when the job finishes.
 import React, { useCallback, useEffect, useState } from "react";
-import { findSegDisplaySet, hideOverlay, isOverlayVisible, showOverlay, type Commands, type Services } from "./overlay";
+import {
+  findSegDisplaySet, hideOverlay, isOverlayVisible, segmentColors, showOverlay, type Commands, type Services,
+} from "./overlay";
 import { HttpError, portal, studyUidsFromLocation, type Job, type Report } from "./portal-api";
 
 export const POLL_MS = 4000;
@@ -19,6 +21,10 @@ const styles = {
   muted: { color: "#9aa6b8" },
   error: { color: "#ff9a9a" },
 };
+
+function swatch(color: number[] | null | undefined): string {
+  return color && color.length >= 3 ? `rgb(${color.slice(0, 3).join(",")})` : "#888";
+}
 
 function latestJob(jobs: Job[]): Job | undefined {
   return [...jobs].sort((a, b) =>
@@ -38,6 +44,7 @@ export function AiPanel({ services, commands }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [overlay, setOverlay] = useState<"hidden" | "loading" | "visible">("hidden");
   const [message, setMessage] = useState<string | null>(null);
+  const [colors, setColors] = useState<Record<string, number[]>>({});
 
   const load = useCallback(async () => {
     try {
@@ -86,7 +93,10 @@ export function AiPanel({ services, commands }: Props) {
     }
     setOverlay("loading");
     try {
-      setOverlay((await showOverlay(services, commands, seg)) ? "visible" : "hidden");
+      const shown = await showOverlay(services, commands, seg);
+      setOverlay(shown ? "visible" : "hidden");
+      // The report may carry no colours; then key the labels with the viewer's own.
+      if (shown) setColors(segmentColors(services, seg.displaySetInstanceUID));
     } catch (err) {
       setOverlay("hidden");
       setMessage(`Could not show the overlay: ${(err as Error).message}`);
@@ -132,7 +142,7 @@ export function AiPanel({ services, commands }: Props) {
                   <span
                     style={{
                       ...styles.swatch,
-                      background: label.color_rgb ? `rgb(${label.color_rgb.slice(0, 3).join(",")})` : "#888",
+                      background: swatch(label.color_rgb ?? colors[label.label]),
                     }}
                   />
                   {label.label}

@@ -24,6 +24,8 @@ export interface Services {
     getSegmentationRepresentations: (viewportId: string, specifier?: { segmentationId?: string }) => { visible?: boolean }[];
     addSegmentationRepresentation: (viewportId: string, options: { segmentationId: string }) => Promise<void>;
     removeRepresentationsFromViewport: (viewportId: string, specifier: { segmentationId: string }) => void;
+    getSegmentation?: (segmentationId: string) => { segments?: Record<string, { label?: string } | null> } | undefined;
+    getSegmentColor?: (viewportId: string, segmentationId: string, segmentIndex: number) => number[] | undefined;
   };
   userAuthenticationService?: { getAuthorizationHeader?: () => Record<string, string> | undefined };
 }
@@ -73,4 +75,17 @@ export function hideOverlay(services: Services, seg: DisplaySet): void {
   services.segmentationService.removeRepresentationsFromViewport(viewportId, {
     segmentationId: seg.displaySetInstanceUID,
   });
+}
+
+/** The colours the viewer paints each segment with, by segment label (to key the AI panel). */
+export function segmentColors(services: Services, segmentationId: string): Record<string, number[]> {
+  const viewportId = services.viewportGridService.getActiveViewportId();
+  const { getSegmentation, getSegmentColor } = services.segmentationService;
+  const segments = getSegmentation?.call(services.segmentationService, segmentationId)?.segments ?? {};
+  const colors: Record<string, number[]> = {};
+  for (const [index, segment] of Object.entries(segments)) {
+    const color = getSegmentColor?.call(services.segmentationService, viewportId, segmentationId, Number(index));
+    if (segment?.label && color) colors[segment.label] = color.slice(0, 3);
+  }
+  return colors;
 }

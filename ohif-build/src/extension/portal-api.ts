@@ -5,7 +5,7 @@ export type JobState = "queued" | "running" | "done" | "failed" | "skipped";
 export interface ReportLabel {
   label: string;
   snomed_code?: string;
-  color_rgb?: number[];
+  color_rgb?: number[] | null;
   volume_ml: number;
 }
 

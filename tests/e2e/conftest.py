@@ -1,0 +1,142 @@
+"""Fixtures for the browser tests: the lead's native stack, the demo study with its AI result,
+one Chromium for the session and a fresh browser context (no cookies) per test."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.support.stack import ROOT, RunningStack
+from tests.support.web import FrameLog, chromium
+
+DEMO_SEED = 424242
+AI_TIMEOUT_S = 420
+
+
+@dataclass(frozen=True)
+class Demo:
+    study_uid: str
+    patient_id: str
+
+
+def api_get(stack: RunningStack, token: str, path: str) -> Any:
+    request = urllib.request.Request(
+        stack.url + path, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:
+        return json.loads(response.read())
+
+
+def manage(stack: RunningStack, *args: str) -> None:
+    """Runs a Django management command against the stack's own database."""
+    env_file = stack.config.var_dir / "stack.env"
+    env = dict(os.environ)
+    for line in env_file.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key and not key.startswith("#"):
+            env[key] = value
+    env["PYTHONPATH"] = str(ROOT / "django-portal")
+    subprocess.run(
+        [sys.executable, str(ROOT / "django-portal" / "manage.py"), *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def send_demo(stack: RunningStack) -> str:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "neuronova_inference.synthetic.demo",
+            "--small",
+            "--seed",
+            str(DEMO_SEED),
+            "--port",
+            str(stack.dicom_port),
+            "--aet",
+            stack.aet,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "inference")},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    match = re.search(r"sent study (\S+) \((\d+) instances, 0 failed\)", result.stdout)
+    assert match, f"demo C-STORE did not report success: {result.stdout}{result.stderr}"
+    return match.group(1)
+
+
+def wait_for_ai_done(stack: RunningStack, study_uid: str, token: str) -> dict[str, Any]:
+    """Polls the portal until the study's AI report is done; skips if the AI side is down."""
+    deadline = time.monotonic() + AI_TIMEOUT_S
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = api_get(stack, token, f"/api/studies/{study_uid}/report")
+            if last.get("status") == "done" and last.get("seg_series_uid"):
+                return dict(last)
+            if last.get("status") in ("failed", "skipped"):
+                pytest.fail(f"AI job for the demo study ended {last}")
+        except urllib.error.HTTPError as error:
+            last = f"HTTP {error.code}"
+        time.sleep(2)
+    status, health = stack.health()
+    failing = health.get("failing") or []
+    if status != 200 and any("inference" in name for name in failing):
+        pytest.skip(f"AI pipeline unavailable in this stack ({failing}); last report {last}")
+    pytest.fail(f"demo study AI not done after {AI_TIMEOUT_S}s; last report {last}")
+
+
+@pytest.fixture(scope="session")
+def demo(stack: RunningStack) -> Demo:
+    """The demo study, visible to `clinician` (not `clinician2`), with its AI result done."""
+    study_uid = send_demo(stack)
+    patient_id = f"NN-SYN-{DEMO_SEED:05d}"
+    manage(stack, "assign_patient", "clinician", patient_id)
+    return Demo(study_uid=study_uid, patient_id=patient_id)
+
+
+@pytest.fixture(scope="session")
+def demo_report(stack: RunningStack, demo: Demo) -> dict[str, Any]:
+    return wait_for_ai_done(stack, demo.study_uid, stack.token("radiologist"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with chromium() as running:
+        yield running
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def frame_log(page: Page) -> FrameLog:
+    """Records the frames the viewer fetches (ask for it before navigating)."""
+    log = FrameLog()
+    page.on("response", log.record)
+    return log

@@ -1,0 +1,173 @@
+"""The portal and the viewer in headless Chromium through nginx, against the native stack.
+
+Acceptance of issue 6: clinician worklist -> study page -> viewer with real pixels, AI panel and
+SEG overlay; radiologist re-analysis; another clinician sees neither the study nor its images;
+no session -> portal login and back; upload of a generated study through the portal.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Demo, api_get
+from tests.support.stack import RunningStack
+from tests.support.web import (
+    HTJ2K_SYNTAXES,
+    FrameLog,
+    generate_study,
+    login,
+    screenshot,
+    viewer_url,
+    wait_for_overlay,
+    wait_for_rendered_image,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def open_viewer_from_study_page(page: Page, stack: RunningStack, demo: Demo, prefix: str) -> None:
+    row = page.locator(f"tr[data-study-uid='{demo.study_uid}']")
+    expect(row).to_be_visible(timeout=30_000)
+    expect(row.locator("[data-status]")).to_have_attribute("data-status", "done")
+    screenshot(page, f"{prefix}-1-worklist")
+    row.locator("a").first.click()
+    expect(page.get_by_test_id("ai-report")).to_be_visible(timeout=30_000)
+    screenshot(page, f"{prefix}-2-study")
+    page.get_by_test_id("open-viewer").click()
+    page.wait_for_url(re.compile(r"/pacs-viewer/ai\?StudyInstanceUIDs="))
+
+
+def check_viewer(page: Page, report: dict[str, Any], frames: FrameLog, prefix: str) -> None:
+    viewports = wait_for_rendered_image(page)
+    screenshot(page, f"{prefix}-3-viewer-image")
+    assert any(v["stored"] and v["stored"]["max"] > v["stored"]["min"] for v in viewports)
+    # Frames reach the browser labelled with their stored transfer syntax (HTJ2K after ingest).
+    assert frames.transfer_syntaxes() & set(HTJ2K_SYNTAXES), frames.responses[:3]
+
+    panel = page.get_by_test_id("neuronova-ai-panel")
+    expect(panel).to_have_attribute("data-status", "done", timeout=30_000)
+    labels = panel.get_by_test_id("neuronova-ai-label")
+    expect(labels).to_have_count(len(report["labels"]))
+    for label in report["labels"]:
+        expect(panel.locator(f"[data-label='{label['label']}']")).to_be_visible()
+    screenshot(page, f"{prefix}-4-ai-panel")
+
+    page.get_by_test_id("neuronova-ai-overlay").click()
+    overlay = wait_for_overlay(page)
+    assert overlay["coloured"] > 0
+    expect(page.get_by_test_id("neuronova-ai-overlay")).to_have_attribute("data-overlay", "visible")
+    screenshot(page, f"{prefix}-5-ai-overlay")
+
+
+def test_clinician_reads_the_demo_study(
+    page: Page, frame_log: FrameLog, stack: RunningStack, demo: Demo, demo_report: dict[str, Any]
+) -> None:
+    login(page, stack.url, "clinician")
+    open_viewer_from_study_page(page, stack, demo, "clinician")
+    check_viewer(page, demo_report, frame_log, "clinician")
+
+
+def test_study_page_shows_the_ai_volumes(
+    page: Page, stack: RunningStack, demo: Demo, demo_report: dict[str, Any]
+) -> None:
+    login(page, stack.url, "clinician")
+    page.goto(f"{stack.url}/studies/{demo.study_uid}")
+    report = page.get_by_test_id("ai-report")
+    expect(report).to_be_visible(timeout=30_000)
+    for label in demo_report["labels"]:
+        row = report.locator(f"tr[data-label='{label['label']}']")
+        expect(row).to_contain_text(f"{label['volume_ml']:.2f}")
+    # Korean UI: labels switch and the page stays usable.
+    page.get_by_label("Language").select_option("ko")
+    expect(page.get_by_test_id("open-viewer")).to_have_text("뷰어에서 열기")
+    screenshot(page, "clinician-study-ko")
+
+
+def test_radiologist_reanalysis_creates_a_new_job_that_finishes(
+    page: Page, frame_log: FrameLog, stack: RunningStack, demo: Demo, demo_report: dict[str, Any]
+) -> None:
+    token = stack.token("radiologist")
+    jobs_before = len(api_get(stack, token, f"/api/studies/{demo.study_uid}/jobs"))
+    login(page, stack.url, "radiologist")
+    page.goto(viewer_url(stack.url, demo.study_uid))
+    check_viewer(page, demo_report, frame_log, "radiologist")
+
+    page.get_by_test_id("neuronova-ai-reanalyze").click()
+    panel = page.get_by_test_id("neuronova-ai-panel")
+    expect(panel).not_to_have_attribute("data-status", "done", timeout=30_000)
+    screenshot(page, "radiologist-6-reanalysis-running")
+    expect(panel).to_have_attribute("data-status", "done", timeout=420_000)
+    screenshot(page, "radiologist-7-reanalysis-done")
+    jobs = api_get(stack, token, f"/api/studies/{demo.study_uid}/jobs")
+    assert len(jobs) == jobs_before + 1
+    assert sum(job["state"] == "done" for job in jobs) >= 2
+
+
+def test_other_clinician_sees_neither_the_study_nor_its_images(
+    page: Page, stack: RunningStack, demo: Demo
+) -> None:
+    login(page, stack.url, "clinician2")
+    expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
+    expect(page.locator("p.muted")).to_contain_text("studies")
+    expect(page.locator(f"tr[data-study-uid='{demo.study_uid}']")).to_have_count(0)
+    page.goto(viewer_url(stack.url, demo.study_uid))
+    expect(page.get_by_test_id("neuronova-access-error")).to_be_visible(timeout=60_000)
+    screenshot(page, "clinician2-access-error")
+    # And the data itself is refused, not just hidden by the UI.
+    status = page.evaluate(
+        "uid => fetch(`/api/pacs/dicom-web/studies/${uid}/series`).then(r => r.status)",
+        demo.study_uid,
+    )
+    assert status in (403, 404)
+
+
+def test_viewer_without_session_goes_to_portal_login_and_back(
+    page: Page, stack: RunningStack, demo: Demo
+) -> None:
+    target = viewer_url(stack.url, demo.study_uid)
+    page.goto(target)
+    page.wait_for_url(re.compile(r"/login\?"), timeout=60_000)
+    screenshot(page, "anonymous-viewer-to-login")
+    page.fill("input[name=username]", "radiologist")
+    page.fill("input[name=password]", "radiologist-dev-pass")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/pacs-viewer/ai\?StudyInstanceUIDs="), timeout=60_000)
+    expect(page.get_by_test_id("neuronova-ai-panel")).to_be_visible(timeout=120_000)
+
+
+def test_upload_of_a_generated_study_reaches_the_worklist_and_gets_a_seg(
+    page: Page, stack: RunningStack, tmp_path: Path
+) -> None:
+    files = generate_study(tmp_path / "upload", seed=777)
+    assert files
+    login(page, stack.url, "radiologist")
+    page.goto(f"{stack.url}/upload")
+    page.get_by_test_id("upload-files").set_input_files([str(path) for path in files])
+    page.get_by_role("button", name=re.compile("^Upload")).click()
+    summary = page.get_by_test_id("upload-summary")
+    expect(summary).to_have_text(f"{len(files)} stored, 0 failed", timeout=180_000)
+    screenshot(page, "upload-done")
+
+    token = stack.token("radiologist")
+    patient_id = "NN-SYN-00777"
+    deadline = time.monotonic() + 420
+    study: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        results = api_get(stack, token, f"/api/studies?search={patient_id}")["results"]
+        study = results[0] if results else {}
+        if study.get("ai_status") in ("done", "failed", "skipped"):
+            break
+        time.sleep(2)
+    assert study.get("ai_status") == "done", study
+    detail = api_get(stack, token, f"/api/studies/{study['study_uid']}")
+    assert any(series["modality"] == "SEG" for series in detail["series"])
+    page.goto(f"{stack.url}/?search={patient_id}")
+    row = page.locator(f"tr[data-study-uid='{study['study_uid']}']")
+    expect(row.locator("[data-status]")).to_have_attribute("data-status", "done")
+    screenshot(page, "upload-worklist")
