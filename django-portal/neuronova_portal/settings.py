@@ -45,7 +45,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "neuronova_portal.urls"
@@ -110,8 +109,11 @@ CSRF_COOKIE_SECURE = CONFIG.secure_cookies
 SESSION_COOKIE_SECURE = CONFIG.secure_cookies
 SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_TRUSTED_ORIGINS = [f"http://{h}" for h in ALLOWED_HOSTS if h and h != "*"]
-SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "DENY"
+# nginx adds the security headers (X-Frame-Options, nosniff, Referrer-Policy, COOP) to every
+# answer; Django adding them too would send each twice, with conflicting Referrer-Policy values.
+SECURE_CONTENT_TYPE_NOSNIFF = False
+SECURE_REFERRER_POLICY = None
+SECURE_CROSS_ORIGIN_OPENER_POLICY = None
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024

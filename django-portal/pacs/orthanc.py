@@ -70,13 +70,12 @@ class OrthancClient:
         return str(found[0]) if len(found) == 1 else None
 
     def transfer_syntax(self, orthanc_instance_id: str) -> str:
-        try:
-            response = self._http.get(f"/instances/{orthanc_instance_id}/metadata/TransferSyntax")
-        except httpx.HTTPError as exc:
-            raise OrthancError(str(exc)) from exc
-        if response.status_code >= 400:
-            raise OrthancError(f"transfer syntax of {orthanc_instance_id}: {response.status_code}")
-        return response.text.strip()
+        """The stored file's (0002,0010); Orthanc 1.10 does not always keep it as metadata."""
+        header = self._json("GET", f"/instances/{orthanc_instance_id}/header")
+        value = (header.get("0002,0010") or {}).get("Value", "")
+        if not isinstance(value, str) or not value:
+            raise OrthancError(f"no transfer syntax for {orthanc_instance_id}")
+        return value.strip("\x00 ")
 
     def store(self, dicom: bytes) -> tuple[int, dict[str, Any]]:
         try:

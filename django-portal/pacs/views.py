@@ -190,7 +190,9 @@ def wado(request: HttpRequest) -> HttpResponse:
         ]
         if transfer_syntax:
             query.append(("transferSyntax", transfer_syntax))
-        return gateway.accel(f"{gateway.INTERNAL}/wado", urlencode(query))
+        # Orthanc's WADO-URI does not decode %2F in contentType: keep "/" literal (the values
+        # are from a fixed list and validated UIDs, so nothing else needs escaping).
+        return gateway.accel(f"{gateway.INTERNAL}/wado", urlencode(query, safe="/"))
     except Refused as refused:
         return _refusal(request, refused, "wado")
     except OrthancError:

@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import django
 import jwt
+import numpy as np
+import requests
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import UID, ExplicitVRLittleEndian, MRImageStorage
+
+from stack.render import substitute
+from tests.support.orthanc import OrthancProcess, running_orthanc
 
 
 def configure_django() -> None:
@@ -65,3 +82,216 @@ def bad_tokens(*, valid_access: str, valid_refresh: str, signing_key: str) -> di
         "refresh-as-access": valid_refresh,
         "garbage": "not.a.jwt",
     }
+
+
+def make_mr(
+    *, patient_id: str, study_uid: str, series_uid: str, sop_uid: str, size: int = 64, seed: int = 0
+) -> tuple[bytes, np.ndarray]:
+    """A small uncompressed 16-bit MR slice (the plugin re-encodes it to HTJ2K) and its pixels."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 4000, size=(size, size), dtype=np.uint16)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = MRImageStorage
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = MRImageStorage
+    ds.SOPInstanceUID = sop_uid
+    ds.StudyInstanceUID = study_uid
+    ds.SeriesInstanceUID = series_uid
+    ds.FrameOfReferenceUID = study_uid + ".9"
+    ds.PatientID = patient_id
+    ds.PatientName = "Test^" + patient_id
+    ds.PatientBirthDate = "19700101"
+    ds.PatientSex = "O"
+    ds.StudyDate = "20260101"
+    ds.StudyTime = "120000"
+    ds.StudyDescription = "Brain MR (portal test)"
+    ds.AccessionNumber = "ACC" + study_uid[-6:]
+    ds.StudyID = "1"
+    ds.Modality = "MR"
+    ds.SeriesNumber = 1
+    ds.InstanceNumber = 1
+    ds.ImagePositionPatient = [0, 0, 0]
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.PixelSpacing = [1, 1]
+    ds.SliceThickness = 1
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows = ds.Columns = size
+    ds.BitsAllocated = 16
+    ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 0
+    ds.PixelData = pixels.tobytes()
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue(), pixels
+
+
+# ---- the real chain for integration tests: Orthanc (+plugin) ← nginx → gunicorn (portal) ----
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PORTAL_DIR = REPO_ROOT / "django-portal"
+VENV_BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@dataclass
+class PortalChain:
+    url: str  # nginx, the public entry
+    orthanc: OrthancProcess
+    env: dict[str, str]
+    workdir: Path
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, str(PORTAL_DIR / "manage.py"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return result.stdout
+
+    def token_pair(self, username: str) -> dict[str, str]:
+        response = requests.post(
+            f"{self.url}/api/auth/token",
+            json={"username": username, "password": DEV_PASSWORDS[username]},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
+
+def render_nginx(
+    workdir: Path, *, http_port: int, django_port: int, orthanc: OrthancProcess
+) -> Path:
+    """The lead's real nginx templates, rendered for this chain (no web roots needed)."""
+    for sub in ("run", "log", "nginx/tmp", "nginx/www"):
+        (workdir / sub).mkdir(parents=True, exist_ok=True)
+    credentials = base64.b64encode(":".join(orthanc.auth).encode()).decode()
+    values = {
+        "NN_HTTP_PORT": f"127.0.0.1:{http_port}",
+        "NN_DJANGO_UPSTREAM": f"127.0.0.1:{django_port}",
+        "NN_ORTHANC_UPSTREAM": f"127.0.0.1:{orthanc.http_port}",
+        "NN_ORTHANC_AUTH": credentials,
+        "NN_ACCESS_LOG": f"{workdir}/log/nginx-access.log",
+        "NN_SNIPPETS": str(REPO_ROOT / "nginx" / "snippets"),
+        "NN_WWW": f"{workdir}/nginx/www",
+        "NN_UPLOAD_MAX": "256m",
+        "NN_VAR": str(workdir),
+        "NN_USER_DIRECTIVE": "",
+    }
+    site = substitute((REPO_ROOT / "nginx" / "neuronova.conf.template").read_text(), values)
+    (workdir / "nginx" / "neuronova.conf").write_text(site)
+    main = substitute((REPO_ROOT / "nginx" / "nginx.native.conf.template").read_text(), values)
+    main = main.replace("worker_processes auto;", "worker_processes 2;")
+    path = workdir / "nginx" / "nginx.conf"
+    path.write_text(main)
+    return path
+
+
+@contextmanager
+def portal_chain(database_url: str | None = None) -> Iterator[PortalChain]:
+    """Own Redis, Orthanc with the plugin, gunicorn (2 workers) and nginx, all on spare ports."""
+    workdir = Path(tempfile.mkdtemp(prefix="nn-portal-it-"))
+    workdir.chmod(0o755)  # nginx workers (nobody) write their temp files under it
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        redis_port = _free_port()
+        redis = subprocess.Popen(
+            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""],
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+        )
+        procs.append(redis)
+        _wait_port(redis_port, redis, "redis")
+        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        with running_orthanc(workdir / "orthanc", neuronova={"RedisUrl": redis_url}) as orthanc:
+            django_port, http_port = _free_port(), _free_port()
+            env = {
+                **os.environ,
+                "PYTHONPATH": str(PORTAL_DIR),
+                "DJANGO_SETTINGS_MODULE": "neuronova_portal.settings",
+                "NEURONOVA_ENV": "dev",
+                "NEURONOVA_VAR": str(workdir),
+                "DATABASE_URL": database_url or f"sqlite:///{workdir}/portal.sqlite3",
+                "NEURONOVA_REDIS_URL": redis_url,
+                "PORTAL_CACHE_URL": f"rediscache://127.0.0.1:{redis_port}/1",
+                "PORTAL_LOGIN_RATE": "10000/min",
+                "ORTHANC_URL": orthanc.url,
+                "ORTHANC_USERNAME": orthanc.auth[0],
+                "ORTHANC_PASSWORD": orthanc.auth[1],
+                "INFERENCE_URL": f"http://127.0.0.1:{_free_port()}",
+            }
+            for name in ("DATABASE_TEST_NAME", "PORTAL_CACHE_PREFIX", "DJANGO_DEBUG"):
+                env.pop(name, None)
+            chain = PortalChain(f"http://127.0.0.1:{http_port}", orthanc, env, workdir)
+            chain.manage("migrate", "--noinput", "-v", "0")
+            chain.manage("seed_dev_users")
+            gunicorn = subprocess.Popen(
+                [
+                    str(VENV_BIN / "gunicorn"),
+                    "neuronova_portal.wsgi",
+                    "-b",
+                    f"127.0.0.1:{django_port}",
+                    "--workers",
+                    "2",
+                    "--worker-class",
+                    "gthread",
+                    "--threads",
+                    "8",
+                ],
+                cwd=PORTAL_DIR,
+                env=env,
+                stderr=(workdir / "gunicorn.log").open("wb"),
+            )
+            procs.append(gunicorn)
+            _wait_port(django_port, gunicorn, "gunicorn")
+            conf = render_nginx(
+                workdir, http_port=http_port, django_port=django_port, orthanc=orthanc
+            )
+            nginx = subprocess.Popen(
+                ["nginx", "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL
+            )
+            procs.append(nginx)
+            _wait_port(http_port, nginx, "nginx")
+            try:
+                yield chain
+            finally:
+                for proc in reversed(procs[1:]):
+                    _stop(proc)
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
+        shutil.rmtree(workdir, ignore_errors=True)
