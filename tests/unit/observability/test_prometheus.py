@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from observability.prometheus.render import TEMPLATE, render
+
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[3] / "observability"
@@ -105,3 +107,30 @@ def test_alertmanager_routes(labels: list[str], receiver: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == receiver
+
+
+def test_native_config_renders_for_other_ports(tmp_path: Path) -> None:
+    env = {
+        "NEURONOVA_HTTP_PORT": "18080",
+        "ORTHANC_HTTP_PORT": "18042",
+        "INFERENCE_PORT": "18500",
+        "PROMETHEUS_PORT": "19090",
+        "ORTHANC_PASSWORD": "s3cret",
+    }
+    config = render(yaml.safe_load(TEMPLATE.read_text()), env, rules_dir=PROM / "rules")
+    targets = {
+        job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
+    }
+    assert targets == {
+        "prometheus": ["127.0.0.1:19090"],
+        "portal": ["127.0.0.1:18080"],
+        "orthanc": ["127.0.0.1:18042"],
+        "inference": ["127.0.0.1:18500"],
+    }
+    orthanc = next(job for job in config["scrape_configs"] if job["job_name"] == "orthanc")
+    assert orthanc["basic_auth"] == {"username": "orthanc", "password": "s3cret"}
+    target = tmp_path / "prometheus.yml"
+    target.write_text(yaml.safe_dump(config))
+    result = _run(_tool("promtool"), "check", "config", str(target), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "8 rules found" in result.stdout
