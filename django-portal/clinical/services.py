@@ -39,6 +39,8 @@ def sync_study(*, orthanc: Orthanc, orthanc_study_id: str) -> Study:
         Series.objects.update_or_create(
             series_uid=series_values.pop("series_uid"), defaults={**series_values, "study": study}
         )
+    study_uid = study.study_uid
+    transaction.on_commit(lambda: _notify_fhir(study_uid))
     return study
 
 

@@ -21,6 +21,14 @@ class FakeOrthanc:
         self.qido_rows: list[dict[str, Any]] = []
         self.stored: list[bytes] = []
         self.reanalysed: list[str] = []
+        self.studies: dict[str, dict[str, Any]] = {}
+        self.series: dict[str, list[dict[str, Any]]] = {}
+
+    def study(self, orthanc_study_id: str) -> dict[str, Any]:
+        return self.studies[orthanc_study_id]
+
+    def study_series(self, orthanc_study_id: str) -> list[dict[str, Any]]:
+        return self.series.get(orthanc_study_id, [])
 
     def find_series(self, study_uid: str, series_uid: str) -> str | None:
         hit = any(k[:2] == (study_uid, series_uid) for k in self.instances)
@@ -67,3 +75,24 @@ def fake_orthanc(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOrthanc]:
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def orthanc_study_json(*, orthanc_id: str, study_uid: str, patient_id: str) -> dict[str, Any]:
+    return {
+        "ID": orthanc_id,
+        "MainDicomTags": {
+            "StudyInstanceUID": study_uid,
+            "StudyDate": "20260101",
+            "StudyDescription": "Brain MR",
+            "AccessionNumber": "A1",
+        },
+        "PatientMainDicomTags": {"PatientID": patient_id, "PatientName": "Doe^Jane"},
+    }
+
+
+def orthanc_series_json(*, orthanc_id: str, series_uid: str, modality: str) -> dict[str, Any]:
+    return {
+        "ID": orthanc_id,
+        "MainDicomTags": {"SeriesInstanceUID": series_uid, "Modality": modality},
+        "Instances": ["i1", "i2"],
+    }
