@@ -197,14 +197,14 @@ def wait_for_overlay(page: Page, timeout_ms: int = 60_000) -> dict[str, Any]:
     return value
 
 
-def generate_study(folder: Path, seed: int) -> list[Path]:
+def generate_study(folder: Path, seed: int, *, small: bool = True) -> list[Path]:
     """A small synthetic brain MR study written as files (the demo generator, another seed)."""
     subprocess.run(
         [
             sys.executable,
             "-m",
             "neuronova_inference.synthetic.demo",
-            "--small",
+            *(["--small"] if small else []),
             "--seed",
             str(seed),
             "--write",
