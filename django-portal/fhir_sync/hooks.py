@@ -8,11 +8,16 @@ counts from here, even if no worker is running) and queues `neuronova.fhir.sync_
 
 from __future__ import annotations
 
+import logging
+
 from celery import current_app
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from fhir_sync import store
 from fhir_sync.config import get_config
+
+logger = logging.getLogger(__name__)
 
 SYNC_STUDY_TASK = "neuronova.fhir.sync_study"
 PORTAL_QUEUE = "portal"
@@ -23,4 +28,9 @@ def on_study_updated(*, study_uid: str) -> None:
     if not study_uid or not get_config().enabled:
         return
     store.mark_requested(study_uid=study_uid, now=timezone.now())
-    current_app.send_task(SYNC_STUDY_TASK, kwargs={"study_uid": study_uid}, queue=PORTAL_QUEUE)
+    try:
+        current_app.send_task(SYNC_STUDY_TASK, kwargs={"study_uid": study_uid}, queue=PORTAL_QUEUE)
+    except OperationalError:
+        # The broker is down: the study stays pending (the lag alert sees it) and
+        # neuronova.fhir.sync_pending sends it later; the portal's own work must not fail.
+        logger.warning("FHIR sync of %s not queued: broker unavailable", study_uid, exc_info=True)

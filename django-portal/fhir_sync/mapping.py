@@ -87,15 +87,12 @@ def _ref(reference: str, display: str = "") -> dict[str, Any]:
 _GENDER = {"M": "male", "F": "female", "O": "other"}
 
 
-def _human_name(pn: str) -> list[dict[str, Any]]:
-    if not pn.strip("^ "):
-        return []
-    parts = [*pn.split("^"), "", "", "", "", ""][:5]
+def _name_group(group: str, *, use: str) -> dict[str, Any] | None:
+    parts = [*group.split("^"), "", "", "", "", ""][:5]
     family, given, middle, prefix, suffix = (part.strip() for part in parts)
-    name: dict[str, Any] = {
-        "use": "official",
-        "text": " ".join(p for p in (given, middle, family) if p),
-    }
+    if not any((family, given, middle, prefix, suffix)):
+        return None
+    name: dict[str, Any] = {"use": use, "text": " ".join(p for p in (given, middle, family) if p)}
     if family:
         name["family"] = family
     if given_names := [g for g in (given, *middle.split()) if g]:
@@ -104,7 +101,18 @@ def _human_name(pn: str) -> list[dict[str, Any]]:
         name["prefix"] = [prefix]
     if suffix:
         name["suffix"] = [suffix]
-    return [name]
+    return name
+
+
+def _human_name(pn: str) -> list[dict[str, Any]]:
+    """DICOM PN → HumanName: the alphabetic group is the official name; the ideographic and
+    phonetic groups (after `=`, e.g. Korean or Japanese script) follow as further names."""
+    names = []
+    for index, group in enumerate(pn.split("=")[:3]):
+        name = _name_group(group, use="official" if index == 0 else "usual")
+        if name is not None:
+            names.append(name)
+    return names
 
 
 def patient_resource(info: PatientInfo, *, id_system: str) -> Patient:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from celery import Celery
 from fhir_sync import config as config_module
 from fhir_sync import hooks, store
 from fhir_sync.config import DEFAULT_PATIENT_ID_SYSTEM, FhirConfigError, load_config
+from kombu.exceptions import OperationalError
 
 pytestmark = pytest.mark.unit
 
@@ -111,3 +113,14 @@ def test_get_config_reads_environment_once(monkeypatch: pytest.MonkeyPatch) -> N
         assert first.base_url == "http://first"
     finally:
         config_module.get_config.cache_clear()
+
+
+def test_hook_survives_a_broker_outage(monkeypatch: pytest.MonkeyPatch) -> None:
+    requested = _use_env(monkeypatch, {"FHIR_BASE_URL": "http://fhir"})
+
+    def send_task(name: str, *, kwargs: dict[str, Any], queue: str | None = None) -> None:
+        raise OperationalError("redis down")
+
+    monkeypatch.setattr(hooks, "current_app", SimpleNamespace(send_task=send_task))
+    hooks.on_study_updated(study_uid="1.2.3")
+    assert requested == ["1.2.3"]

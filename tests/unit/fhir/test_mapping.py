@@ -44,6 +44,20 @@ def test_patient_identifier_name_gender_birth_date() -> None:
     assert data["birthDate"] == "1970-01-02"
 
 
+def test_patient_name_keeps_ideographic_group() -> None:
+    info = PatientInfo("K-1", "Hong^Gildong=\ud64d^\uae38\ub3d9=", None, "M")
+    names = mapping.to_json(mapping.patient_resource(info, id_system="urn:x"))["name"]
+    assert names[0] == {
+        "use": "official",
+        "text": "Gildong Hong",
+        "family": "Hong",
+        "given": ["Gildong"],
+    }
+    assert names[1]["family"] == "\ud64d"
+    assert names[1]["given"] == ["\uae38\ub3d9"]
+    assert len(names) == 2
+
+
 def test_patient_without_name_or_sex_is_still_valid() -> None:
     data = mapping.to_json(mapping.patient_resource(PatientInfo("X"), id_system="urn:x"))
     assert "name" not in data
