@@ -94,9 +94,7 @@ class FhirTestServer:
             command += ["--token", token]
         if client_id:
             command += ["--client-id", client_id, "--client-secret", client_secret]
-        process = subprocess.Popen(
-            command, cwd=HERE, stdout=subprocess.PIPE, text=True
-        )
+        process = subprocess.Popen(command, cwd=HERE, stdout=subprocess.PIPE, text=True)
         try:
             port = _read_port(process)
             server = cls(root_url=f"http://127.0.0.1:{port}", process=process)
