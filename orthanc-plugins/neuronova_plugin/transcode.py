@@ -7,6 +7,7 @@ stored exactly as received. Nothing here raises for a bad input: every failure i
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass
 
 import imagecodecs
@@ -15,11 +16,13 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate, generate_frames
 from pydicom.errors import InvalidDicomError
+from pydicom.tag import BaseTag, Tag
 from pydicom.uid import UID
 
 from neuronova_plugin.codestream import CodestreamInfo, read_main_header
 from neuronova_plugin.pixels import BIG_ENDIAN, Frames, PixelError, original_frames
 from neuronova_plugin.policy import HTJ2K_LOSSLESS, ImageHeader, decide, label_for
+from neuronova_plugin.splice import SpliceError, private_block, splice
 
 PREAMBLE_LENGTH = 128
 PRIVATE_GROUP = 0x0009
@@ -29,6 +32,8 @@ VERSION_ELEMENT = 0x11  # (0009,xx11) LO: plugin version that re-encoded it
 PIXEL_DATA = 0x7FE00010
 BYTE_ORDER_SENSITIVE = frozenset({"OW", "OF", "OD", "OL", "OV", "UN", "ox", "xs"})
 REMOVED_ON_REENCODE = ("ExtendedOffsetTable", "ExtendedOffsetTableLengths")
+MAY_BE_REMOVED = frozenset({Tag(0x7FE0, 0x0001), Tag(0x7FE0, 0x0002)})  # the two above
+MAY_BE_ADDED = frozenset({Tag(0x0028, 0x0006)})  # Planar Configuration for colour
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +102,15 @@ def _to_little_endian(ds: Dataset) -> None:
     ds.set_original_encoding(False, True, charset)
 
 
-def _rewrite(ds: Dataset, codestreams: list[bytes], infos: list[CodestreamInfo]) -> str:
-    """Put the codestreams into ``ds`` with matching pixel-module attributes; return the TS."""
+def _label(infos: list[CodestreamInfo]) -> str:
     labels = {label_for(progression=i.progression, tlm=i.tlm) for i in infos}
-    transfer_syntax = labels.pop() if len(labels) == 1 else HTJ2K_LOSSLESS
+    return labels.pop() if len(labels) == 1 else HTJ2K_LOSSLESS
+
+
+def _rewrite(
+    ds: Dataset, codestreams: list[bytes], infos: list[CodestreamInfo], transfer_syntax: str
+) -> None:
+    """Put the codestreams into ``ds`` with matching pixel-module attributes (pydicom path)."""
     original = str(ds.file_meta.TransferSyntaxUID)
     ds.file_meta.TransferSyntaxUID = UID(transfer_syntax)
     ds.PixelData = encapsulate(codestreams, has_bot=len(codestreams) > 1)
@@ -116,7 +126,31 @@ def _rewrite(ds: Dataset, codestreams: list[bytes], infos: list[CodestreamInfo])
     block.add_new(ORIGINAL_TS_ELEMENT, "UI", original)
     block.add_new(VERSION_ELEMENT, "LO", _version())
     ds.preamble = b"\0" * PREAMBLE_LENGTH
-    return transfer_syntax
+
+
+def _spliced(
+    data: bytes, ds: Dataset, codestreams: list[bytes], transfer_syntax: str
+) -> bytes | None:
+    """The fast byte-splicing path for single-sample images, or None to use pydicom's writer."""
+    if int(ds.SamplesPerPixel) != 1:
+        return None
+    original = str(ds.file_meta.TransferSyntaxUID)
+    private = private_block(
+        PRIVATE_GROUP,
+        PRIVATE_CREATOR,
+        [(ORIGINAL_TS_ELEMENT, b"UI", original), (VERSION_ELEMENT, b"LO", _version())],
+    )
+    try:
+        return splice(
+            data,
+            meta=ds.file_meta,
+            codestreams=codestreams,
+            transfer_syntax=transfer_syntax,
+            private=private,
+            private_group=PRIVATE_GROUP,
+        )
+    except (SpliceError, struct.error, IndexError):
+        return None
 
 
 def _version() -> str:
@@ -131,10 +165,15 @@ def _serialise(ds: Dataset) -> bytes:
     return buffer.getvalue()
 
 
-def _stored_frames_equal(data: bytes, originals: Frames, transfer_syntax: str) -> bool:
-    """Read the bytes Orthanc will store back and compare every frame with the original."""
+def _stored_faithful(
+    data: bytes, originals: Frames, transfer_syntax: str, tags: set[BaseTag]
+) -> bool:
+    """Read back the bytes Orthanc will store: same attributes, every frame equal."""
     stored = dcmread(io.BytesIO(data))
     if str(stored.file_meta.TransferSyntaxUID) != transfer_syntax:
+        return False
+    stored_tags = {tag for tag in stored.keys() if tag.group != PRIVATE_GROUP}  # noqa: SIM118
+    if stored_tags - tags - MAY_BE_ADDED or tags - stored_tags - MAY_BE_REMOVED:
         return False
     frames = list(generate_frames(stored.PixelData, number_of_frames=len(originals)))
     return _frames_equal(frames, originals)
@@ -156,10 +195,14 @@ def transcode(data: bytes, *, verify: bool = True, colour: bool = True) -> Trans
         encoded = [encode_frame(frame) for frame in originals]
     except PixelError as exc:
         return _kept(exc.reason, original)
-    codestreams = [codestream for codestream, _ in encoded]
-    transfer_syntax = _rewrite(ds, codestreams, [info for _, info in encoded])
-    result = _serialise(ds)
-    if verify and not _stored_frames_equal(result, originals, transfer_syntax):
+    codestreams, infos = [c for c, _ in encoded], [i for _, i in encoded]
+    transfer_syntax = _label(infos)
+    tags = {tag for tag in ds.keys() if tag.group != PRIVATE_GROUP}  # noqa: SIM118
+    result = _spliced(data, ds, codestreams, transfer_syntax)
+    if result is None:
+        _rewrite(ds, codestreams, infos, transfer_syntax)
+        result = _serialise(ds)
+    if verify and not _stored_faithful(result, originals, transfer_syntax, tags):
         return _kept("verify-mismatch", original)
     return TranscodeResult(result, "transcoded", original, transfer_syntax, len(codestreams))
 

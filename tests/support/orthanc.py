@@ -29,9 +29,12 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_DIR = REPO_ROOT / "orthanc-plugins"
@@ -252,7 +255,7 @@ def synthetic_mr_series(
     seed: int = 0,
     study_uid: str | None = None,
     patient_id: str = "NN-TEST-0001",
-) -> list[Any]:
+) -> list[Dataset]:
     """A brain-MR-like axial series (pydicom Datasets, Explicit VR Little Endian, 16-bit).
 
     Smooth head-shaped intensities with noise, fresh UIDs, consistent geometry (1 mm pixels,
@@ -307,7 +310,7 @@ def synthetic_mr_series(
     return slices
 
 
-def write_series(datasets: list[Any], folder: Path) -> list[Path]:
+def write_series(datasets: list[Dataset], folder: Path) -> list[Path]:
     """Save datasets as DICOM files (with preamble) and return their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
