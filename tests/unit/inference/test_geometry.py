@@ -7,7 +7,7 @@ from neuronova_inference.preprocess import Volume, model_affine, normalise, resa
 pytestmark = pytest.mark.unit
 
 
-def test_model_grid_is_centred_and_oriented():
+def test_model_grid_is_centred_and_oriented() -> None:
     grid = GridSpec((8, 10, 12), (2.0, 3.0, 4.0), "LPS", "zyx")
     centre = np.array([10.0, -5.0, 3.0])
     a = model_affine(grid, centre)
@@ -18,7 +18,7 @@ def test_model_grid_is_centred_and_oriented():
     np.testing.assert_allclose(ras[:3, 0], [-1, 0, 0])  # +x in RAS is -x in LPS
 
 
-def test_resample_onto_a_shifted_grid_moves_content_by_the_shift():
+def test_resample_onto_a_shifted_grid_moves_content_by_the_shift() -> None:
     src = np.zeros((10, 10, 10), np.float32)
     src[5, 5, 5] = 1.0
     affine = np.eye(4)
@@ -29,7 +29,7 @@ def test_resample_onto_a_shifted_grid_moves_content_by_the_shift():
     assert out.sum() == 1.0
 
 
-def test_zscore_foreground_ignores_background():
+def test_zscore_foreground_ignores_background() -> None:
     x = np.zeros((10, 10, 10), np.float32)
     x[2:8, 2:8, 2:8] = np.linspace(100, 200, 216).reshape(6, 6, 6)
     out = normalise(x, Normalisation("zscore_foreground", 0.1, (-5, 5)))
@@ -38,7 +38,7 @@ def test_zscore_foreground_ignores_background():
     assert float(fg.std()) == pytest.approx(1.0, rel=1e-3)
 
 
-def test_probabilities_back_on_the_source_grid_and_volumes():
+def test_probabilities_back_on_the_source_grid_and_volumes() -> None:
     reference = Volume(np.zeros((6, 6, 6), np.float32), np.diag([2.0, 2.0, 2.0, 1.0]))
     probs = np.zeros((2, 6, 6, 6), np.float32)
     probs[0] = 1.0
@@ -48,7 +48,7 @@ def test_probabilities_back_on_the_source_grid_and_volumes():
     assert volumes_ml(labels, reference.voxel_ml, 1) == {1: pytest.approx(0.064)}
 
 
-def test_small_components_are_dropped():
+def test_small_components_are_dropped() -> None:
     labels = np.zeros((10, 10, 10), np.uint8)
     labels[0, 0, 0] = 3
     labels[4:8, 4:8, 4:8] = 2

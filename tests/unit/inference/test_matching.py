@@ -6,11 +6,11 @@ from tests.support.synthetic import shipped_manifest
 pytestmark = pytest.mark.unit
 
 
-def _s(desc, n=20, modality="MR", **extra):
+def _s(desc: str, n: int = 20, modality: str = "MR", **extra: str) -> dict[str, str]:
     return {"Modality": modality, "SeriesDescription": desc, "NumberOfInstances": str(n), **extra}
 
 
-def test_vendor_style_names_match_by_rules():
+def test_vendor_style_names_match_by_rules() -> None:
     series = {
         "a": _s("t1_se_tra"),
         "b": _s("T1 MPRAGE POST GAD", ContrastBolusAgent="Dotarem"),
@@ -23,7 +23,7 @@ def test_vendor_style_names_match_by_rules():
     assert match.series == {"T1": "a", "T1c": "b", "T2": "c", "FLAIR": "d"}
 
 
-def test_missing_sequence_is_named():
+def test_missing_sequence_is_named() -> None:
     series = {"a": _s("AX T1"), "b": _s("AX T1 +C", ContrastBolusAgent="GD"), "c": _s("AX T2")}
     match = match_study(shipped_manifest(), series)
     assert not match.eligible
@@ -31,14 +31,14 @@ def test_missing_sequence_is_named():
     assert "FLAIR" in match.reason
 
 
-def test_ct_study_is_not_eligible():
+def test_ct_study_is_not_eligible() -> None:
     match = match_study(shipped_manifest(), {"a": _s("HEAD", modality="CT")})
     assert not match.eligible
     assert "not a MR study" in match.reason
     assert "CT" in match.reason
 
 
-def test_larger_series_wins_and_a_series_serves_one_input():
+def test_larger_series_wins_and_a_series_serves_one_input() -> None:
     series = {
         "short": _s("AX T2", n=5, SeriesNumber="3"),
         "full": _s("AX T2", n=30, SeriesNumber="2"),

@@ -11,14 +11,16 @@ from neuronova_inference.pipeline import RefusedError, Timings, run_study
 from neuronova_inference.seg import seg_uids
 from neuronova_inference.synthetic.study import SyntheticStudy
 from neuronova_inference.training.data import dice
+from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
+from pydicom.uid import UID
 
 from tests.support.synthetic import oracle_predictor, shipped_manifest, tiny_study
 
 pytestmark = pytest.mark.unit
 
 
-def test_oracle_network_round_trips_through_model_space_and_back():
+def test_oracle_network_round_trips_through_model_space_and_back() -> None:
     """Perfect logits on the model grid must come back as the truth on the acquisition grid."""
     study, manifest = tiny_study(), shipped_manifest()
     timings = Timings()
@@ -36,7 +38,7 @@ def test_oracle_network_round_trips_through_model_space_and_back():
     assert result.volumes_ml["Enhancing tumour"] > 0
 
 
-def test_seg_is_a_readable_binary_seg_with_deterministic_uids_and_colours():
+def test_seg_is_a_readable_binary_seg_with_deterministic_uids_and_colours() -> None:
     study, manifest = tiny_study(), shipped_manifest()
     predict = oracle_predictor(study, manifest)
     first = run_study("x", manifest, study, predict=predict, decode=pixels)
@@ -55,7 +57,7 @@ def test_seg_is_a_readable_binary_seg_with_deterministic_uids_and_colours():
     assert int((volume.array > 0).sum()) == int((first.labels > 0).sum())
 
 
-def test_missing_sequence_and_ct_are_skipped_not_failed():
+def test_missing_sequence_and_ct_are_skipped_not_failed() -> None:
     study, manifest = tiny_study(), shipped_manifest()
     without_flair = SyntheticStudy(
         {k: v for k, v in study.series.items() if "FLAIR" not in v[0].SeriesDescription},
@@ -73,7 +75,7 @@ def test_missing_sequence_and_ct_are_skipped_not_failed():
     assert info.value.state == "skipped"
 
 
-def test_gap_in_a_required_series_fails_with_the_series_named():
+def test_gap_in_a_required_series_fails_with_the_series_named() -> None:
     study, manifest = tiny_study(), shipped_manifest()
     gapped = copy.deepcopy(study)
     t2 = next(k for k, v in gapped.series.items() if v[0].SeriesDescription == "AX T2 TSE")
@@ -83,16 +85,16 @@ def test_gap_in_a_required_series_fails_with_the_series_named():
     assert info.value.state == "failed"
 
 
-def test_htj2k_instances_decode_to_the_original_pixels():
+def test_htj2k_instances_decode_to_the_original_pixels() -> None:
     ds = copy.deepcopy(tiny_study().all_datasets()[3])
     original = ds.pixel_array.copy()
-    ds.PixelData = encapsulate([imagecodecs.htj2k_encode(original)])
-    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.202"
+    ds.PixelData = encapsulate([bytes(imagecodecs.htj2k_encode(original))])
+    ds.file_meta.TransferSyntaxUID = UID("1.2.840.10008.1.2.4.202")
     ds = pydicom.dcmread(BytesIO(_bytes(ds)))
     np.testing.assert_array_equal(pixels(ds), original)
 
 
-def _bytes(ds):
+def _bytes(ds: Dataset) -> bytes:
     buf = BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()

@@ -9,7 +9,7 @@ from tests.support.synthetic import shipped_manifest, tiny_grid, tiny_study
 pytestmark = pytest.mark.unit
 
 
-def test_same_seed_same_study_and_different_seed_differs():
+def test_same_seed_same_study_and_different_seed_differs() -> None:
     a, b, c = render(3, tiny_grid()), render(3, tiny_grid()), render(4, tiny_grid())
     for name in SEQUENCES:
         np.testing.assert_array_equal(a.images[name], b.images[name])
@@ -17,7 +17,7 @@ def test_same_seed_same_study_and_different_seed_differs():
     assert not np.array_equal(a.labels, c.labels)
 
 
-def test_phantom_has_every_tumour_label_and_contrast_behaves_like_mr():
+def test_phantom_has_every_tumour_label_and_contrast_behaves_like_mr() -> None:
     p = render(11, tiny_grid())
     assert set(np.unique(p.labels)) == {0, 1, 2, 3}
     et, ed = p.labels == 3, p.labels == 2
@@ -27,7 +27,7 @@ def test_phantom_has_every_tumour_label_and_contrast_behaves_like_mr():
     assert p.images["FLAIR"][ed].mean() > p.images["FLAIR"][p.labels == 0].mean()
 
 
-def test_dicom_series_carry_scanner_attributes_and_deterministic_uids():
+def test_dicom_series_carry_scanner_attributes_and_deterministic_uids() -> None:
     study = tiny_study()
     assert len(study.series) == 4
     datasets = study.all_datasets()
@@ -44,7 +44,7 @@ def test_dicom_series_carry_scanner_attributes_and_deterministic_uids():
     assert to_bytes(again[0]) == to_bytes(study.series[str(again[0].SeriesInstanceUID)][0])
 
 
-def test_generated_study_matches_the_shipped_manifest_by_rules():
+def test_generated_study_matches_the_shipped_manifest_by_rules() -> None:
     study = tiny_study()
     match = match_study(shipped_manifest(), study.series_tags("x"))
     assert match.eligible, match.reason

@@ -1,4 +1,6 @@
+from collections.abc import Callable
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +20,7 @@ JOB = {
 
 
 @pytest.fixture
-def events(monkeypatch):
+def events(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[str, Any]]]:
     sent = []
     monkeypatch.setattr(
         worker.app, "send_task", lambda name, kwargs, queue: sent.append((name, queue, kwargs))
@@ -26,10 +28,12 @@ def events(monkeypatch):
     return sent
 
 
-def _run(monkeypatch, behaviour):
+def _run(
+    monkeypatch: pytest.MonkeyPatch, behaviour: Callable[[int], Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     calls = []
 
-    def fake_segment(config, **kwargs):
+    def fake_segment(config: object, **kwargs: Any) -> Any:
         calls.append(kwargs)
         return behaviour(len(calls))
 
@@ -38,7 +42,7 @@ def _run(monkeypatch, behaviour):
     return result, calls
 
 
-def test_task_contract_name_and_delivery_options():
+def test_task_contract_name_and_delivery_options() -> None:
     assert worker.segment_study.name == "neuronova.inference.segment_study"
     assert worker.app.conf.task_acks_late
     assert worker.app.conf.task_reject_on_worker_lost
@@ -46,8 +50,10 @@ def test_task_contract_name_and_delivery_options():
     assert worker.app.conf.broker_transport_options["visibility_timeout"] >= 600
 
 
-def test_refusal_ends_as_skipped_event_with_reason(monkeypatch, events):
-    def refuse(_):
+def test_refusal_ends_as_skipped_event_with_reason(
+    monkeypatch: pytest.MonkeyPatch, events: list[tuple[str, str, dict[str, Any]]]
+) -> None:
+    def refuse(_: int) -> Any:
         raise RefusedError("skipped", "missing required sequence(s): FLAIR")
 
     result, calls = _run(monkeypatch, refuse)
@@ -72,8 +78,10 @@ def test_refusal_ends_as_skipped_event_with_reason(monkeypatch, events):
     }
 
 
-def test_transient_errors_are_retried_then_succeed(monkeypatch, events):
-    def flaky(n):
+def test_transient_errors_are_retried_then_succeed(
+    monkeypatch: pytest.MonkeyPatch, events: list[tuple[str, str, dict[str, Any]]]
+) -> None:
+    def flaky(n: int) -> Any:
         if n < 3:
             raise TransientError("Orthanc unreachable")
         seg = SimpleNamespace(SeriesInstanceUID="1.2.9")
@@ -91,8 +99,10 @@ def test_transient_errors_are_retried_then_succeed(monkeypatch, events):
     assert events[-1][2]["seg_series_uid"] == "1.2.9"
 
 
-def test_a_bug_fails_the_job_once_without_retry(monkeypatch, events):
-    def broken(_):
+def test_a_bug_fails_the_job_once_without_retry(
+    monkeypatch: pytest.MonkeyPatch, events: list[tuple[str, str, dict[str, Any]]]
+) -> None:
+    def broken(_: int) -> Any:
         raise KeyError("oops")
 
     result, calls = _run(monkeypatch, broken)
@@ -101,7 +111,7 @@ def test_a_bug_fails_the_job_once_without_retry(monkeypatch, events):
     assert "internal error: KeyError" in result["reason"]
 
 
-def test_api_health_and_models():
+def test_api_health_and_models() -> None:
     client = TestClient(api.app)
     assert client.get("/healthz").json()["status"] == "ok"
     models = client.get("/v1/models").json()
@@ -110,8 +120,8 @@ def test_api_health_and_models():
     assert "neuronova_inference_stage_seconds" in client.get("/metrics").text
 
 
-def test_api_segment_maps_refusals_to_422(monkeypatch):
-    def refuse(config, **kwargs):
+def test_api_segment_maps_refusals_to_422(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(config: object, **kwargs: Any) -> Any:
         raise RefusedError("failed", "T2 series: slice gap")
 
     monkeypatch.setattr(api, "segment", refuse)

@@ -1,16 +1,21 @@
 import base64
 import json
+from collections.abc import Callable
 from io import BytesIO
+from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
 from neuronova_inference.decode import pixels
-from neuronova_inference.pipeline import run_study
+from neuronova_inference.pipeline import Analysis, run_study
+from neuronova_inference.synthetic.study import SyntheticStudy
 from neuronova_plugin.ai.changes import poll_changes, sweep_pending
 from neuronova_plugin.ai.eligibility import ModelInputs
 from neuronova_plugin.ai.routes import store_seg
 from neuronova_plugin.ai.store import JobStore
 from neuronova_plugin.host import Request
+from pydicom.dataset import Dataset
 
 from tests.support.synthetic import (
     FakeHost,
@@ -25,8 +30,9 @@ MODEL = ModelInputs.from_manifest(manifest_raw())
 
 
 def _study_host(
-    descriptions=("AX T1 SE", "AX T1 SE +C", "AX T2 TSE", "AX T2 FLAIR"), modality="MR"
-):
+    descriptions: tuple[str, ...] = ("AX T1 SE", "AX T1 SE +C", "AX T2 TSE", "AX T2 FLAIR"),
+    modality: str = "MR",
+) -> FakeHost:
     host = FakeHost()
     host.get["/studies/S1"] = {"MainDicomTags": {"StudyInstanceUID": "1.2.3"}, "IsStable": True}
     series = []
@@ -44,7 +50,7 @@ def _study_host(
     return host
 
 
-def _changes(host, *changes, last):
+def _changes(host: FakeHost, *changes: dict[str, Any], last: int) -> None:
     host.get[f"/changes?since={0}&limit=100"] = {
         "Changes": list(changes),
         "Done": True,
@@ -52,15 +58,15 @@ def _changes(host, *changes, last):
     }
 
 
-def _change(seq, kind, study="S1"):
+def _change(seq: int, kind: str, study: str = "S1") -> dict[str, Any]:
     return {"Seq": seq, "ChangeType": kind, "ResourceType": "Study", "ID": study}
 
 
-def _sent(store):
+def _sent(store: JobStore) -> list[tuple[str, Any]]:
     return [(o.message.task, o.message.kwargs.get("state")) for o in store.unsent()]
 
 
-def test_stable_eligible_study_gives_one_job_even_if_stable_twice(tmp_path):
+def test_stable_eligible_study_gives_one_job_even_if_stable_twice(tmp_path: Path) -> None:
     host, store = _study_host(), JobStore(tmp_path / "j.sqlite")
     _changes(host, _change(1, "NewStudy"), _change(2, "StableStudy"), last=2)
     assert poll_changes(host, store, MODEL)
@@ -89,7 +95,7 @@ def test_stable_eligible_study_gives_one_job_even_if_stable_twice(tmp_path):
     assert [t for t, _ in _sent(store)].count("neuronova.inference.segment_study") == 1
 
 
-def test_ineligible_study_is_skipped_with_reason(tmp_path):
+def test_ineligible_study_is_skipped_with_reason(tmp_path: Path) -> None:
     host, store = _study_host(("AX T1 SE", "AX T2 TSE")), JobStore(tmp_path / "j.sqlite")
     _changes(host, _change(5, "StableStudy"), last=5)
     poll_changes(host, store, MODEL)
@@ -98,14 +104,14 @@ def test_ineligible_study_is_skipped_with_reason(tmp_path):
     assert event.kwargs["reason"] == "missing required sequence(s): T1c, FLAIR"
 
 
-def test_ct_study_is_skipped(tmp_path):
+def test_ct_study_is_skipped(tmp_path: Path) -> None:
     host, store = _study_host(("HEAD",), modality="CT"), JobStore(tmp_path / "j.sqlite")
     _changes(host, _change(5, "StableStudy"), last=5)
     poll_changes(host, store, MODEL)
     assert store.unsent()[-1].message.kwargs["reason"] == "not a MR study (modalities: CT)"
 
 
-def test_study_whose_stable_event_was_lost_is_swept(tmp_path):
+def test_study_whose_stable_event_was_lost_is_swept(tmp_path: Path) -> None:
     host, store = _study_host(), JobStore(tmp_path / "j.sqlite")
     _changes(host, _change(1, "NewStudy"), last=1)
     poll_changes(host, store, MODEL)
@@ -119,7 +125,7 @@ def test_study_whose_stable_event_was_lost_is_swept(tmp_path):
     assert store.counts()["pending"] == 0
 
 
-def _seg_host(study, analysis):
+def _seg_host(study: SyntheticStudy, analysis: Analysis) -> FakeHost:
     """A host that knows the study's series and instances as Orthanc would."""
     host = FakeHost()
     ref = analysis.seg.ReferencedSeriesSequence[0]
@@ -139,19 +145,21 @@ def _seg_host(study, analysis):
 
 
 @pytest.fixture(scope="module")
-def analysis():
+def analysis() -> tuple[SyntheticStudy, Analysis]:
     study, manifest = tiny_study(), shipped_manifest()
     return study, run_study(
         "x", manifest, study, predict=oracle_predictor(study, manifest), decode=pixels
     )
 
 
-def _request(seg_bytes, **extra):
+def _request(seg_bytes: bytes, **extra: str) -> Request:
     body = {"seg": base64.b64encode(seg_bytes).decode(), "job_id": "j", **extra}
     return Request("POST", body=json.dumps(body).encode())
 
 
-def test_valid_seg_is_stored_and_a_rerun_replaces_it(tmp_path, analysis):
+def test_valid_seg_is_stored_and_a_rerun_replaces_it(
+    tmp_path: Path, analysis: tuple[SyntheticStudy, Analysis]
+) -> None:
     study, result = analysis
     host = _seg_host(study, result)
     response = store_seg(host, tmp_path, _request(result.seg_bytes, orthanc_study_id="S1"))
@@ -174,7 +182,12 @@ def test_valid_seg_is_stored_and_a_rerun_replaces_it(tmp_path, analysis):
         (lambda ds: delattr(ds, "ReferencedSeriesSequence"), "no ReferencedSeriesSequence"),
     ],
 )
-def test_invalid_seg_is_refused_and_nothing_stored(tmp_path, analysis, mutate, reason):
+def test_invalid_seg_is_refused_and_nothing_stored(
+    tmp_path: Path,
+    analysis: tuple[SyntheticStudy, Analysis],
+    mutate: Callable[[Dataset], None],
+    reason: str,
+) -> None:
     study, result = analysis
     host = _seg_host(study, result)
     ds = pydicom.dcmread(BytesIO(result.seg_bytes))
@@ -187,6 +200,6 @@ def test_invalid_seg_is_refused_and_nothing_stored(tmp_path, analysis, mutate, r
     assert "/instances" not in [uri for uri, _ in host.posted]
 
 
-def test_garbage_body_is_a_400(tmp_path):
+def test_garbage_body_is_a_400(tmp_path: Path) -> None:
     response = store_seg(FakeHost(), tmp_path, Request("POST", body=b"{not json"))
     assert response.status == 400
