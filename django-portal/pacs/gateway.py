@@ -7,6 +7,7 @@ cache read for revocation, in-process caches for the principal, decision and ins
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urlencode
@@ -68,16 +69,22 @@ def orthanc() -> OrthancClient:
 # UIDs never change meaning, so positive hierarchy lookups are cached for long; misses are not.
 _instances: TTLCache[tuple[str, str]] = TTLCache(600.0)
 _series: TTLCache[str] = TTLCache(600.0)
+# A token string that verified once (signature, aud, iss, type) is not re-verified for a few
+# seconds; its expiry is still checked on every request, revocation too.
+_verified: TTLCache[AccessToken] = TTLCache(10.0, max_entries=10_000)
 
 
 def authenticate(request: HttpRequest) -> Caller:
     token_text, _from_cookie = raw_token(request)
     if not token_text:
         raise Refused(401, "no token")
-    try:
-        token = AccessToken(token_text)  # type: ignore[arg-type]
-    except TokenError as exc:
-        raise Refused(401, f"invalid token: {exc}") from exc
+    token = _verified.get(token_text)
+    if token is None or int(token["exp"]) <= time.time():
+        try:
+            token = AccessToken(token_text)  # type: ignore[arg-type]
+        except TokenError as exc:
+            raise Refused(401, f"invalid token: {exc}") from exc
+        _verified.put(token_text, token)
     if is_revoked(str(token["jti"])):
         raise Refused(401, "token revoked")
     principal = authoriser().principal(int(token["user_id"]))

@@ -187,14 +187,19 @@ class PortalChain:
         response = requests.post(
             f"{self.url}/api/auth/token",
             json={"username": username, "password": DEV_PASSWORDS[username]},
-            timeout=10,
+            timeout=120,  # PBKDF2 is slow on purpose, slower still on a loaded 2-core CI box
         )
         response.raise_for_status()
         return dict(response.json())
 
 
 def render_nginx(
-    workdir: Path, *, http_port: int, django_port: int, orthanc: OrthancProcess
+    workdir: Path,
+    *,
+    http_port: int,
+    django_port: int,
+    orthanc: OrthancProcess,
+    public_raw_route: bool = False,
 ) -> Path:
     """The lead's real nginx templates, rendered for this chain (no web roots needed)."""
     for sub in ("run", "log", "nginx/tmp", "nginx/www"):
@@ -213,6 +218,12 @@ def render_nginx(
         "NN_USER_DIRECTIVE": "",
     }
     site = substitute((REPO_ROOT / "nginx" / "neuronova.conf.template").read_text(), values)
+    if public_raw_route:
+        # Benchmark baseline only: the raw-frame route without `internal`, reachable directly.
+        start = site.index("    location /internal-orthanc-raw/ {")
+        block = site[start : site.index("    }", start) + len("    }")]
+        public = block.replace("/internal-orthanc-raw/", "/bench-direct-raw/")
+        site = site.replace(block, block + "\n\n" + public.replace("internal;", ""))
     (workdir / "nginx" / "neuronova.conf").write_text(site)
     main = substitute((REPO_ROOT / "nginx" / "nginx.native.conf.template").read_text(), values)
     main = main.replace("worker_processes auto;", "worker_processes 2;")
@@ -222,7 +233,9 @@ def render_nginx(
 
 
 @contextmanager
-def portal_chain(database_url: str | None = None) -> Iterator[PortalChain]:
+def portal_chain(
+    database_url: str | None = None, *, public_raw_route: bool = False
+) -> Iterator[PortalChain]:
     """Own Redis, Orthanc with the plugin, gunicorn (2 workers) and nginx, all on spare ports."""
     workdir = Path(tempfile.mkdtemp(prefix="nn-portal-it-"))
     workdir.chmod(0o755)  # nginx workers (nobody) write their temp files under it
@@ -279,7 +292,11 @@ def portal_chain(database_url: str | None = None) -> Iterator[PortalChain]:
             procs.append(gunicorn)
             _wait_port(django_port, gunicorn, "gunicorn")
             conf = render_nginx(
-                workdir, http_port=http_port, django_port=django_port, orthanc=orthanc
+                workdir,
+                http_port=http_port,
+                django_port=django_port,
+                orthanc=orthanc,
+                public_raw_route=public_raw_route,
             )
             nginx = subprocess.Popen(
                 ["nginx", "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL
