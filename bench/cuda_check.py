@@ -2,9 +2,10 @@
 
 Run: ``python bench/cuda_check.py [--rounds 10]`` with `onnxruntime-gpu` installed.
 
-Exits 1 with "no CUDA provider" where ONNX Runtime has no CUDAExecutionProvider (CPU builds,
-machines without an NVIDIA GPU). Otherwise it runs the shipped model on the demo study with the
-CUDA provider only, checks the labels match the CPU provider's, and prints the time per study
+Prints "no CUDA provider" where ONNX Runtime has no CUDAExecutionProvider (CPU builds, machines
+without an NVIDIA GPU) and exits 0 so `make bench` goes on to the other benchmarks; with
+--strict it exits 1 instead (use that on the GPU host, where a fallback to CPU is a failure).
+Otherwise it runs the shipped model on the demo study with the CUDA provider only, checks the labels match the CPU provider's, and prints the time per study
 (inference alone and the whole in-memory analysis: preprocess, inference, postprocess + SEG).
 """
 
@@ -28,11 +29,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--model", default="nn-brain-tumour-synth")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when CUDA is unavailable")
     args = ap.parse_args()
+    missing = 1 if args.strict else 0
     available = ort.get_available_providers()
     if "CUDAExecutionProvider" not in available:
         print(f"no CUDA provider: ONNX Runtime {ort.__version__} offers {available}")
-        return 1
+        return missing
 
     from neuronova_inference.decode import pixels  # noqa: PLC0415
     from neuronova_inference.pipeline import Timings, analyse, load_inputs  # noqa: PLC0415
@@ -47,7 +50,7 @@ def main() -> int:
     cpu = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     if gpu.get_providers()[0] != "CUDAExecutionProvider":
         print(f"no CUDA provider: session fell back to {gpu.get_providers()}")
-        return 1
+        return missing
     study = SyntheticStudy.generate(424242, demo_grid())
     volumes, reference, _ = load_inputs("cuda", manifest, study, pixels, Timings())
     x, _ = to_model_space(volumes, manifest.grid, manifest.normalisation)
