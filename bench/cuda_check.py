@@ -5,8 +5,9 @@ Run: ``python bench/cuda_check.py [--rounds 10]`` with `onnxruntime-gpu` install
 Prints "no CUDA provider" where ONNX Runtime has no CUDAExecutionProvider (CPU builds, machines
 without an NVIDIA GPU) and exits 0 so `make bench` goes on to the other benchmarks; with
 --strict it exits 1 instead (use that on the GPU host, where a fallback to CPU is a failure).
-Otherwise it runs the shipped model on the demo study with the CUDA provider only, checks the labels match the CPU provider's, and prints the time per study
-(inference alone and the whole in-memory analysis: preprocess, inference, postprocess + SEG).
+Otherwise it runs the shipped model on the demo study with the CUDA provider only, checks the
+labels match the CPU provider's, and prints the time per study (inference alone and the whole
+in-memory analysis: preprocess, inference, postprocess + SEG).
 """
 
 from __future__ import annotations
