@@ -25,7 +25,7 @@ class PluginConfig:
     rendering_routes: bool = True  # HTJ2K-aware /preview and /rendered overrides
 
 
-_KEYS: dict[str, str] = {
+CONFIG_KEYS: dict[str, str] = {
     "Enabled": "enabled",
     "Transcode": "transcode",
     "VerifyTranscode": "verify_transcode",
@@ -48,5 +48,7 @@ def plugin_config(orthanc_config: Mapping[str, Any]) -> PluginConfig:
     section = orthanc_config.get("NeuroNova") or {}
     if not isinstance(section, Mapping):
         raise ConfigError("NeuroNova must be a JSON object")
-    values = {attr: _as_bool(key, section[key]) for key, attr in _KEYS.items() if key in section}
+    values = {
+        attr: _as_bool(key, section[key]) for key, attr in CONFIG_KEYS.items() if key in section
+    }
     return PluginConfig(**values)

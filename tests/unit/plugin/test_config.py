@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from neuronova_plugin.config import ConfigError, PluginConfig, plugin_config
+from neuronova_plugin.config import CONFIG_KEYS, ConfigError, PluginConfig, plugin_config
 
 pytestmark = pytest.mark.unit
 
@@ -28,7 +28,8 @@ def test_overrides_and_foreign_keys() -> None:
 
 def test_repository_config_is_valid() -> None:
     config = json.loads((Path(__file__).parents[3] / "orthanc.json").read_text())
-    assert plugin_config(config).enabled
+    assert plugin_config(config) == PluginConfig()  # the shipped file states the defaults
+    assert set(CONFIG_KEYS) <= set(config["NeuroNova"])  # ...and names every plugin key
 
 
 @pytest.mark.parametrize("value", [1, "yes", None])
