@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -10,6 +11,7 @@ from accounts import services as account_services
 from clinical import tasks
 from clinical.models import AIJob, Series, Study
 from clinical.reports import report_body
+from django.core.management import call_command
 from django.test import Client
 
 from tests.support.portal import DEV_PASSWORDS
@@ -161,3 +163,16 @@ def test_studies_api_lists_reports_and_filters(
     assert [j["state"] for j in detail["jobs"]] == ["done"]
     patients = json.loads(client.get("/api/patients", **auth).content)  # type: ignore[arg-type]
     assert [p["patient_id"] for p in patients["results"]] == ["NN-DEMO-0001"]
+
+
+def test_sync_studies_command_mirrors_every_orthanc_study(
+    archive: FakeOrthanc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clinical.management.commands import sync_studies  # noqa: PLC0415
+
+    archive.all_study_ids = lambda: iter(["o-1"])  # type: ignore[attr-defined]
+    monkeypatch.setattr(sync_studies, "OrthancClient", lambda *_a: archive)
+    out = io.StringIO()
+    call_command("sync_studies", stdout=out)
+    assert "synced 1 studies, 0 failed" in out.getvalue()
+    assert Study.objects.filter(study_uid=STUDY).exists()
