@@ -18,6 +18,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.signals import worker_process_init
+from prometheus_client import start_http_server
 
 from neuronova_inference.config import from_env
 from neuronova_inference.manifest import ManifestError
@@ -67,6 +68,10 @@ def send_event(job: dict[str, Any], state: str, reason: str = "", **extra: Any) 
 
 @worker_process_init.connect
 def _preload(**_: Any) -> None:  # noqa: ANN401
+    # Prometheus endpoint of this pool process (run the worker with -c 1 so there is one).
+    port = os.environ.get("NEURONOVA_WORKER_METRICS_PORT")
+    if port:
+        start_http_server(int(port), addr="127.0.0.1")
     # Load the default model's session when the process starts, not inside the first job.
     try:
         model(CONFIG, CONFIG.default_model)

@@ -86,7 +86,7 @@ def export_onnx(net: UNet3D, manifest: Manifest, path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model-dir", type=Path, required=True)
     ap.add_argument("--train-cases", type=int, default=48)
@@ -98,20 +98,14 @@ def main() -> None:
     # One thread: on a shared 2-core machine OpenMP spinning made two threads several times slower.
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache", type=Path, help="keep generated examples here between runs")
+    ap.add_argument("--resume", action="store_true", help="start from the model dir's weights.pt")
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    manifest = load_manifest(args.model_dir)
-    t0 = time.monotonic()
-    if args.cache:
-        args.cache.mkdir(parents=True, exist_ok=True)
-    with Pool(2) as pool:
-        jobs = [(s, args.model_dir, args.cache) for s in range(args.train_cases)]
-        data = pool.map(_example, jobs)
-    print(f"generated {len(data)} phantoms in {time.monotonic() - t0:.0f} s", flush=True)
-    classes = len(manifest.labels) + 1
-    net = UNet3D(in_channels=len(manifest.inputs), classes=classes, base=args.base)
+    return ap.parse_args()
+
+
+def _fit(
+    net: UNet3D, data: list[Example], args: argparse.Namespace, classes: int, t0: float
+) -> None:
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.iterations)
     rng = np.random.default_rng(args.seed)
@@ -127,7 +121,28 @@ def main() -> None:
         sched.step()
         if it % 10 == 0 or it == args.iterations - 1:
             print(f"it {it} loss {loss.item():.4f} t {time.monotonic() - t0:.0f} s", flush=True)
-    torch.save({"base": args.base, "state_dict": net.state_dict()}, args.model_dir / "weights.pt")
+
+
+def main() -> None:
+    args = _arguments()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    manifest = load_manifest(args.model_dir)
+    t0 = time.monotonic()
+    if args.cache:
+        args.cache.mkdir(parents=True, exist_ok=True)
+    with Pool(2) as pool:
+        jobs = [(s, args.model_dir, args.cache) for s in range(args.train_cases)]
+        data = pool.map(_example, jobs)
+    print(f"generated {len(data)} phantoms in {time.monotonic() - t0:.0f} s", flush=True)
+    classes = len(manifest.labels) + 1
+    checkpoint = torch.load(args.model_dir / "weights.pt") if args.resume else None
+    base = int(checkpoint["base"]) if checkpoint else args.base
+    net = UNet3D(in_channels=len(manifest.inputs), classes=classes, base=base)
+    if checkpoint:
+        net.load_state_dict(checkpoint["state_dict"])
+    _fit(net, data, args, classes, t0)
+    torch.save({"base": base, "state_dict": net.state_dict()}, args.model_dir / "weights.pt")
     digest = export_onnx(net, manifest, args.model_dir / manifest.onnx_file)
     raw = json.loads((args.model_dir / "manifest.json").read_text())
     raw["onnx"]["sha256"] = digest
