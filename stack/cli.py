@@ -113,7 +113,12 @@ def _link(link: Path, target: Path) -> None:
 def prepare_portal(config: StackConfig) -> None:
     """Migrations and dev users, before gunicorn starts: both are idempotent."""
     manage = config.root / "django-portal" / "manage.py"
-    env = {**os.environ, **config.service_environment(), "PYTHONPATH": str(manage.parent)}
+    env = {
+        **os.environ,
+        **config.service_environment(),
+        "PYTHONPATH": str(manage.parent),
+        "DJANGO_SETTINGS_MODULE": render.DJANGO_SETTINGS,
+    }
     python = str(config.venv / "bin" / "python")
     subprocess.run([python, str(manage), "migrate", "--noinput", "-v", "0"], env=env, check=True)  # noqa: S603
     if config.env != "production":

@@ -86,7 +86,6 @@ class StackConfig:
             "DATABASE_URL": self.database_url,
             "DJANGO_SECRET_KEY": self.django_secret_key,
             "JWT_SIGNING_KEY": self.jwt_signing_key,
-            "DJANGO_SETTINGS_MODULE": "neuronova_portal.settings",
         }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from stack.config import StackConfig
 
+DJANGO_SETTINGS = "neuronova_portal.settings"
 _NN_NAME = re.compile(r"\$\{(NN_[A-Z_]+)\}")
 
 
@@ -94,6 +95,10 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
     def env(*paths: str) -> dict[str, str]:
         return {**base_env, "PYTHONPATH": ":".join(paths)}
 
+    # Only the portal's processes get Django settings: Celery's Django fix-up would otherwise
+    # try to set Django up inside the inference worker.
+    portal_env = {**env(f"{root}/django-portal"), "DJANGO_SETTINGS_MODULE": DJANGO_SETTINGS}
+
     result = [
         Program(
             name="orthanc",
@@ -134,7 +139,7 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
             ),
             directory=root,
             priority=40,
-            environment=env(f"{root}/django-portal"),
+            environment=portal_env,
         ),
         Program(
             name="portal-worker",
@@ -144,7 +149,7 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
             ),
             directory=root,
             priority=50,
-            environment=env(f"{root}/django-portal"),
+            environment=portal_env,
         ),
         Program(
             name="nginx",

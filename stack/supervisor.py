@@ -39,8 +39,18 @@ class Supervisor:
         return self.pid() is not None and self._ctl("pid").returncode == 0
 
     def start(self) -> None:
+        # Programs inherit supervisord's environment on top of their own `environment=`: keep
+        # the caller's Python/Django settings (a test run, an activated venv) out of them.
+        inherited = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in {"PYTHONPATH", "DJANGO_SETTINGS_MODULE", "VIRTUAL_ENV"}
+        }
         subprocess.run(  # noqa: S603
-            [str(self._bin / "supervisord"), "-c", str(self._conf)], check=True, timeout=60
+            [str(self._bin / "supervisord"), "-c", str(self._conf)],
+            check=True,
+            timeout=60,
+            env=inherited,
         )
 
     def update(self) -> str:
