@@ -2,7 +2,8 @@
 
 Orthanc runs this file with its embedded Debian Python 3.11. The lead's stack (and
 tests/support/orthanc.py) start Orthanc with PYTHONPATH=<venv site-packages>:<repo>/orthanc-plugins;
-this folder is added to ``sys.path`` here as well so the script also works without it.
+this folder is added to ``sys.path`` here as well (and the repository's .venv, last) so the
+script also works without it.
 
 Each feature has one ``register_*`` step; every callback catches everything, logs it and answers
 in a way that never loses an instance (a failed re-encode keeps the original bytes).
@@ -21,6 +22,11 @@ from typing import Any, Protocol
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
+# Without PYTHONPATH (e.g. `Orthanc orthanc.json` by hand), fall back to the repository's venv;
+# appended, so an explicit PYTHONPATH or a system-wide install (docker image) wins.
+_VENV = Path(_HERE).parent / ".venv" / "lib" / "python3.11" / "site-packages"
+if _VENV.is_dir() and str(_VENV) not in sys.path:
+    sys.path.append(str(_VENV))
 
 import orthanc  # type: ignore[import-not-found]  # noqa: E402
 from neuronova_plugin import __version__, routes  # noqa: E402

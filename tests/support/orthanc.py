@@ -84,6 +84,7 @@ class OrthancProcess:
     neuronova: Mapping[str, Any] = field(default_factory=dict)
     overrides: Mapping[str, Any] = field(default_factory=dict)
     startup_timeout_s: float = 60.0
+    pythonpath: bool = True  # False: start Orthanc as by hand, entry.py finds its own packages
     http_port: int = field(default_factory=free_port)
     dicom_port: int = field(default_factory=free_port)
     aet: str = AET
@@ -144,6 +145,8 @@ class OrthancProcess:
         env = dict(os.environ)
         site_packages = sysconfig.get_paths()["purelib"]
         env["PYTHONPATH"] = os.pathsep.join([site_packages, str(PLUGIN_DIR)])
+        if not self.pythonpath:
+            env.pop("PYTHONPATH")
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 [ORTHANC_BINARY, str(self.config_path)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 import requests
@@ -42,3 +43,13 @@ def test_restart_keeps_storage_and_stop_frees_port(fresh_orthanc: OrthancProcess
     assert not fresh_orthanc.is_alive()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{fresh_orthanc.url}/system", timeout=2)
+
+
+def test_entry_script_finds_its_packages_without_pythonpath(tmp_path: Path) -> None:
+    orthanc = OrthancProcess(workdir=tmp_path / "orthanc", pythonpath=False)
+    try:
+        orthanc.start()
+        metrics = requests.get(f"{orthanc.url}/neuronova/metrics", auth=orthanc.auth, timeout=10)
+        assert metrics.status_code == 200
+    finally:
+        orthanc.stop()
