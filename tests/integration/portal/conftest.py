@@ -1,5 +1,12 @@
-"""Portal unit tests run inside Django's test environment (SQLite unless told otherwise)."""
+"""Portal integration tests: Django settings for in-process parts; the chain lives in support."""
 
 from tests.support.portal import configure_django
 
 configure_django()
+
+from tests.unit.portal.conftest import (  # noqa: E402 - after configure_django()
+    fake_orthanc,
+    fast_password_hashing,
+)
+
+__all__ = ["fake_orthanc", "fast_password_hashing"]
