@@ -13,12 +13,10 @@ from collections.abc import Sequence
 
 from pydicom.dataset import FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_file_meta_info
-from pydicom.uid import UID
 
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 PIXEL_DATA = (0x7FE0, 0x0010)
+GROUP_LENGTH, TRANSFER_SYNTAX = (0x0002, 0x0000), (0x0002, 0x0010)
 LONG_VRS = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN"} | {b"UR", b"UT", b"UV"}
 )
@@ -102,16 +100,22 @@ def private_block(group: int, creator: str, values: Sequence[tuple[int, bytes, s
     return block
 
 
-def _file_meta(meta: FileMetaDataset, transfer_syntax: str) -> bytes:
-    new_meta = FileMetaDataset()
-    for element in meta:
-        if element.tag.group == 0x0002 and element.tag.element != 0x0000:
-            new_meta.add(element)
-    new_meta.TransferSyntaxUID = UID(transfer_syntax)
-    buffer = DicomBytesIO()
-    buffer.is_little_endian, buffer.is_implicit_VR = True, False
-    write_file_meta_info(buffer, new_meta, enforce_standard=True)
-    return buffer.getvalue()
+def _file_meta(data: bytes, meta_end: int, transfer_syntax: str) -> bytes:
+    """The received meta group with the new Transfer Syntax UID and a recomputed group length."""
+    parts, pos, replaced = [], 132, False
+    while pos < meta_end:
+        end = _element_end(data, pos)
+        tag = _tag(data, pos)
+        if tag == TRANSFER_SYNTAX:
+            parts.append(_short(*TRANSFER_SYNTAX, b"UI", _pad(transfer_syntax, b"\0")))
+            replaced = True
+        elif tag != GROUP_LENGTH:
+            parts.append(data[pos:end])
+        pos = end
+    if not replaced:
+        raise SpliceError("no Transfer Syntax UID in the meta group")
+    body = b"".join(parts)
+    return struct.pack("<HH2sHI", *GROUP_LENGTH, b"UL", 4, len(body)) + body
 
 
 def splice(
@@ -144,7 +148,7 @@ def splice(
         (
             b"\0" * 128,
             b"DICM",
-            _file_meta(meta, transfer_syntax),
+            _file_meta(data, meta_end, transfer_syntax),
             data[meta_end:insert_at],
             private,
             data[insert_at:pixel_start],
