@@ -13,7 +13,6 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
@@ -22,6 +21,7 @@ from accounts import selectors, tokens
 from accounts.authentication import ACCESS_COOKIE, REFRESH_COOKIE, enforce_csrf
 from accounts.models import User
 from accounts.serializers import Credentials, Me, RefreshIn, TokenPairOut
+from accounts.throttling import LoginRateThrottle, RefreshRateThrottle
 
 
 def _check_credentials(request: Request) -> User | None:
@@ -68,8 +68,9 @@ def _set_cookies(response: Response, pair: tokens.TokenPair) -> None:
 class LoginThrottled(APIView):
     permission_classes = (AllowAny,)
     authentication_classes = ()
-    throttle_classes = (ScopedRateThrottle,)
-    throttle_scope = "login"
+    throttle_classes: tuple[type[LoginRateThrottle] | type[RefreshRateThrottle], ...] = (
+        LoginRateThrottle,
+    )
 
 
 class TokenView(LoginThrottled):
@@ -97,6 +98,8 @@ class LoginView(LoginThrottled):
 
 class RefreshView(LoginThrottled):
     """Rotate: the presented refresh token is blacklisted and a new pair is issued."""
+
+    throttle_classes = (RefreshRateThrottle,)
 
     @extend_schema(request=RefreshIn, responses={200: TokenPairOut})
     def post(self, request: Request) -> Response:

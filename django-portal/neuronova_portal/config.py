@@ -41,6 +41,7 @@ class PortalConfig:
     access_token_minutes: int
     refresh_token_hours: int
     login_rate: str
+    refresh_rate: str
     upload_max_bytes: int
     decision_cache_seconds: float
     secure_cookies: bool
@@ -82,6 +83,7 @@ def load(environ_map: dict[str, str] | None = None) -> PortalConfig:
         access_token_minutes=env.int("JWT_ACCESS_MINUTES", default=10),
         refresh_token_hours=env.int("JWT_REFRESH_HOURS", default=12),
         login_rate=get("PORTAL_LOGIN_RATE", "10/min"),
+        refresh_rate=get("PORTAL_REFRESH_RATE", "600/min"),
         upload_max_bytes=env.int("PORTAL_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024),
         decision_cache_seconds=env.float("PORTAL_DECISION_CACHE_SECONDS", default=5.0),
         secure_cookies=env.bool("PORTAL_SECURE_COOKIES", default=neuronova_env == "production"),

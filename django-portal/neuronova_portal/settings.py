@@ -123,7 +123,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_THROTTLE_RATES": {"login": CONFIG.login_rate},
+    "DEFAULT_THROTTLE_RATES": {"login": CONFIG.login_rate, "refresh": CONFIG.refresh_rate},
     "UNAUTHENTICATED_USER": None,
 }
 
