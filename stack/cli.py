@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from stack import render
@@ -251,6 +252,20 @@ def _as_started(config: StackConfig) -> StackConfig:
     return load({**os.environ, **dict(pairs)}, root=config.root)
 
 
+def cmd_render(config: StackConfig) -> int:
+    for path in render_all(config, manage_redis=decide_manage_redis(config, Supervisor(config))):
+        say(f"rendered {path}")
+    return 0
+
+
+def cmd_compose_config(config: StackConfig) -> int:
+    base = json.loads((config.root / "orthanc.json").read_text())
+    target = config.root / "docker" / "orthanc" / "orthanc.json"
+    text = json.dumps(render.compose_orthanc_config(base), indent=2) + "\n"
+    say(f"{'wrote' if write_if_changed(target, text) else 'unchanged'} {target}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -262,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("programs", nargs="*")
     sub.add_parser("render", help="only render the configs into var/")
+    sub.add_parser("compose-config", help="regenerate docker/orthanc/orthanc.json")
     args = parser.parse_args(argv)
     try:
         config = load()
@@ -270,17 +286,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         say(f"refusing to start: {error}")
         return 2
-    if args.command == "up":
-        return cmd_up(config, args.timeout)
-    if args.command == "down":
-        return cmd_down(config)
-    if args.command == "status":
-        return cmd_status(config)
-    if args.command == "logs":
-        return cmd_logs(config, args.follow, args.programs)
-    for path in render_all(config, manage_redis=decide_manage_redis(config, Supervisor(config))):
-        say(f"rendered {path}")
-    return 0
+    commands: dict[str, Callable[[], int]] = {
+        "up": lambda: cmd_up(config, args.timeout),
+        "down": lambda: cmd_down(config),
+        "status": lambda: cmd_status(config),
+        "logs": lambda: cmd_logs(config, args.follow, args.programs),
+        "render": lambda: cmd_render(config),
+        "compose-config": lambda: cmd_compose_config(config),
+    }
+    return commands[args.command]()
 
 
 if __name__ == "__main__":

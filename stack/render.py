@@ -82,6 +82,32 @@ def orthanc_config(base: Mapping[str, Any], config: StackConfig) -> dict[str, An
     return rendered
 
 
+def compose_orthanc_config(base: Mapping[str, Any]) -> dict[str, Any]:
+    """docker/orthanc/orthanc.json: the same orthanc.json with the compose run's differences.
+
+    The orthancteam image enables plugins from environment variables (so no "Plugins") and the
+    credentials come from ORTHANC__REGISTERED_USERS; paths and Redis are the containers'.
+    Orthanc listens on the compose network, which only nginx and the services share.
+    """
+    rendered: dict[str, Any] = json.loads(json.dumps(base))
+    for key in ("Plugins", "RegisteredUsers"):
+        rendered.pop(key, None)
+    rendered.update(
+        {
+            "StorageDirectory": "/var/lib/orthanc/db",
+            "IndexDirectory": "/var/lib/orthanc/db",
+            "PythonScript": "/neuronova/orthanc-plugins/entry.py",
+            "RemoteAccessAllowed": True,
+        }
+    )
+    rendered["NeuroNova"] = {
+        **rendered.get("NeuroNova", {}),
+        "RedisUrl": "redis://redis:6379/0",
+        "VarDirectory": "/var/lib/orthanc/neuronova",
+    }
+    return rendered
+
+
 def site_packages(config: StackConfig) -> str:
     return str(config.venv / "lib" / "python3.11" / "site-packages")
 

@@ -18,6 +18,8 @@ import jsonschema
 import pytest
 import yaml
 
+from stack import render
+
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -38,15 +40,25 @@ def _env_example() -> dict[str, str]:
         for line in (ROOT / ".env.example").read_text().splitlines()
         if line and not line.startswith("#")
     )
-    return {key: value for key, value in pairs}
+    return dict(pairs)
 
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
 def test_docker_compose_config_accepts_it() -> None:
     result = subprocess.run(
-        ["docker-compose", "--env-file", str(ROOT / ".env.example"), "-f", str(COMPOSE),
-         "config", "-q"],
-        capture_output=True, text=True, check=False, cwd=ROOT,
+        [
+            "docker-compose",
+            "--env-file",
+            str(ROOT / ".env.example"),
+            "-f",
+            str(COMPOSE),
+            "config",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
 
@@ -57,7 +69,11 @@ def test_missing_secret_is_refused() -> None:
     env = {"PATH": "/usr/bin:/bin"}
     result = subprocess.run(
         ["docker-compose", "-f", str(COMPOSE), "config", "-q"],
-        capture_output=True, text=True, check=False, cwd=ROOT, env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env=env,
     )
     assert result.returncode != 0
     assert "set " in result.stderr  # the ${VAR:?set VAR} message names what is missing
@@ -105,22 +121,10 @@ def test_env_example_orthanc_auth_matches_password() -> None:
     assert env["ORTHANC_AUTH_BASIC"] == expected
 
 
-# Keys that differ between runs by design: paths, plugin loading (the orthancteam image enables
-# plugins from environment variables), credentials (from the environment), and the Docker network.
-COMPOSE_ONLY_DIFFERENCES = {
-    "Plugins", "RegisteredUsers", "StorageDirectory", "IndexDirectory", "PythonScript",
-    "RemoteAccessAllowed",
-}
-
-
-def test_compose_orthanc_config_in_step_with_native() -> None:
+def test_compose_orthanc_config_is_generated_from_the_native_one() -> None:
+    """Regenerate with `.venv/bin/python -m stack compose-config` after editing orthanc.json."""
     native = json.loads((ROOT / "orthanc.json").read_text())
     compose = json.loads((ROOT / "docker" / "orthanc" / "orthanc.json").read_text())
-    keys = (set(native) | set(compose)) - COMPOSE_ONLY_DIFFERENCES
-    differing = sorted(k for k in keys if k != "NeuroNova" and native.get(k) != compose.get(k))
-    assert not differing, f"orthanc.json and docker/orthanc/orthanc.json differ in {differing}"
-    plugin_native = {k: v for k, v in native["NeuroNova"].items()
-                     if k not in {"RedisUrl", "VarDirectory"}}
-    plugin_compose = {k: v for k, v in compose["NeuroNova"].items()
-                      if k not in {"RedisUrl", "VarDirectory"}}
-    assert plugin_native == plugin_compose
+    assert compose == render.compose_orthanc_config(native)
+    assert "Plugins" not in compose
+    assert compose["AuthenticationEnabled"] is True

@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_defaults_are_the_design_ports() -> None:
     config = load({}, root=ROOT)
     assert (config.http_port, config.orthanc_http_port, config.orthanc_dicom_port) == (
-        8080, 8042, 4242)
+        8080,
+        8042,
+        4242,
+    )
     assert config.orthanc_aet == "NEURONOVA"
     assert config.database_url.startswith("sqlite:///")
     assert config.var_dir == ROOT / "var"
@@ -44,16 +47,21 @@ def test_production_refuses_dev_secrets() -> None:
 
 def test_production_with_own_secrets_loads() -> None:
     config = load(
-        {"NEURONOVA_ENV": "production", "JWT_SIGNING_KEY": "a", "DJANGO_SECRET_KEY": "b",
-         "ORTHANC_PASSWORD": "c"},
+        {
+            "NEURONOVA_ENV": "production",
+            "JWT_SIGNING_KEY": "a",
+            "DJANGO_SECRET_KEY": "b",
+            "ORTHANC_PASSWORD": "c",
+        },
         root=ROOT,
     )
     assert config.env == "production"
 
 
 def test_substitute_leaves_nginx_variables() -> None:
-    text = render.substitute("listen ${NN_HTTP_PORT}; proxy_set_header Host $host;",
-                             {"NN_HTTP_PORT": "9"})
+    text = render.substitute(
+        "listen ${NN_HTTP_PORT}; proxy_set_header Host $host;", {"NN_HTTP_PORT": "9"}
+    )
     assert text == "listen 9; proxy_set_header Host $host;"
 
 
@@ -77,8 +85,14 @@ def test_internal_locations_are_internal() -> None:
 
 
 def test_orthanc_config_overrides_only_run_keys(tmp_path: Path) -> None:
-    config = load({"NEURONOVA_VAR": str(tmp_path), "ORTHANC_HTTP_PORT": "18042",
-                   "NEURONOVA_REDIS_URL": "redis://127.0.0.1:16379/0"}, root=ROOT)
+    config = load(
+        {
+            "NEURONOVA_VAR": str(tmp_path),
+            "ORTHANC_HTTP_PORT": "18042",
+            "NEURONOVA_REDIS_URL": "redis://127.0.0.1:16379/0",
+        },
+        root=ROOT,
+    )
     base = json.loads((ROOT / "orthanc.json").read_text())
     rendered = render.orthanc_config(base, config)
     assert rendered["HttpPort"] == 18042
@@ -87,7 +101,12 @@ def test_orthanc_config_overrides_only_run_keys(tmp_path: Path) -> None:
     assert rendered["AuthenticationEnabled"] is True
     assert rendered["RemoteAccessAllowed"] is False
     untouched = {k for k in base if rendered[k] == base[k]}
-    assert {"DicomWeb", "StableAge", "ExecuteLuaEnabled", "RestApiWriteToFileSystemEnabled"} <= untouched
+    assert {
+        "DicomWeb",
+        "StableAge",
+        "ExecuteLuaEnabled",
+        "RestApiWriteToFileSystemEnabled",
+    } <= untouched
     assert base["NeuroNova"] != rendered["NeuroNova"]  # the base dict was not mutated in place
 
 
