@@ -13,11 +13,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
 
+from stack.config import load
 from tests.support.stack import ROOT, RunningStack
 from tests.support.web import FrameLog, chromium
 
@@ -94,7 +96,8 @@ def wait_for_ai_done(stack: RunningStack, study_uid: str, token: str) -> dict[st
             if last.get("status") == "done" and last.get("seg_series_uid"):
                 return dict(last)
             if last.get("status") in ("failed", "skipped"):
-                pytest.fail(f"AI job for the demo study ended {last}")
+                jobs = api_get(stack, token, f"/api/studies/{study_uid}/jobs")
+                pytest.fail(f"AI job for the demo study ended {last}; jobs {jobs}")
         except urllib.error.HTTPError as error:
             last = f"HTTP {error.code}"
         time.sleep(2)
@@ -105,18 +108,46 @@ def wait_for_ai_done(stack: RunningStack, study_uid: str, token: str) -> dict[st
     pytest.fail(f"demo study AI not done after {AI_TIMEOUT_S}s; last report {last}")
 
 
+class ExistingStack(RunningStack):
+    """A stack someone already started (developer aid, see web_stack)."""
+
+    public_url: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.public_url or self.config.public_url
+
+
 @pytest.fixture(scope="session")
-def demo(stack: RunningStack) -> Demo:
+def web_stack(request: pytest.FixtureRequest) -> RunningStack:
+    """The lead's session stack; or, for a developer, a running one: NEURONOVA_E2E_VAR names its
+    var folder (its stack.env is read) and NEURONOVA_E2E_URL optionally the URL to browse."""
+    var = os.environ.get("NEURONOVA_E2E_VAR")
+    if not var:
+        running: RunningStack = request.getfixturevalue("stack")
+        return running
+    env = dict(os.environ)
+    for line in (Path(var) / "stack.env").read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key and not key.startswith("#"):
+            env[key] = value
+    existing = ExistingStack(config=load(env, root=ROOT), env=env)
+    existing.public_url = os.environ.get("NEURONOVA_E2E_URL", "")
+    return existing
+
+
+@pytest.fixture(scope="session")
+def demo(web_stack: RunningStack) -> Demo:
     """The demo study, visible to `clinician` (not `clinician2`), with its AI result done."""
-    study_uid = send_demo(stack)
+    study_uid = send_demo(web_stack)
     patient_id = f"NN-SYN-{DEMO_SEED:05d}"
-    manage(stack, "assign_patient", "clinician", patient_id)
+    manage(web_stack, "assign_patient", "clinician", patient_id)
     return Demo(study_uid=study_uid, patient_id=patient_id)
 
 
 @pytest.fixture(scope="session")
-def demo_report(stack: RunningStack, demo: Demo) -> dict[str, Any]:
-    return wait_for_ai_done(stack, demo.study_uid, stack.token("radiologist"))
+def demo_report(web_stack: RunningStack, demo: Demo) -> dict[str, Any]:
+    return wait_for_ai_done(web_stack, demo.study_uid, web_stack.token("radiologist"))
 
 
 @pytest.fixture(scope="session")

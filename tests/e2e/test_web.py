@@ -31,7 +31,9 @@ from tests.support.web import (
 pytestmark = pytest.mark.e2e
 
 
-def open_viewer_from_study_page(page: Page, stack: RunningStack, demo: Demo, prefix: str) -> None:
+def open_viewer_from_study_page(
+    page: Page, web_stack: RunningStack, demo: Demo, prefix: str
+) -> None:
     row = page.locator(f"tr[data-study-uid='{demo.study_uid}']")
     expect(row).to_be_visible(timeout=30_000)
     expect(row.locator("[data-status]")).to_have_attribute("data-status", "done")
@@ -66,18 +68,22 @@ def check_viewer(page: Page, report: dict[str, Any], frames: FrameLog, prefix: s
 
 
 def test_clinician_reads_the_demo_study(
-    page: Page, frame_log: FrameLog, stack: RunningStack, demo: Demo, demo_report: dict[str, Any]
+    page: Page,
+    frame_log: FrameLog,
+    web_stack: RunningStack,
+    demo: Demo,
+    demo_report: dict[str, Any],
 ) -> None:
-    login(page, stack.url, "clinician")
-    open_viewer_from_study_page(page, stack, demo, "clinician")
+    login(page, web_stack.url, "clinician")
+    open_viewer_from_study_page(page, web_stack, demo, "clinician")
     check_viewer(page, demo_report, frame_log, "clinician")
 
 
 def test_study_page_shows_the_ai_volumes(
-    page: Page, stack: RunningStack, demo: Demo, demo_report: dict[str, Any]
+    page: Page, web_stack: RunningStack, demo: Demo, demo_report: dict[str, Any]
 ) -> None:
-    login(page, stack.url, "clinician")
-    page.goto(f"{stack.url}/studies/{demo.study_uid}")
+    login(page, web_stack.url, "clinician")
+    page.goto(f"{web_stack.url}/studies/{demo.study_uid}")
     report = page.get_by_test_id("ai-report")
     expect(report).to_be_visible(timeout=30_000)
     for label in demo_report["labels"]:
@@ -90,12 +96,16 @@ def test_study_page_shows_the_ai_volumes(
 
 
 def test_radiologist_reanalysis_creates_a_new_job_that_finishes(
-    page: Page, frame_log: FrameLog, stack: RunningStack, demo: Demo, demo_report: dict[str, Any]
+    page: Page,
+    frame_log: FrameLog,
+    web_stack: RunningStack,
+    demo: Demo,
+    demo_report: dict[str, Any],
 ) -> None:
-    token = stack.token("radiologist")
-    jobs_before = len(api_get(stack, token, f"/api/studies/{demo.study_uid}/jobs"))
-    login(page, stack.url, "radiologist")
-    page.goto(viewer_url(stack.url, demo.study_uid))
+    token = web_stack.token("radiologist")
+    jobs_before = len(api_get(web_stack, token, f"/api/studies/{demo.study_uid}/jobs"))
+    login(page, web_stack.url, "radiologist")
+    page.goto(viewer_url(web_stack.url, demo.study_uid))
     check_viewer(page, demo_report, frame_log, "radiologist")
 
     page.get_by_test_id("neuronova-ai-reanalyze").click()
@@ -104,19 +114,19 @@ def test_radiologist_reanalysis_creates_a_new_job_that_finishes(
     screenshot(page, "radiologist-6-reanalysis-running")
     expect(panel).to_have_attribute("data-status", "done", timeout=420_000)
     screenshot(page, "radiologist-7-reanalysis-done")
-    jobs = api_get(stack, token, f"/api/studies/{demo.study_uid}/jobs")
+    jobs = api_get(web_stack, token, f"/api/studies/{demo.study_uid}/jobs")
     assert len(jobs) == jobs_before + 1
     assert sum(job["state"] == "done" for job in jobs) >= 2
 
 
 def test_other_clinician_sees_neither_the_study_nor_its_images(
-    page: Page, stack: RunningStack, demo: Demo
+    page: Page, web_stack: RunningStack, demo: Demo
 ) -> None:
-    login(page, stack.url, "clinician2")
+    login(page, web_stack.url, "clinician2")
     expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
     expect(page.locator("p.muted")).to_contain_text("studies")
     expect(page.locator(f"tr[data-study-uid='{demo.study_uid}']")).to_have_count(0)
-    page.goto(viewer_url(stack.url, demo.study_uid))
+    page.goto(viewer_url(web_stack.url, demo.study_uid))
     expect(page.get_by_test_id("neuronova-access-error")).to_be_visible(timeout=60_000)
     screenshot(page, "clinician2-access-error")
     # And the data itself is refused, not just hidden by the UI.
@@ -128,9 +138,9 @@ def test_other_clinician_sees_neither_the_study_nor_its_images(
 
 
 def test_viewer_without_session_goes_to_portal_login_and_back(
-    page: Page, stack: RunningStack, demo: Demo
+    page: Page, web_stack: RunningStack, demo: Demo
 ) -> None:
-    target = viewer_url(stack.url, demo.study_uid)
+    target = viewer_url(web_stack.url, demo.study_uid)
     page.goto(target)
     page.wait_for_url(re.compile(r"/login\?"), timeout=60_000)
     screenshot(page, "anonymous-viewer-to-login")
@@ -142,32 +152,32 @@ def test_viewer_without_session_goes_to_portal_login_and_back(
 
 
 def test_upload_of_a_generated_study_reaches_the_worklist_and_gets_a_seg(
-    page: Page, stack: RunningStack, tmp_path: Path
+    page: Page, web_stack: RunningStack, tmp_path: Path
 ) -> None:
     files = generate_study(tmp_path / "upload", seed=777)
     assert files
-    login(page, stack.url, "radiologist")
-    page.goto(f"{stack.url}/upload")
+    login(page, web_stack.url, "radiologist")
+    page.goto(f"{web_stack.url}/upload")
     page.get_by_test_id("upload-files").set_input_files([str(path) for path in files])
     page.get_by_role("button", name=re.compile("^Upload")).click()
     summary = page.get_by_test_id("upload-summary")
     expect(summary).to_have_text(f"{len(files)} stored, 0 failed", timeout=180_000)
     screenshot(page, "upload-done")
 
-    token = stack.token("radiologist")
+    token = web_stack.token("radiologist")
     patient_id = "NN-SYN-00777"
     deadline = time.monotonic() + 420
     study: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        results = api_get(stack, token, f"/api/studies?search={patient_id}")["results"]
+        results = api_get(web_stack, token, f"/api/studies?search={patient_id}")["results"]
         study = results[0] if results else {}
         if study.get("ai_status") in ("done", "failed", "skipped"):
             break
         time.sleep(2)
     assert study.get("ai_status") == "done", study
-    detail = api_get(stack, token, f"/api/studies/{study['study_uid']}")
+    detail = api_get(web_stack, token, f"/api/studies/{study['study_uid']}")
     assert any(series["modality"] == "SEG" for series in detail["series"])
-    page.goto(f"{stack.url}/?search={patient_id}")
+    page.goto(f"{web_stack.url}/?search={patient_id}")
     row = page.locator(f"tr[data-study-uid='{study['study_uid']}']")
     expect(row.locator("[data-status]")).to_have_attribute("data-status", "done")
     screenshot(page, "upload-worklist")
