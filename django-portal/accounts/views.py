@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.middleware.csrf import get_token
 from drf_spectacular.utils import extend_schema
+from health.metrics import LOGINS
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -31,6 +32,7 @@ def _check_credentials(request: Request) -> User | None:
     user = authenticate(
         request._request, username=username, password=credentials.validated_data["password"]
     )
+    LOGINS.labels("success" if user is not None else "failure").inc()
     audit.record(
         action="login",
         allowed=user is not None,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from neuronova_portal.celery import app as celery_app
 
-from health import probes
+from health import metrics, probes
 from health.report import summarise
 
 
@@ -33,3 +33,9 @@ def health(request: HttpRequest) -> JsonResponse:
     )
     status, body = summarise(results)
     return JsonResponse(body, status=status)
+
+
+@require_GET
+def prometheus_metrics(request: HttpRequest) -> HttpResponse:
+    body, content_type = metrics.exposition(settings.CONFIG.redis_url)
+    return HttpResponse(body, content_type=content_type)

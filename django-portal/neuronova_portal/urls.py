@@ -4,10 +4,11 @@ from audit.views import AuditExport
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
-from health.views import health
+from health.views import health, prometheus_metrics
 
 urlpatterns = [
     path("api/health", health, name="health"),
+    path("api/metrics", prometheus_metrics, name="metrics"),
     path("api/auth/", include("accounts.urls")),
     path("api/pacs/", include("pacs.urls")),
     path("api/", include("clinical.urls")),

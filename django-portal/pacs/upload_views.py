@@ -10,6 +10,7 @@ from audit import services as audit
 from clinical import services as clinical_services
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
+from health.metrics import UPLOADS
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
@@ -61,6 +62,8 @@ class UploadView(APIView):
                 clinical_services.sync_study(
                     orthanc=gateway.orthanc(), orthanc_study_id=orthanc_study_id
                 )
+        for result in results:
+            UPLOADS.labels(result.status).inc()
         stored = sum(r.status != "rejected" for r in results)
         audit.record(
             action="upload",

@@ -6,7 +6,9 @@ Every identifier in a redirect comes from pacs.paths' validation, never from the
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +16,7 @@ from audit import services as audit
 from clinical import selectors as clinical_selectors
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
+from health.metrics import AUTHZ_DECISIONS, AUTHZ_SECONDS
 
 from pacs import gateway, paths
 from pacs.gateway import Caller, Refused
@@ -21,6 +24,24 @@ from pacs.orthanc import OrthancError
 
 _SAFE = ["GET", "HEAD"]
 _WADO_CONTENT_TYPES = {"application/dicom", "image/jpeg", "image/png"}
+
+
+def _measured(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Count each image request as allow/deny and time Django's part of it."""
+
+    def wrapper(request: HttpRequest, *args: str, **kwargs: str) -> HttpResponse:
+        started = time.perf_counter()
+        response = view(request, *args, **kwargs)
+        AUTHZ_SECONDS.observe(time.perf_counter() - started)
+        if response.status_code < 400:
+            AUTHZ_DECISIONS.labels("allow").inc()
+        elif response.status_code < 500:
+            AUTHZ_DECISIONS.labels("deny").inc()
+        return response
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
 
 
 def _refusal(request: HttpRequest, refused: Refused, target: str) -> HttpResponse:
@@ -51,6 +72,7 @@ def _target(request: HttpRequest, path: str) -> paths.Target:
         raise Refused(400, str(exc)) from exc
 
 
+@_measured
 @require_http_methods(_SAFE)
 def dicomweb(request: HttpRequest, path: str) -> HttpResponse:
     try:
@@ -174,6 +196,7 @@ def _wado_query(request: HttpRequest) -> tuple[paths.WadoUri, str, str]:
     return wado_uri, content_type, transfer_syntax
 
 
+@_measured
 @require_http_methods(_SAFE)
 def wado(request: HttpRequest) -> HttpResponse:
     try:

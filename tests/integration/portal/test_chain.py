@@ -271,3 +271,10 @@ def test_cookie_session_reads_frames_without_a_header(loaded: Loaded) -> None:
     )
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/octet-stream; transfer-syntax=")
+
+
+def test_metrics_through_nginx(loaded: Loaded) -> None:
+    body = requests.get(f"{loaded.chain.url}/api/metrics", timeout=10).text
+    assert 'neuronova_celery_queue_length{queue="inference"}' in body
+    assert "neuronova_authz_decisions_total" in body
+    assert "neuronova_logins_total" in body

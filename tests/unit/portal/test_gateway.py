@@ -18,6 +18,7 @@ from clinical.models import Patient, Study
 from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
+from prometheus_client import REGISTRY
 
 from tests.support.portal import DEV_PASSWORDS, bad_tokens
 from tests.unit.portal.conftest import FakeOrthanc
@@ -277,3 +278,30 @@ def test_access_decisions_and_logins_are_audited(world: World) -> None:
     assert export.status_code == 200
     assert export.content.decode().splitlines()[0].startswith("at,username")
     assert world.get("/api/audit/export", token) == 403
+
+
+def test_metrics_count_decisions_logins_and_queue_lengths(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from health import metrics  # noqa: PLC0415
+
+    monkeypatch.setattr(metrics.QueueLengthCollector, "collect", lambda _self: iter(()))
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    allow, deny = sample(ALLOW, decision="allow"), sample(ALLOW, decision="deny")
+    logins = sample("neuronova_logins_total", outcome="success")
+    token = world.login("clinician")["access"]
+    world.get(frames(S1, SE1, I1), token)
+    world.get(frames(S2, SE2, I2), token)
+    world.get(frames(S2, SE2, I2), None)
+    assert sample(ALLOW, decision="allow") == allow + 1
+    assert sample(ALLOW, decision="deny") == deny + 2
+    assert sample("neuronova_logins_total", outcome="success") == logins + 1
+    body = world.client.get("/api/metrics").content.decode()
+    assert "neuronova_authz_seconds_bucket" in body
+    assert "neuronova_authz_decisions_total" in body
+
+
+ALLOW = "neuronova_authz_decisions_total"

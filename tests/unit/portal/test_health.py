@@ -8,12 +8,14 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 from health import probes, views
 from health.report import ProbeResult, summarise, worker_results
+from prometheus_client.core import GaugeMetricFamily
 
 pytestmark = pytest.mark.unit
 
@@ -143,3 +145,22 @@ def test_view_503_names_failing_dependencies(http_ok: str, monkeypatch: pytest.M
     assert body["checks"]["db"]["ok"] is True
     assert body["checks"]["orthanc"]["ok"] is True
     assert body["checks"]["portal-worker"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_metrics_in_multiprocess_mode_include_fhir_and_queue_collectors(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from health import metrics  # noqa: PLC0415
+
+    def fake_queues(_self: object) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("neuronova_celery_queue_length", "x", labels=["queue"])
+        family.add_metric(["inference"], 3.0)
+        yield family
+
+    monkeypatch.setattr(metrics.QueueLengthCollector, "collect", fake_queues)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    body, _ = metrics.exposition("redis://unused")
+    text = body.decode()
+    assert 'neuronova_celery_queue_length{queue="inference"} 3.0' in text
+    assert "neuronova_fhir_sync_studies" in text

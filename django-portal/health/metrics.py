@@ -1,0 +1,72 @@
+"""Adapter (prometheus-client, Redis): the portal's Prometheus metrics and their exposition.
+
+Counters are per process; under gunicorn set PROMETHEUS_MULTIPROC_DIR (an empty folder per run,
+shared by the workers) so /api/metrics adds every worker's counts up. The Celery queue lengths
+are read from Redis at scrape time, so any process reports the same truth.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+
+import redis
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
+
+AUTHZ_DECISIONS = Counter(
+    "neuronova_authz_decisions", "Image access decisions", ["decision"]
+)  # decision: allow / deny
+AUTHZ_SECONDS = Histogram(
+    "neuronova_authz_seconds",
+    "Time Django spends on one image request (authenticate, authorise, answer)",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+)
+LOGINS = Counter("neuronova_logins", "Login attempts", ["outcome"])  # success / failure
+UPLOADS = Counter("neuronova_uploads", "Uploaded files by result", ["outcome"])
+QUEUES = ("inference", "portal")
+
+
+class QueueLengthCollector(Collector):
+    def __init__(self, redis_url: str) -> None:
+        self._redis_url = redis_url
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "neuronova_celery_queue_length", "Tasks waiting in a Celery queue", labels=["queue"]
+        )
+        client = redis.Redis.from_url(self._redis_url, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            for queue in QUEUES:
+                family.add_metric([queue], float(client.llen(queue)))
+        except redis.RedisError as exc:
+            log.warning("queue length unavailable: %s", exc)
+            return
+        finally:
+            client.close()
+        yield family
+
+
+def exposition(redis_url: str) -> tuple[bytes, str]:
+    """The text exposition for /api/metrics (a fresh registry per scrape: no shared state)."""
+    scrape = CollectorRegistry()
+    scrape.register(QueueLengthCollector(redis_url))
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(scrape)  # type: ignore[no-untyped-call]
+        from fhir_sync import metrics as fhir_metrics  # noqa: PLC0415 - another team's app
+
+        scrape.register(fhir_metrics.FhirSyncCollector())
+        return generate_latest(scrape), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY) + generate_latest(scrape), CONTENT_TYPE_LATEST
