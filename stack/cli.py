@@ -19,6 +19,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
+
 from stack import render
 from stack.config import ConfigError, StackConfig, load
 from stack.supervisor import Supervisor
@@ -100,6 +102,14 @@ def render_all(config: StackConfig, *, manage_redis: bool) -> list[str]:
         ),
         var / "run" / "redis-managed": "yes\n" if manage_redis else "no\n",
     }
+    if config.prometheus_port is not None:
+        base_prometheus = yaml.safe_load(
+            (config.root / "observability" / "prometheus" / "prometheus.yml").read_text()
+        )
+        (var / "prometheus" / "data").mkdir(parents=True, exist_ok=True)
+        files[var / "prometheus" / "prometheus.yml"] = yaml.safe_dump(
+            render.prometheus_config(base_prometheus, config), sort_keys=False
+        )
     return [str(path) for path, text in files.items() if write_if_changed(path, text)]
 
 

@@ -39,6 +39,7 @@ class StackConfig:
     django_secret_key: str
     jwt_signing_key: str
     venv: Path
+    prometheus_port: int | None  # None: no Prometheus in the native run (NEURONOVA_PROMETHEUS=1)
 
     @property
     def redis_port(self) -> int:
@@ -124,6 +125,11 @@ def load(environ: Mapping[str, str] | None = None, *, root: Path | None = None) 
         django_secret_key=environ.get("DJANGO_SECRET_KEY", DEV_DJANGO_SECRET),
         jwt_signing_key=environ.get("JWT_SIGNING_KEY", DEV_JWT_KEY),
         venv=Path(environ.get("NEURONOVA_VENV", str(root / ".venv"))),
+        prometheus_port=(
+            _port(environ, "PROMETHEUS_PORT", 9090)
+            if environ.get("NEURONOVA_PROMETHEUS", "0") == "1"
+            else None
+        ),
     )
     check_production(config)
     return config

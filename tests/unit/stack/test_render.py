@@ -125,3 +125,34 @@ def test_programs_start_in_dependency_order() -> None:
     assert names[0] == "redis"
     assert names[-1] == "nginx"
     assert names.index("orthanc") < names.index("django")
+
+
+def test_prometheus_is_optional_and_scrapes_this_stacks_ports() -> None:
+    assert load({}, root=ROOT).prometheus_port is None
+    config = load(
+        {"NEURONOVA_PROMETHEUS": "1", "DJANGO_PORT": "18000", "ORTHANC_PASSWORD": "secret"},
+        root=ROOT,
+    )
+    names = [p.name for p in render.programs(config, manage_redis=False)]
+    assert "prometheus" in names
+    base = {
+        "rule_files": ["rules/*.yml"],
+        "scrape_configs": [
+            {"job_name": "portal", "static_configs": [{"targets": ["127.0.0.1:8080"]}]},
+            {
+                "job_name": "orthanc",
+                "basic_auth": {"username": "orthanc", "password": "orthanc"},
+                "static_configs": [{"targets": ["127.0.0.1:8042"]}],
+            },
+        ],
+    }
+    rendered = render.prometheus_config(base, config)
+    jobs = {job["job_name"]: job for job in rendered["scrape_configs"]}
+    assert jobs["portal"]["static_configs"] == [{"targets": ["127.0.0.1:18000"]}]
+    assert jobs["orthanc"]["basic_auth"]["password"] == "secret"
+    assert rendered["rule_files"] == [str(ROOT / "observability" / "prometheus" / "rules/*.yml")]
+
+
+def test_metrics_are_not_public() -> None:
+    template = (ROOT / "nginx" / "neuronova.conf.template").read_text()
+    assert "location = /api/metrics {\n        return 404;" in template
