@@ -1,57 +1,64 @@
-"""Adapter (ORM): record FHIR sync requests, successes and failures per study."""
+"""Adapter (ORM): record FHIR sync requests, successes and failures per study.
+
+Each change is one UPDATE with F() arithmetic after an idempotent get_or_create, not a
+read-modify-write transaction: on SQLite (the native default) a transaction that reads and then
+writes fails at once with "database is locked" when another worker writes meanwhile, whereas a
+plain UPDATE waits for the lock.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 
 from fhir_sync.models import FhirSyncState, SyncStatus
 
 _ERROR_LIMIT = 2000
 
 
+def _row(study_uid: str, now: datetime) -> None:
+    FhirSyncState.objects.get_or_create(
+        study_uid=study_uid, defaults={"status": SyncStatus.PENDING, "requested_at": now}
+    )
+
+
 def mark_requested(*, study_uid: str, now: datetime) -> None:
     """A change waits for sync; an already pending study keeps its older request time (lag)."""
-    with transaction.atomic():
-        state, created = FhirSyncState.objects.select_for_update().get_or_create(
-            study_uid=study_uid,
-            defaults={"status": SyncStatus.PENDING, "requested_at": now},
-        )
-        if not created and (state.status != SyncStatus.PENDING or state.requested_at is None):
-            state.status = SyncStatus.PENDING
-            state.requested_at = now
-            state.save(update_fields=["status", "requested_at", "updated_at"])
+    _row(study_uid, now)
+    rows = FhirSyncState.objects.filter(study_uid=study_uid)
+    rows.exclude(status=SyncStatus.PENDING).update(status=SyncStatus.PENDING, requested_at=now)
+    rows.filter(requested_at__isnull=True).update(requested_at=now)
 
 
 def mark_synced(
     *, study_uid: str, sent: int, resource_ids: dict[str, list[str]], now: datetime
 ) -> None:
-    with transaction.atomic():
-        state, _ = FhirSyncState.objects.select_for_update().get_or_create(study_uid=study_uid)
-        state.status = SyncStatus.SYNCED
-        state.synced_at = now
-        state.requested_at = None
-        state.attempts += 1
-        state.last_error = ""
-        state.resources_sent += sent
-        state.resource_ids = resource_ids
-        state.save()
+    _row(study_uid, now)
+    FhirSyncState.objects.filter(study_uid=study_uid).update(
+        status=SyncStatus.SYNCED,
+        synced_at=now,
+        requested_at=None,
+        attempts=F("attempts") + 1,
+        last_error="",
+        resources_sent=F("resources_sent") + sent,
+        resource_ids=resource_ids,
+        updated_at=now,
+    )
 
 
 def mark_failure(*, study_uid: str, error: str, gave_up: bool, now: datetime) -> None:
     """A failed attempt: still pending while retries remain, `failed` once sync gave up."""
-    with transaction.atomic():
-        state, _ = FhirSyncState.objects.select_for_update().get_or_create(
-            study_uid=study_uid, defaults={"requested_at": now}
-        )
-        state.status = SyncStatus.FAILED if gave_up else SyncStatus.PENDING
-        if state.requested_at is None:
-            state.requested_at = now
-        state.attempts += 1
-        state.failures += 1
-        state.last_error = error[:_ERROR_LIMIT]
-        state.save()
+    _row(study_uid, now)
+    FhirSyncState.objects.filter(study_uid=study_uid).update(
+        status=SyncStatus.FAILED if gave_up else SyncStatus.PENDING,
+        requested_at=Coalesce(F("requested_at"), Value(now)),
+        attempts=F("attempts") + 1,
+        failures=F("failures") + 1,
+        last_error=error[:_ERROR_LIMIT],
+        updated_at=now,
+    )
 
 
 def state_of(*, study_uid: str) -> FhirSyncState | None:
