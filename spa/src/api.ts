@@ -96,6 +96,7 @@ export interface Patient {
 }
 
 export interface UploadFileResult {
+  reason?: string;
   filename?: string;
   name?: string;
   status?: string;
