@@ -12,6 +12,13 @@ Usage from any area's tests::
 The process always stops when the context exits (SIGTERM, then SIGKILL). Orthanc's log is kept
 in ``<workdir>/orthanc.log`` (``o.log_text()``) so a test can assert that no plugin exception
 escaped. Pass ``plugin=False`` for a plain Orthanc (DICOMweb only), e.g. as a benchmark baseline.
+
+Isolation: a test Orthanc never talks to the machine's shared Redis (orthanc.json's default
+``NeuroNova.RedisUrl``). Without a ``RedisUrl`` from the caller, the helper starts its own
+throw-away ``redis-server`` (no persistence, spare port, data under ``<workdir>/redis``) for the
+Orthanc's lifetime, so the AI block publishes for real but only there (``o.redis_url``); with
+the AI block off (``Ai``/``Enabled`` false) or no redis-server installed it points at a spare
+127.0.0.1 port nothing listens on. ``NeuroNova.VarDirectory`` is always inside ``workdir``.
 """
 
 from __future__ import annotations
@@ -88,7 +95,9 @@ class OrthancProcess:
     http_port: int = field(default_factory=free_port)
     dicom_port: int = field(default_factory=free_port)
     aet: str = AET
+    redis_url: str = field(default="", init=False)  # the broker the plugin was given
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _redis: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -132,31 +141,79 @@ class OrthancProcess:
         )
         if not self.plugin:
             config.pop("PythonScript", None)
-        config.setdefault("NeuroNova", {})
-        config["NeuroNova"]["VarDirectory"] = str(self.workdir / "var")
-        _deep_merge(config["NeuroNova"], self.neuronova)
-        return _deep_merge(config, self.overrides)
+        section = config.setdefault("NeuroNova", {})
+        section["VarDirectory"] = str(self.workdir / "var")
+        section["RedisUrl"] = self.redis_url or _closed_redis_url()
+        _deep_merge(section, self.neuronova)
+        _deep_merge(config, self.overrides)
+        section = config["NeuroNova"]
+        section["VarDirectory"] = str(_inside(self.workdir, Path(section["VarDirectory"])))
+        return config
+
+    def _needs_broker(self) -> bool:
+        """The plugin's AI block will run, and the caller chose no broker: give it a private one."""
+        if not self.plugin or "RedisUrl" in self.neuronova:
+            return False
+        section = {**base_config().get("NeuroNova", {}), **self.neuronova}
+        return bool(section.get("Enabled", True)) and bool(section.get("Ai", True))
+
+    def _start_redis(self) -> None:
+        if self._redis is not None and self._redis.poll() is None:
+            return
+        self.redis_url = ""
+        if not self._needs_broker() or shutil.which("redis-server") is None:
+            return
+        port, folder = free_port(), self.workdir / "redis"
+        folder.mkdir(parents=True, exist_ok=True)
+        self._redis = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--dir", str(folder)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=folder,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self._redis.poll() is None:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                self.redis_url = f"redis://127.0.0.1:{port}/0"
+                return
+            time.sleep(0.05)
+        self._stop_redis()
+        raise RuntimeError(f"private redis-server on port {port} did not start")
+
+    def _stop_redis(self) -> None:
+        redis, self._redis = self._redis, None
+        if redis is not None:
+            _terminate(redis)
 
     def start(self) -> OrthancProcess:
         if self._proc is not None:
             raise RuntimeError("Orthanc already started")
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self._start_redis()
         self.config_path.write_text(json.dumps(self.render_config(), indent=2))
         env = dict(os.environ)
         site_packages = sysconfig.get_paths()["purelib"]
         env["PYTHONPATH"] = os.pathsep.join([site_packages, str(PLUGIN_DIR)])
         if not self.pythonpath:
             env.pop("PYTHONPATH")
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(
-                [ORTHANC_BINARY, str(self.config_path)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-                env=env,
-                start_new_session=True,
-            )
-        self._wait_ready()
+        try:
+            with self.log_path.open("ab") as log:
+                self._proc = subprocess.Popen(
+                    [ORTHANC_BINARY, str(self.config_path)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=self.workdir,
+                    env=env,
+                    start_new_session=True,
+                )
+            self._wait_ready()
+        except BaseException:
+            self.stop()  # also the private Redis: nothing is left behind
+            raise
         return self
 
     def _wait_ready(self) -> None:
@@ -175,20 +232,18 @@ class OrthancProcess:
         return self._proc is not None and self._proc.poll() is None
 
     def stop(self) -> None:
+        """Stop Orthanc, then the helper's own Redis (if it started one)."""
+        self._stop_orthanc()
+        self._stop_redis()
+
+    def _stop_orthanc(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        if proc is not None:
+            _terminate(proc)
 
     def restart(self) -> OrthancProcess:
-        self.stop()
+        """A new Orthanc process on the same storage, index, ports and private Redis."""
+        self._stop_orthanc()
         return self.start()
 
     def log_text(self) -> str:
@@ -217,6 +272,33 @@ class OrthancProcess:
             timeout=timeout_s,
             check=False,
         )
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group started with ``start_new_session``, SIGKILL after 30 s."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def _closed_redis_url() -> str:
+    """A Redis URL on a spare loopback port nothing listens on: publishing fails, nothing leaks."""
+    return f"redis://127.0.0.1:{free_port()}/0"
+
+
+def _inside(workdir: Path, path: Path) -> Path:
+    """``path`` resolved against ``workdir``; refuse one outside it (tests own only their tmp)."""
+    resolved = (workdir / path).resolve()
+    if not resolved.is_relative_to(workdir.resolve()):
+        raise ValueError(f"NeuroNova.VarDirectory {path} is outside the test's {workdir}")
+    return resolved
 
 
 @contextlib.contextmanager

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from tests.support.orthanc import OrthancProcess
+from tests.support.orthanc import OrthancProcess, base_config
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +40,53 @@ def test_restart_keeps_storage_and_stop_frees_port(fresh_orthanc: OrthancProcess
         check=False,
     )
     assert echo.returncode == 0, echo.stderr
+    broker = fresh_orthanc.redis_url
     fresh_orthanc.restart()
     assert requests.get(f"{fresh_orthanc.url}/system", auth=fresh_orthanc.auth, timeout=10).ok
+    assert fresh_orthanc.redis_url == broker  # the private Redis outlives a restart
+    assert _redis_ping(broker)
     fresh_orthanc.stop()
     assert not fresh_orthanc.is_alive()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{fresh_orthanc.url}/system", timeout=2)
+    assert not _redis_ping(broker)  # and stops with the Orthanc
+
+
+def _redis_ping(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "", parts.port or 0), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def test_plugin_gets_a_private_broker_and_var_directory(fresh_orthanc: OrthancProcess) -> None:
+    """Never the machine's shared Redis (orthanc.json's default): tasks must not leak."""
+    shared = base_config()["NeuroNova"]["RedisUrl"]
+    section = json.loads(fresh_orthanc.config_path.read_text())["NeuroNova"]
+    assert section["RedisUrl"] == fresh_orthanc.redis_url
+    assert section["RedisUrl"] != shared
+    assert _redis_ping(section["RedisUrl"])
+    assert Path(section["VarDirectory"]).is_relative_to(fresh_orthanc.workdir.resolve())
+
+
+def test_without_ai_the_broker_is_a_closed_port(tmp_path: Path) -> None:
+    orthanc = OrthancProcess(workdir=tmp_path, neuronova={"Ai": False})
+    section = orthanc.render_config()["NeuroNova"]
+    assert section["RedisUrl"] != base_config()["NeuroNova"]["RedisUrl"]
+    assert not _redis_ping(section["RedisUrl"])
+    explicit = OrthancProcess(workdir=tmp_path, neuronova={"RedisUrl": "redis://127.0.0.1:1/0"})
+    assert explicit.render_config()["NeuroNova"]["RedisUrl"] == "redis://127.0.0.1:1/0"
+
+
+def test_var_directory_stays_inside_the_workdir(tmp_path: Path) -> None:
+    relative = OrthancProcess(workdir=tmp_path, neuronova={"VarDirectory": "v"})
+    assert relative.render_config()["NeuroNova"]["VarDirectory"] == str(tmp_path.resolve() / "v")
+    outside = OrthancProcess(workdir=tmp_path / "o", neuronova={"VarDirectory": str(tmp_path)})
+    with pytest.raises(ValueError, match="outside"):
+        outside.render_config()
 
 
 def test_entry_script_finds_its_packages_without_pythonpath(tmp_path: Path) -> None:
