@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
-from pacs.orthanc import OrthancClient, OrthancError
+from pacs.orthanc import OrthancClient, OrthancError, OrthancNotFound
 
 from clinical import services
 
@@ -21,6 +21,7 @@ def _orthanc() -> OrthancClient:
     name="neuronova.portal.study_stable",
     acks_late=True,
     autoretry_for=(OrthancError,),
+    dont_autoretry_for=(OrthancNotFound,),  # a study deleted from Orthanc stays deleted
     retry_backoff=True,
     max_retries=8,
 )
@@ -36,6 +37,7 @@ def study_stable(*, orthanc_study_id: str, study_uid: str = "", **_extra: object
     name="neuronova.portal.job_event",
     acks_late=True,
     autoretry_for=(OrthancError,),
+    dont_autoretry_for=(OrthancNotFound,),  # a study deleted from Orthanc stays deleted
     retry_backoff=True,
     max_retries=8,
 )

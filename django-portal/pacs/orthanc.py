@@ -12,6 +12,10 @@ class OrthancError(RuntimeError):
     """Orthanc answered with an error or could not be reached."""
 
 
+class OrthancNotFound(OrthancError):  # noqa: N818 - a kind of OrthancError, not a new fault
+    """Orthanc answered 404: retrying will not help."""
+
+
 class Orthanc(Protocol):
     def study(self, orthanc_study_id: str) -> dict[str, Any]: ...
     def study_series(self, orthanc_study_id: str) -> list[dict[str, Any]]: ...
@@ -40,6 +44,8 @@ class OrthancClient:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise OrthancError(f"{method} {path}: {exc}") from exc
+        if response.status_code == 404:
+            raise OrthancNotFound(f"{method} {path}: HTTP 404")
         if response.status_code >= 400:
             raise OrthancError(f"{method} {path}: HTTP {response.status_code}")
         return response.json()

@@ -24,6 +24,7 @@ from pacs.orthanc import OrthancError
 
 _SAFE = ["GET", "HEAD"]
 _WADO_CONTENT_TYPES = {"application/dicom", "image/jpeg", "image/png"}
+MAX_PATIENT_QUERIES = 100
 
 
 def _measured(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -127,13 +128,23 @@ def _filtered_search(
     offset = _int_param(request, "offset", 0)
     if not allowed:
         return JsonResponse([], safe=False, content_type="application/dicom+json")
-    answer = gateway.orthanc().qido(
-        target.orthanc_path(), urlencode(params), "application/dicom+json"
-    )
-    if answer.status_code >= 400:
-        return JsonResponse([], safe=False, status=answer.status_code)
-    rows: list[dict[str, Any]] = answer.json() if answer.content else []
-    visible = [row for row in rows if _study_uid_of(row) in allowed]
+    # One Orthanc query per assigned patient keeps the work proportional to what the clinician
+    # may see, not to the archive; rows are still filtered by study UID (a PatientID with QIDO
+    # wildcards cannot widen the answer).
+    own_patient_filter = any(k == "PatientID" for k, _ in params)
+    if own_patient_filter or len(patient_ids) > MAX_PATIENT_QUERIES:
+        queries = [params]
+    else:
+        queries = [[*params, ("PatientID", pid)] for pid in sorted(patient_ids)]
+    visible: list[dict[str, Any]] = []
+    for query in queries:
+        answer = gateway.orthanc().qido(
+            target.orthanc_path(), urlencode(query), "application/dicom+json"
+        )
+        if answer.status_code >= 400:
+            return JsonResponse([], safe=False, status=answer.status_code)
+        rows: list[dict[str, Any]] = answer.json() if answer.content else []
+        visible += [row for row in rows if _study_uid_of(row) in allowed]
     return HttpResponse(
         json.dumps(visible[offset : offset + limit]), content_type="application/dicom+json"
     )

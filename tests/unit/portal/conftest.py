@@ -19,6 +19,7 @@ class FakeOrthanc:
     def __init__(self) -> None:
         self.instances: dict[tuple[str, str, str], tuple[str, str]] = {}
         self.qido_rows: list[dict[str, Any]] = []
+        self.qido_queries: list[str] = []
         self.stored: list[bytes] = []
         self.reanalysed: list[str] = []
         self.studies: dict[str, dict[str, Any]] = {}
@@ -45,6 +46,7 @@ class FakeOrthanc:
         return f"{orthanc_instance_id}#{frame_index}".encode()
 
     def qido(self, path: str, query: str, accept: str) -> httpx.Response:
+        self.qido_queries.append(f"{path}?{query}")
         return httpx.Response(200, json=self.qido_rows)
 
     def lookup_study(self, study_uid: str) -> str | None:

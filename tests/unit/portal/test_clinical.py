@@ -11,6 +11,7 @@ from accounts import services as account_services
 from clinical import tasks
 from clinical.models import AIJob, Series, Study
 from clinical.reports import report_body
+from pacs.orthanc import OrthancNotFound
 from django.core.management import call_command
 from django.test import Client
 
@@ -176,3 +177,15 @@ def test_sync_studies_command_mirrors_every_orthanc_study(
     call_command("sync_studies", stdout=out)
     assert "synced 1 studies, 0 failed" in out.getvalue()
     assert Study.objects.filter(study_uid=STUDY).exists()
+
+
+def test_tasks_do_not_retry_a_study_orthanc_no_longer_has(
+    archive: FakeOrthanc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def gone(_orthanc_study_id: str) -> dict[str, Any]:
+        raise OrthancNotFound("GET /studies/o-9: HTTP 404")
+
+    monkeypatch.setattr(archive, "study", gone)
+    monkeypatch.setattr(tasks.study_stable, "retry", lambda **_k: pytest.fail("retried a 404"))
+    with pytest.raises(OrthancNotFound):
+        tasks.study_stable(orthanc_study_id="o-9", study_uid="1.2.9")
