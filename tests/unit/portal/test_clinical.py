@@ -11,9 +11,9 @@ from accounts import services as account_services
 from clinical import tasks
 from clinical.models import AIJob, Series, Study
 from clinical.reports import report_body
-from pacs.orthanc import OrthancNotFound
 from django.core.management import call_command
 from django.test import Client
+from pacs.orthanc import OrthancNotFound
 
 from tests.support.portal import DEV_PASSWORDS
 from tests.unit.portal.conftest import FakeOrthanc, orthanc_series_json, orthanc_study_json
