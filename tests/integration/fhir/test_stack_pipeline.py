@@ -1,0 +1,214 @@
+"""Issue 7's acceptance on the real native stack: a generated study C-STOREd into Orthanc goes
+through the plugin, inference and the portal and ends on the FHIR server as Patient, ImagingStudy,
+DiagnosticReport and Observations; re-sending adds nothing; re-analysis amends the report; and
+Debian's Prometheus scrapes the stack with the rendered native config.
+
+The stack here is this module's own (`python -m stack up` with FHIR_BASE_URL pointing at the
+in-memory FHIR server): the session stack of tests/conftest.py runs without FHIR sync.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from celery import Celery
+
+from observability.prometheus.render import TEMPLATE, render
+from tests.support.fhir_server import FhirTestServer
+from tests.support.stack import RunningStack, free_ports, native_stack
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+PIPELINE_DEADLINE_S = 300.0
+
+
+@dataclass
+class World:
+    stack: RunningStack
+    fhir: FhirTestServer
+    study_uid: str
+
+
+def _wait_for(what: str, probe: Callable[[], Any], deadline_s: float = PIPELINE_DEADLINE_S) -> Any:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _send_demo_study(stack: RunningStack) -> str:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "neuronova_inference.synthetic.demo",
+            "--small",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(stack.dicom_port),
+            "--aet",
+            stack.aet,
+        ],
+        env={**stack.env, "PYTHONPATH": str(ROOT / "inference")},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert ", 0 failed)" in result.stdout, result.stdout
+    return result.stdout.split("sent study ", 1)[1].split(" ", 1)[0]
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    with FhirTestServer.start() as fhir:
+        extra = {
+            "FHIR_BASE_URL": fhir.base_url,
+            "FHIR_DICOMWEB_URL": "http://127.0.0.1/api/pacs/dicom-web",
+        }
+        with native_stack(extra) as stack:
+            study_uid = _send_demo_study(stack)
+            _wait_for("the AI report on the FHIR server", lambda: fhir.search("DiagnosticReport"))
+            yield World(stack, fhir, study_uid)
+
+
+def test_generated_study_ends_on_the_fhir_server(world: World) -> None:
+    fhir = world.fhir
+    (study,) = fhir.search("ImagingStudy")
+    assert {"system": "urn:dicom:uid", "value": f"urn:oid:{world.study_uid}"} in study["identifier"]
+    (patient,) = fhir.search("Patient")
+    assert study["subject"] == {"reference": f"Patient/{patient['id']}"}
+    assert study["numberOfInstances"] >= 80
+    (report,) = fhir.search("DiagnosticReport")
+    assert report["status"] == "final"
+    assert report["subject"] == {"reference": f"Patient/{patient['id']}"}
+    assert report["imagingStudy"][0]["reference"] == f"ImagingStudy/{study['id']}"
+    observations = {o["id"]: o for o in fhir.search("Observation")}
+    assert len(observations) >= 1
+    assert sorted(r["reference"].removeprefix("Observation/") for r in report["result"]) == sorted(
+        observations
+    )
+    for observation in observations.values():
+        quantity = observation["valueQuantity"]
+        assert (quantity["system"], quantity["code"], quantity["unit"]) == (
+            "http://unitsofmeasure.org",
+            "mL",
+            "mL",
+        )
+        assert quantity["value"] >= 0
+    # The report and each observation name the AI's SEG series (a DICOM UID, not the source's).
+    seg = report["imagingStudy"][0]["identifier"]["value"]
+    assert seg.startswith("urn:oid:1.")
+    assert seg != f"urn:oid:{world.study_uid}"
+    for observation in observations.values():
+        assert observation["derivedFrom"][0]["identifier"]["value"] == seg
+
+
+def test_resending_adds_nothing(world: World) -> None:
+    before = world.fhir.stats()
+    app = Celery(broker=world.stack.env["NEURONOVA_REDIS_URL"], set_as_current=False)
+    try:
+        app.send_task(
+            "neuronova.fhir.sync_study", kwargs={"study_uid": world.study_uid}, queue="portal"
+        )
+    finally:
+        app.close()
+    # The task looks every resource up (7 searches) and finds nothing to send.
+    _wait_for("the re-sync", lambda: world.fhir.stats()["requests"] >= before["requests"] + 7, 60)
+    time.sleep(2)
+    assert world.fhir.stats()["writes"] == before["writes"]
+    assert len(world.fhir.search("DiagnosticReport")) == 1
+
+
+def _post(url: str, token: str) -> int:
+    request = urllib.request.Request(
+        url, data=b"", method="POST", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return int(response.status)
+
+
+def test_reanalysis_amends_the_report(world: World) -> None:
+    (first,) = world.fhir.search("DiagnosticReport")
+    token = world.stack.token("radiologist")
+    assert _post(f"{world.stack.url}/api/studies/{world.study_uid}/reanalyze", token) == 202
+
+    def amended() -> dict[str, Any] | None:
+        reports = world.fhir.search("DiagnosticReport")
+        return reports[0] if reports and reports[0]["status"] == "amended" else None
+
+    report = _wait_for("the amended report", amended)
+    assert report["id"] == first["id"]
+    assert len(world.fhir.search("DiagnosticReport")) == 1
+    assert len(world.fhir.history("DiagnosticReport", report["id"])) >= 2
+
+
+def _prometheus_query(base: str, query: str) -> list[dict[str, Any]]:
+    url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+    with urllib.request.urlopen(url, timeout=10) as response:
+        result: list[dict[str, Any]] = json.loads(response.read())["data"]["result"]
+    return result
+
+
+def test_debian_prometheus_scrapes_the_stack(world: World, tmp_path: Path) -> None:
+    prometheus = shutil.which("prometheus")
+    if prometheus is None:
+        pytest.skip("Debian's prometheus package is not installed")
+    (port,) = free_ports(1)
+    stack = world.stack
+    env = {
+        **stack.env,
+        "PROMETHEUS_PORT": str(port),
+        "ORTHANC_USERNAME": stack.orthanc_auth[0],
+        "ORTHANC_PASSWORD": stack.orthanc_auth[1],
+    }
+    config = render(yaml.safe_load(TEMPLATE.read_text()), env, rules_dir=TEMPLATE.parent / "rules")
+    config["global"]["scrape_interval"] = "1s"
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    process = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def up() -> dict[str, float]:
+            try:
+                rows = _prometheus_query(base, "up")
+            except OSError:
+                return {}
+            return {row["metric"]["job"]: float(row["value"][1]) for row in rows}
+
+        wanted = {"prometheus", "orthanc", "inference"}
+        jobs = _wait_for("scrapes", lambda: (u := up()) and wanted <= set(u) and u, 60)
+        assert {job: jobs[job] for job in wanted} == dict.fromkeys(wanted, 1.0)
+        seen = _prometheus_query(base, "neuronova_ingest_instances_seen_total")
+        assert sum(float(row["value"][1]) for row in seen) >= 80
+        assert _prometheus_query(base, "neuronova_ingest_instances_transcoded_total")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
