@@ -11,10 +11,9 @@ import struct
 from dataclasses import dataclass
 
 import imagecodecs
-import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.encaps import encapsulate, generate_frames
+from pydicom.encaps import encapsulate
 from pydicom.errors import InvalidDicomError
 from pydicom.tag import BaseTag, Tag
 from pydicom.uid import UID
@@ -22,6 +21,7 @@ from pydicom.uid import UID
 from neuronova_plugin.codestream import CodestreamInfo, read_main_header
 from neuronova_plugin.pixels import BIG_ENDIAN, Frames, PixelError, original_frames
 from neuronova_plugin.policy import HTJ2K_LOSSLESS, ImageHeader, decide, label_for
+from neuronova_plugin.readback import ReadBackError, frames_equal, read_back, stored_frames
 from neuronova_plugin.splice import SpliceError, private_block, splice
 
 PREAMBLE_LENGTH = 128
@@ -74,16 +74,6 @@ def encode_frame(frame: Frames) -> tuple[bytes, CodestreamInfo]:
     if not info.reversible:
         raise PixelError("encoder-not-reversible")
     return codestream, info
-
-
-def _frames_equal(codestreams: list[bytes], originals: Frames) -> bool:
-    if len(codestreams) != len(originals):
-        return False
-    for codestream, original in zip(codestreams, originals, strict=True):
-        decoded = np.asarray(imagecodecs.htj2k_decode(codestream))
-        if decoded.shape != original.shape or not np.array_equal(decoded, original):
-            return False
-    return True
 
 
 def _to_little_endian(ds: Dataset) -> None:
@@ -169,14 +159,16 @@ def _stored_faithful(
     data: bytes, originals: Frames, transfer_syntax: str, tags: set[BaseTag]
 ) -> bool:
     """Read back the bytes Orthanc will store: same attributes, every frame equal."""
-    stored = dcmread(io.BytesIO(data))
-    if str(stored.file_meta.TransferSyntaxUID) != transfer_syntax:
+    try:
+        stored = read_back(data)
+    except ReadBackError:
         return False
-    stored_tags = {tag for tag in stored.keys() if tag.group != PRIVATE_GROUP}  # noqa: SIM118
+    if stored.transfer_syntax != transfer_syntax:
+        return False
+    stored_tags = {tag for tag in stored.tags if tag.group != PRIVATE_GROUP}
     if stored_tags - tags - MAY_BE_ADDED or tags - stored_tags - MAY_BE_REMOVED:
         return False
-    frames = list(generate_frames(stored.PixelData, number_of_frames=len(originals)))
-    return _frames_equal(frames, originals)
+    return frames_equal(stored_frames(stored, len(originals)), originals)
 
 
 def transcode(data: bytes, *, verify: bool = True, colour: bool = True) -> TranscodeResult:
