@@ -15,5 +15,9 @@ class FhirSyncConfig(AppConfig):
         # Scrape-time metrics from the sync-state table, on the default registry that
         # django-prometheus exports at /api/metrics.
         from fhir_sync import metrics  # noqa: PLC0415 - models are importable only once ready
+        from fhir_sync.config import get_config  # noqa: PLC0415
 
+        # Read FHIR_* now so a misconfiguration stops the process at start-up, not the first
+        # job event hours later.
+        get_config()
         metrics.register()

@@ -124,3 +124,17 @@ def test_hook_survives_a_broker_outage(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hooks, "current_app", SimpleNamespace(send_task=send_task))
     hooks.on_study_updated(study_uid="1.2.3")
     assert requested == ["1.2.3"]
+
+
+def test_misconfiguration_stops_the_app_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.apps import apps  # noqa: PLC0415
+
+    config_module.get_config.cache_clear()
+    monkeypatch.setenv("FHIR_BASE_URL", "http://fhir")
+    monkeypatch.setenv("FHIR_AUTH", "bearer")
+    monkeypatch.delenv("FHIR_TOKEN", raising=False)
+    try:
+        with pytest.raises(FhirConfigError, match="FHIR_TOKEN"):
+            apps.get_app_config("fhir_sync").ready()
+    finally:
+        config_module.get_config.cache_clear()
