@@ -6,6 +6,7 @@ ward that shares one NAT address.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from rest_framework.request import Request
@@ -18,10 +19,10 @@ class LoginRateThrottle(SimpleRateThrottle):
     def get_cache_key(self, request: Request, view: Any) -> str:  # noqa: ANN401 - DRF's API
         data = request.data if isinstance(request.data, dict) else {}
         username = str(data.get("username", ""))[:150].lower()
-        return self.cache_format % {
-            "scope": self.scope,
-            "ident": f"{self.get_ident(request)}:{username}",
-        }
+        # hashed: usernames are attacker-chosen text; cache keys stay plain and bounded
+        user_key = hashlib.sha256(username.encode()).hexdigest()[:32]
+        ident = f"{self.get_ident(request)}:{user_key}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class RefreshRateThrottle(SimpleRateThrottle):

@@ -171,6 +171,7 @@ class PortalChain:
     orthanc: OrthancProcess
     env: dict[str, str]
     workdir: Path
+    django_url: str = ""  # gunicorn itself, for what nginx does not publish (/api/metrics)
 
     def manage(self, *args: str) -> str:
         result = subprocess.run(
@@ -269,7 +270,13 @@ def portal_chain(
             }
             for name in ("DATABASE_TEST_NAME", "PORTAL_CACHE_PREFIX", "DJANGO_DEBUG"):
                 env.pop(name, None)
-            chain = PortalChain(f"http://127.0.0.1:{http_port}", orthanc, env, workdir)
+            chain = PortalChain(
+                f"http://127.0.0.1:{http_port}",
+                orthanc,
+                env,
+                workdir,
+                django_url=f"http://127.0.0.1:{django_port}",
+            )
             chain.manage("migrate", "--noinput", "-v", "0")
             chain.manage("seed_dev_users")
             gunicorn = subprocess.Popen(

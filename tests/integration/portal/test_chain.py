@@ -273,8 +273,9 @@ def test_cookie_session_reads_frames_without_a_header(loaded: Loaded) -> None:
     assert response.headers["Content-Type"].startswith("application/octet-stream; transfer-syntax=")
 
 
-def test_metrics_through_nginx(loaded: Loaded) -> None:
-    body = requests.get(f"{loaded.chain.url}/api/metrics", timeout=10).text
+def test_metrics_from_django_and_not_public(loaded: Loaded) -> None:
+    assert requests.get(f"{loaded.chain.url}/api/metrics", timeout=10).status_code == 404
+    body = requests.get(f"{loaded.chain.django_url}/api/metrics", timeout=10).text
     assert 'neuronova_celery_queue_length{queue="inference"}' in body
     assert "neuronova_authz_decisions_total" in body
     assert "neuronova_logins_total" in body
