@@ -34,7 +34,7 @@ def _p95(metric: str, by: str = "", window: str = "5m", q: str = "0.95") -> str:
 
 HEALTH = Panel(
     "Targets up",
-    (('up{job=~"portal|orthanc|inference"}', "{{job}}"),),
+    (('up{job=~"portal|orthanc|inference|inference-worker"}', "{{job}}"),),
     kind="stat",
     description="1 = Prometheus scrapes the service; 0 = down (alert NeuroNovaServiceDown).",
 )

@@ -2,10 +2,11 @@
 
     python observability/prometheus/render.py > var/prometheus/prometheus.yml
 
-reads NEURONOVA_HTTP_PORT, ORTHANC_HTTP_PORT, INFERENCE_PORT, ORTHANC_USERNAME,
-ORTHANC_PASSWORD, PROMETHEUS_PORT and ALERTMANAGER_PORT (defaults: the dev ports in
-prometheus.yml) and points `rule_files` at this folder's rules by absolute path, so the rendered
-file works from anywhere. Then: `prometheus --config.file=var/prometheus/prometheus.yml ...`.
+reads DJANGO_PORT, ORTHANC_HTTP_PORT, INFERENCE_PORT, NEURONOVA_WORKER_METRICS_PORT,
+ORTHANC_USERNAME, ORTHANC_PASSWORD, PROMETHEUS_PORT and ALERTMANAGER_PORT (defaults: the
+dev ports in prometheus.yml) and points `rule_files` at this folder's rules by absolute path,
+so the rendered file works from anywhere.
+Then: `prometheus --config.file=var/prometheus/prometheus.yml ...`.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ def render(template: dict[str, Any], env: Mapping[str, str], *, rules_dir: Path)
     """The template with each job's target, Orthanc's credentials and the rules path replaced."""
     ports = {
         "prometheus": env.get("PROMETHEUS_PORT", "9090"),
-        "portal": env.get("NEURONOVA_HTTP_PORT", "8080"),
+        "portal": env.get("DJANGO_PORT", "8000"),
         "orthanc": env.get("ORTHANC_HTTP_PORT", "8042"),
         "inference": env.get("INFERENCE_PORT", "8500"),
+        "inference-worker": env.get("NEURONOVA_WORKER_METRICS_PORT", "8501"),
     }
     config: dict[str, Any] = yaml.safe_load(yaml.safe_dump(template, sort_keys=False))  # deep copy
     config["rule_files"] = [str(rules_dir / "*.yml")]

@@ -1,7 +1,7 @@
 """Issue 7's acceptance on the real native stack: a generated study C-STOREd into Orthanc goes
 through the plugin, inference and the portal and ends on the FHIR server as Patient, ImagingStudy,
 DiagnosticReport and Observations; re-sending adds nothing; re-analysis amends the report; and
-Debian's Prometheus scrapes the stack with the rendered native config.
+Debian's Prometheus, with the rendered native config, finds every target up and the key series.
 
 The stack here is this module's own (`python -m stack up` with FHIR_BASE_URL pointing at the
 in-memory FHIR server): the session stack of tests/conftest.py runs without FHIR sync.
@@ -80,9 +80,12 @@ def _send_demo_study(stack: RunningStack) -> str:
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     with FhirTestServer.start() as fhir:
+        (worker_metrics_port,) = free_ports(1)
         extra = {
             "FHIR_BASE_URL": fhir.base_url,
             "FHIR_DICOMWEB_URL": "http://127.0.0.1/api/pacs/dicom-web",
+            # The inference worker's own /metrics (job outcomes), scraped as `inference-worker`.
+            "NEURONOVA_WORKER_METRICS_PORT": str(worker_metrics_port),
         }
         with native_stack(extra) as stack:
             study_uid = _send_demo_study(stack)
@@ -203,12 +206,23 @@ def test_debian_prometheus_scrapes_the_stack(world: World, tmp_path: Path) -> No
                 return {}
             return {row["metric"]["job"]: float(row["value"][1]) for row in rows}
 
-        wanted = {"prometheus", "orthanc", "inference"}
+        wanted = {"prometheus", "portal", "orthanc", "inference", "inference-worker"}
         jobs = _wait_for("scrapes", lambda: (u := up()) and wanted <= set(u) and u, 60)
-        assert {job: jobs[job] for job in wanted} == dict.fromkeys(wanted, 1.0)
-        seen = _prometheus_query(base, "neuronova_ingest_instances_seen_total")
-        assert sum(float(row["value"][1]) for row in seen) >= 80
-        assert _prometheus_query(base, "neuronova_ingest_instances_transcoded_total")
+        assert jobs == dict.fromkeys(wanted, 1.0)
+
+        def total(query: str) -> float:
+            return sum(float(row["value"][1]) for row in _prometheus_query(base, query))
+
+        assert total("neuronova_ingest_instances_seen_total") >= 80
+        assert total("neuronova_ingest_instances_transcoded_total") >= 80
+        assert total('neuronova_inference_jobs_total{state="done"}') >= 1
+        assert total('neuronova_fhir_sync_studies{status="synced"}') == 1
+        assert total("neuronova_fhir_sync_resources_sent_total") >= 6
+        assert _prometheus_query(base, "neuronova_fhir_sync_lag_seconds")
+        assert {
+            row["metric"]["queue"]
+            for row in _prometheus_query(base, "neuronova_celery_queue_length")
+        } == {"inference", "portal"}
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -111,7 +111,8 @@ def test_alertmanager_routes(labels: list[str], receiver: str) -> None:
 
 def test_native_config_renders_for_other_ports(tmp_path: Path) -> None:
     env = {
-        "NEURONOVA_HTTP_PORT": "18080",
+        "DJANGO_PORT": "18000",
+        "NEURONOVA_WORKER_METRICS_PORT": "18501",
         "ORTHANC_HTTP_PORT": "18042",
         "INFERENCE_PORT": "18500",
         "PROMETHEUS_PORT": "19090",
@@ -123,9 +124,10 @@ def test_native_config_renders_for_other_ports(tmp_path: Path) -> None:
     }
     assert targets == {
         "prometheus": ["127.0.0.1:19090"],
-        "portal": ["127.0.0.1:18080"],
+        "portal": ["127.0.0.1:18000"],
         "orthanc": ["127.0.0.1:18042"],
         "inference": ["127.0.0.1:18500"],
+        "inference-worker": ["127.0.0.1:18501"],
     }
     orthanc = next(job for job in config["scrape_configs"] if job["job_name"] == "orthanc")
     assert orthanc["basic_auth"] == {"username": "orthanc", "password": "s3cret"}
