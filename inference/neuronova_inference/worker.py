@@ -30,6 +30,7 @@ from neuronova_inference.session import ModelIntegrityError
 
 CONFIG = from_env()
 # One line per HTTP request and per copied DICOM module drown the job log.
+LOG = logging.getLogger("neuronova.inference")
 for _name in ("httpx", "highdicom"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 TASK_NAME = "neuronova.inference.segment_study"
@@ -63,7 +64,11 @@ def send_event(job: dict[str, Any], state: str, reason: str = "", **extra: Any) 
         "volumes_ml": extra.get("volumes_ml", {}),
         "at": datetime.now(UTC).isoformat(),
     }
-    app.send_task(JOB_EVENT, kwargs=kwargs, queue="portal")
+    try:
+        app.send_task(JOB_EVENT, kwargs=kwargs, queue="portal")
+    except Exception as exc:  # noqa: BLE001 - an event must never decide the job's fate
+        # Redis went away mid-job: the SEG is in Orthanc all the same; only this event is lost.
+        LOG.warning("job %s: %s event not sent: %r", job["job_id"], state, exc)
 
 
 @worker_process_init.connect
