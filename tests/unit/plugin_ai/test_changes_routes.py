@@ -79,11 +79,11 @@ def test_stable_eligible_study_gives_one_job_even_if_stable_twice(tmp_path: Path
     task = store.unsent()[1].message
     assert task.queue == "inference"
     assert task.kwargs == {
-        "job_id": "1.2.3:nn-brain-tumour-synth:1.0.0",
+        "job_id": f"1.2.3:nn-brain-tumour-synth:{MODEL.version}",
         "study_uid": "1.2.3",
         "orthanc_study_id": "S1",
         "model_id": "nn-brain-tumour-synth",
-        "model_version": "1.0.0",
+        "model_version": MODEL.version,
     }
     # The SEG lands in the study and it becomes stable again: no second job.
     host.get["/changes?since=2&limit=100"] = {
