@@ -58,6 +58,25 @@ install_python() {
     touch "$stamps/python-$group-$key"
 }
 
+# MariaDB for the portal's MySQL-backend tests: the CI machine runs one (root, empty password);
+# elsewhere install Debian's server and start it the same way.
+mariadb_answers() {
+    "$venv/bin/python" -c "import pymysql; pymysql.connect(host='127.0.0.1', user='root', password='', connect_timeout=2).close()" 2>/dev/null
+}
+ensure_mariadb() {
+    if mariadb_answers; then
+        say "MariaDB: answering on 127.0.0.1:3306"
+        return
+    fi
+    install_debs mariadb-server
+    say "MariaDB: starting mariadbd"
+    install -d -o mysql -g mysql /run/mysqld
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql --bind-address=127.0.0.1
+    for _ in $(seq 60); do [ -S /run/mysqld/mysqld.sock ] && break; sleep 1; done
+    mariadb -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(''); CREATE DATABASE IF NOT EXISTS test;"
+    mariadb_answers || { say "MariaDB: still not answering as root on 127.0.0.1:3306"; exit 1; }
+}
+
 # npm projects: `npm ci` when the lockfile changed, `npm run build` when any source changed.
 build_web() {
     local dir=$1 build=${2:-yes} key
@@ -91,6 +110,7 @@ case "$mode" in
     test)
         install_debs "${runtime_debs[@]}" "${test_debs[@]}"
         install_python dev
+        ensure_mariadb
         ;;
     *) echo "usage: $0 runtime|test" >&2; exit 2 ;;
 esac

@@ -124,6 +124,7 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
     # Only the portal's processes get Django settings: Celery's Django fix-up would otherwise
     # try to set Django up inside the inference worker.
     portal_env = {**env(f"{root}/django-portal"), "DJANGO_SETTINGS_MODULE": DJANGO_SETTINGS}
+    metrics_dir = var / "run" / "django-metrics"
 
     result = [
         Program(
@@ -159,13 +160,16 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
         ),
         Program(
             name="django",
+            # prometheus-client's multiprocess mode: each gunicorn worker writes its counters to
+            # PROMETHEUS_MULTIPROC_DIR, emptied at every start so dead workers' files don't count.
             command=(
+                f"/bin/sh -c 'rm -rf {metrics_dir} && mkdir -p {metrics_dir} && exec "
                 f"{bin_}/gunicorn neuronova_portal.wsgi -b 127.0.0.1:{config.django_port} "
-                "--worker-class gthread --workers 2 --threads 8 --access-logfile -"
+                "--worker-class gthread --workers 2 --threads 8 --access-logfile -'"
             ),
             directory=root,
             priority=40,
-            environment=portal_env,
+            environment={**portal_env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
         ),
         Program(
             name="portal-worker",
