@@ -118,7 +118,7 @@ def main() -> int:
         with (
             tempfile.TemporaryDirectory() as tmp,
             running_orthanc(
-                Path(tmp), neuronova={"RedisUrl": "redis://127.0.0.1:1/0", "Ai": False}
+                Path(tmp), neuronova={"RedisUrl": "redis://127.0.0.1:1/0"}
             ) as orthanc,
         ):
             import os  # noqa: PLC0415
