@@ -117,9 +117,7 @@ def main() -> int:
 
         with (
             tempfile.TemporaryDirectory() as tmp,
-            running_orthanc(
-                Path(tmp), neuronova={"RedisUrl": "redis://127.0.0.1:1/0"}
-            ) as orthanc,
+            running_orthanc(Path(tmp), neuronova={"RedisUrl": "redis://127.0.0.1:1/0"}) as orthanc,
         ):
             import os  # noqa: PLC0415
 
