@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from observability.prometheus.render import render as prometheus_render
 from stack import render
 from stack.config import ConfigError, StackConfig, load
 from stack.supervisor import Supervisor
@@ -108,7 +109,12 @@ def render_all(config: StackConfig, *, manage_redis: bool) -> list[str]:
         )
         (var / "prometheus" / "data").mkdir(parents=True, exist_ok=True)
         files[var / "prometheus" / "prometheus.yml"] = yaml.safe_dump(
-            render.prometheus_config(base_prometheus, config), sort_keys=False
+            prometheus_render(
+                base_prometheus,
+                {**config.service_environment(), "PROMETHEUS_PORT": str(config.prometheus_port)},
+                rules_dir=config.root / "observability" / "prometheus" / "rules",
+            ),
+            sort_keys=False,
         )
     return [str(path) for path, text in files.items() if write_if_changed(path, text)]
 
@@ -189,17 +195,7 @@ def cmd_up(config: StackConfig, timeout: float) -> int:
         supervisor.start_all()
         say(f"supervisord already running; {applied or 'no program changed'}")
     else:
-        busy = [
-            port
-            for port in (
-                config.http_port,
-                config.orthanc_http_port,
-                config.orthanc_dicom_port,
-                config.django_port,
-                config.inference_port,
-            )
-            if port_answers("127.0.0.1", port)
-        ]
+        busy = [port for port in config.ports if port_answers("127.0.0.1", port)]
         if busy:
             say(f"ports already in use: {busy}; stop what holds them or set the *_PORT variables")
             return 1
@@ -220,17 +216,7 @@ def cmd_down(config: StackConfig) -> int:
         say("nothing running")
         return 0
     clean = supervisor.shutdown()
-    held = [
-        port
-        for port in (
-            config.http_port,
-            config.orthanc_http_port,
-            config.orthanc_dicom_port,
-            config.django_port,
-            config.inference_port,
-        )
-        if port_answers("127.0.0.1", port)
-    ]
+    held = [port for port in config.ports if port_answers("127.0.0.1", port)]
     say("stopped" if clean and not held else f"stopped with leftovers; ports still held: {held}")
     return 0 if clean and not held else 1
 

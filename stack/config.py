@@ -34,6 +34,7 @@ class StackConfig:
     orthanc_password: str
     django_port: int
     inference_port: int
+    worker_metrics_port: int
     redis_url: str
     database_url: str
     django_secret_key: str
@@ -62,6 +63,19 @@ class StackConfig:
         return f"http://127.0.0.1:{self.inference_port}"
 
     @property
+    def ports(self) -> list[int]:
+        """Every port a started stack listens on (Redis only when the stack runs its own)."""
+        ports = [
+            self.http_port,
+            self.orthanc_http_port,
+            self.orthanc_dicom_port,
+            self.django_port,
+            self.inference_port,
+            self.worker_metrics_port,
+        ]
+        return ports + ([self.prometheus_port] if self.prometheus_port else [])
+
+    @property
     def supervisor_socket(self) -> Path:
         return self.var_dir / "run" / "supervisor.sock"
 
@@ -82,6 +96,7 @@ class StackConfig:
             "ORTHANC_AET": self.orthanc_aet,
             "INFERENCE_URL": self.inference_url,
             "INFERENCE_PORT": str(self.inference_port),
+            "NEURONOVA_WORKER_METRICS_PORT": str(self.worker_metrics_port),
             "DJANGO_PORT": str(self.django_port),
             "NEURONOVA_HTTP_PORT": str(self.http_port),
             "DATABASE_URL": self.database_url,
@@ -120,6 +135,7 @@ def load(environ: Mapping[str, str] | None = None, *, root: Path | None = None) 
         orthanc_password=environ.get("ORTHANC_PASSWORD", DEV_ORTHANC_PASSWORD),
         django_port=_port(environ, "DJANGO_PORT", 8000),
         inference_port=_port(environ, "INFERENCE_PORT", 8500),
+        worker_metrics_port=_port(environ, "NEURONOVA_WORKER_METRICS_PORT", 8501),
         redis_url=environ.get("NEURONOVA_REDIS_URL", "redis://127.0.0.1:6379/0"),
         database_url=environ.get("DATABASE_URL", f"sqlite:///{var_dir / 'portal' / 'db.sqlite3'}"),
         django_secret_key=environ.get("DJANGO_SECRET_KEY", DEV_DJANGO_SECRET),

@@ -220,31 +220,6 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
     return sorted(result, key=lambda program: (program.priority, program.name))
 
 
-def prometheus_config(base: Mapping[str, Any], config: StackConfig) -> dict[str, Any]:
-    """observability/prometheus/prometheus.yml with this stack's ports, rules by absolute path.
-
-    Prometheus scrapes Django on its own port, not through nginx: /api/metrics is not public.
-    """
-    rendered: dict[str, Any] = json.loads(json.dumps(base))
-    targets = {
-        "prometheus": f"127.0.0.1:{config.prometheus_port}",
-        "portal": f"127.0.0.1:{config.django_port}",
-        "orthanc": f"127.0.0.1:{config.orthanc_http_port}",
-        "inference": f"127.0.0.1:{config.inference_port}",
-    }
-    for job in rendered.get("scrape_configs", []):
-        if job["job_name"] in targets:
-            job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
-        if job["job_name"] == "orthanc":
-            job["basic_auth"] = {
-                "username": config.orthanc_username,
-                "password": config.orthanc_password,
-            }
-    rules = config.root / "observability" / "prometheus"
-    rendered["rule_files"] = [str(rules / pattern) for pattern in base.get("rule_files", [])]
-    return rendered
-
-
 def _env_line(environment: Mapping[str, str]) -> str:
     def quote(value: str) -> str:
         return '"' + value.replace("%", "%%").replace('"', '\\"') + '"'

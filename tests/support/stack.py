@@ -32,6 +32,7 @@ PORT_NAMES = (
     "ORTHANC_DICOM_PORT",
     "DJANGO_PORT",
     "INFERENCE_PORT",
+    "NEURONOVA_WORKER_METRICS_PORT",
     "REDIS_PORT",
 )
 
@@ -165,14 +166,7 @@ def processes_of(var_dir: Path) -> list[int]:
 
 
 def running_ports(config: StackConfig) -> list[int]:
-    return [
-        config.http_port,
-        config.orthanc_http_port,
-        config.orthanc_dicom_port,
-        config.django_port,
-        config.inference_port,
-        config.redis_port,
-    ]
+    return [*config.ports, config.redis_port]
 
 
 def port_in_use(port: int) -> bool:

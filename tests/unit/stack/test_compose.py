@@ -103,6 +103,14 @@ def test_every_mounted_or_built_path_exists() -> None:
     assert not missing, missing
 
 
+def test_secret_files_are_operator_provided_and_never_committed() -> None:
+    gitignore = (ROOT / ".gitignore").read_text().splitlines()
+    for name, secret in _compose().get("secrets", {}).items():
+        path = secret["file"]
+        assert path.startswith("./secrets/"), name
+        assert "/secrets/" in gitignore
+
+
 def test_only_nginx_is_published() -> None:
     published = [name for name, svc in _compose()["services"].items() if svc.get("ports")]
     assert published == ["nginx"]

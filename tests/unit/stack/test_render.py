@@ -127,30 +127,23 @@ def test_programs_start_in_dependency_order() -> None:
     assert names.index("orthanc") < names.index("django")
 
 
-def test_prometheus_is_optional_and_scrapes_this_stacks_ports() -> None:
+def test_prometheus_is_optional() -> None:
     assert load({}, root=ROOT).prometheus_port is None
-    config = load(
-        {"NEURONOVA_PROMETHEUS": "1", "DJANGO_PORT": "18000", "ORTHANC_PASSWORD": "secret"},
-        root=ROOT,
-    )
-    names = [p.name for p in render.programs(config, manage_redis=False)]
-    assert "prometheus" in names
-    base = {
-        "rule_files": ["rules/*.yml"],
-        "scrape_configs": [
-            {"job_name": "portal", "static_configs": [{"targets": ["127.0.0.1:8080"]}]},
-            {
-                "job_name": "orthanc",
-                "basic_auth": {"username": "orthanc", "password": "orthanc"},
-                "static_configs": [{"targets": ["127.0.0.1:8042"]}],
-            },
-        ],
-    }
-    rendered = render.prometheus_config(base, config)
-    jobs = {job["job_name"]: job for job in rendered["scrape_configs"]}
-    assert jobs["portal"]["static_configs"] == [{"targets": ["127.0.0.1:18000"]}]
-    assert jobs["orthanc"]["basic_auth"]["password"] == "secret"
-    assert rendered["rule_files"] == [str(ROOT / "observability" / "prometheus" / "rules/*.yml")]
+    assert "prometheus" not in [
+        p.name for p in render.programs(load({}, root=ROOT), manage_redis=False)
+    ]
+    config = load({"NEURONOVA_PROMETHEUS": "1", "PROMETHEUS_PORT": "19090"}, root=ROOT)
+    (program,) = [p for p in render.programs(config, manage_redis=False) if p.name == "prometheus"]
+    assert "--web.listen-address=127.0.0.1:19090" in program.command
+    assert 19090 in config.ports
+
+
+def test_worker_metrics_port_reaches_the_worker() -> None:
+    config = load({"NEURONOVA_WORKER_METRICS_PORT": "18501"}, root=ROOT)
+    (worker,) = [
+        p for p in render.programs(config, manage_redis=False) if p.name == "inference-worker"
+    ]
+    assert worker.environment["NEURONOVA_WORKER_METRICS_PORT"] == "18501"
 
 
 def test_metrics_are_not_public() -> None:
