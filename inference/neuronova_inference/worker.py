@@ -74,9 +74,12 @@ def send_event(job: dict[str, Any], state: str, reason: str = "", **extra: Any) 
 @worker_process_init.connect
 def _preload(**_: Any) -> None:  # noqa: ANN401
     # Prometheus endpoint of this pool process (run the worker with -c 1 so there is one).
+    # Loopback by default; a container sets NEURONOVA_WORKER_METRICS_ADDR=0.0.0.0 for Prometheus.
     port = os.environ.get("NEURONOVA_WORKER_METRICS_PORT")
     if port:
-        start_http_server(int(port), addr="127.0.0.1")
+        start_http_server(
+            int(port), addr=os.environ.get("NEURONOVA_WORKER_METRICS_ADDR", "127.0.0.1")
+        )
     # Load the default model's session when the process starts, not inside the first job.
     try:
         model(CONFIG, CONFIG.default_model)
