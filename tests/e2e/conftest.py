@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from stack.config import load
 from tests.support.stack import ROOT, RunningStack
@@ -159,8 +159,18 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    # Chromium's CSP refusals, so a viewer test can say why no image ever rendered.
+    csp_errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            csp_errors.append(message.text[:300])
+
+    page.on("console", on_console)
+    setattr(page, "csp_errors", csp_errors)  # noqa: B010 - read by tests.support.web
     try:
-        yield context.new_page()
+        yield page
     finally:
         context.close()
 

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, Page, Response, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
@@ -158,14 +160,30 @@ MIDDLE_SLICE = """
 """
 
 
+def fail_on_csp(page: Page) -> None:
+    errors: list[str] = getattr(page, "csp_errors", [])
+    if errors:
+        raise AssertionError(
+            "the viewer's Content-Security-Policy blocked it (docs/web.md: the codecs need "
+            f"'unsafe-eval' under /pacs-viewer/): {errors[0]}"
+        )
+
+
 def wait_for_rendered_image(page: Page, timeout_ms: int = 120_000) -> list[dict[str, Any]]:
     """Until a viewport shows real pixels of the series' middle slice (the edge slices of a brain
-    MR can be nearly black): varied stored values and a lit, graded canvas."""
-    page.wait_for_function(
-        f"() => ({VIEWPORT_PROBE})().some(v => v.stored && v.stored.length > 0)",
-        timeout=timeout_ms,
-        polling=500,
-    )
+    MR can be nearly black): varied stored values and a lit, graded canvas. Fails at once, naming
+    the cause, when the page's CSP refuses the codecs."""
+    first_image = f"() => ({VIEWPORT_PROBE})().some(v => v.stored && v.stored.length > 0)"
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        fail_on_csp(page)
+        try:
+            page.wait_for_function(first_image, timeout=5_000, polling=500)
+            break
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                raise
+    fail_on_csp(page)
     page.evaluate(MIDDLE_SLICE)
     handle = page.wait_for_function(
         f"""() => {{
@@ -183,6 +201,7 @@ def wait_for_rendered_image(page: Page, timeout_ms: int = 120_000) -> list[dict[
 
 def wait_for_overlay(page: Page, timeout_ms: int = 60_000) -> dict[str, Any]:
     """Until the active viewport has a visible SEG representation and coloured pixels on screen."""
+    fail_on_csp(page)
     handle = page.wait_for_function(
         f"""() => {{
           const reps = ({SEGMENTATION_PROBE})() || [];
