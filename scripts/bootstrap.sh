@@ -14,7 +14,7 @@ say() { printf '[bootstrap] %s\n' "$*"; }
 
 runtime_debs=(orthanc orthanc-python orthanc-dicomweb nginx redis-server dcmtk dicom3tools
               python3.11 python3.11-venv ca-certificates)
-test_debs=(chromium fonts-liberation docker-compose prometheus prometheus-alertmanager)
+test_debs=(chromium fonts-liberation fonts-nanum docker-compose prometheus prometheus-alertmanager)
 
 install_debs() {
     local missing=()

@@ -12,7 +12,9 @@ DEV_USERS = (
     ("clinician", "clinician-dev-pass", Role.CLINICIAN),
     ("clinician2", "clinician2-dev-pass", Role.CLINICIAN),
 )
-DEV_ASSIGNMENTS = (("clinician", "NN-DEMO-0001"),)
+# NN-SYN-424242 is the patient `make demo` sends (the generator's default seed), so a clinician
+# sees the demo study right after `make up && make demo`; NN-DEMO-0001 is the portal tests' patient.
+DEV_ASSIGNMENTS = (("clinician", "NN-DEMO-0001"), ("clinician", "NN-SYN-424242"))
 
 
 @transaction.atomic

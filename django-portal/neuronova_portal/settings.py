@@ -81,7 +81,16 @@ def _database(url: str) -> dict[str, Any]:
         name = str(db["NAME"])
         if name and name != ":memory:":
             Path(name).parent.mkdir(parents=True, exist_ok=True)
-        db.setdefault("OPTIONS", {}).update({"timeout": 20})
+        # Several writers (gunicorn threads, the portal worker): WAL lets readers go on during a
+        # write, and IMMEDIATE transactions take the write lock up front, so a read transaction
+        # never fails with "database is locked" when it later tries to write.
+        db.setdefault("OPTIONS", {}).update(
+            {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL;",
+            }
+        )
     return db
 
 

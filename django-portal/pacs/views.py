@@ -137,6 +137,7 @@ def _filtered_search(
     else:
         queries = [[*params, ("PatientID", pid)] for pid in sorted(patient_ids)]
     visible: list[dict[str, Any]] = []
+    seen: set[str] = set()  # one row once, even if two patient queries both return it
     for query in queries:
         answer = gateway.orthanc().qido(
             target.orthanc_path(), urlencode(query), "application/dicom+json"
@@ -144,7 +145,11 @@ def _filtered_search(
         if answer.status_code >= 400:
             return JsonResponse([], safe=False, status=answer.status_code)
         rows: list[dict[str, Any]] = answer.json() if answer.content else []
-        visible += [row for row in rows if _study_uid_of(row) in allowed]
+        for row in rows:
+            key = json.dumps(row, sort_keys=True)
+            if _study_uid_of(row) in allowed and key not in seen:
+                seen.add(key)
+                visible.append(row)
     return HttpResponse(
         json.dumps(visible[offset : offset + limit]), content_type="application/dicom+json"
     )

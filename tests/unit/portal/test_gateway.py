@@ -161,7 +161,10 @@ def test_clinician_sees_only_assigned_patients(world: World) -> None:
     assert qido.status_code == 200
     assert "X-Accel-Redirect" not in qido
     assert [row["0020000D"]["Value"][0] for row in json.loads(qido.content)] == [S1]
-    assert world.orthanc.qido_queries == ["studies?PatientID=NN-DEMO-0001"]
+    assert world.orthanc.qido_queries == [
+        "studies?PatientID=NN-DEMO-0001",
+        "studies?PatientID=NN-SYN-424242",
+    ]
 
 
 def test_radiologist_qido_goes_straight_to_orthanc(world: World) -> None:

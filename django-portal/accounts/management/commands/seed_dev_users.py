@@ -9,7 +9,7 @@ from accounts import services
 
 
 class Command(BaseCommand):
-    help = "Create (or reset) the dev users; assign demo patient NN-DEMO-0001 to 'clinician'."
+    help = "Create (or reset) the dev users; assign the demo patients to 'clinician'."
 
     def handle(self, *args: object, **options: Any) -> None:  # noqa: ANN401
         if settings.CONFIG.production:
