@@ -49,7 +49,6 @@ unit:
 ## Benchmarks: baseline and ours side by side in one run, ratios printed.
 bench:
 	@scripts/bootstrap.sh test
-	@.venv/bin/pip install -q --group pyproject.toml:train
 	@for b in bench/*.py; do echo "=== $$b"; $(PY) $$b || exit 1; done
 
 clean: down
