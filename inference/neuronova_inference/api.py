@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from neuronova_inference.config import from_env
 from neuronova_inference.manifest import ManifestError
+from neuronova_inference.metrics import REGISTRY as METRICS_REGISTRY
 from neuronova_inference.orthanc_client import NotFoundError, StoreRejectedError, TransientError
 from neuronova_inference.pipeline import RefusedError
 from neuronova_inference.registry import available
@@ -44,7 +45,9 @@ def healthz() -> dict[str, Any]:
 
 @app.get("/metrics")
 def metrics() -> PlainTextResponse:
-    return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
+    return PlainTextResponse(
+        generate_latest(METRICS_REGISTRY).decode(), media_type=CONTENT_TYPE_LATEST
+    )
 
 
 @app.get("/v1/models")

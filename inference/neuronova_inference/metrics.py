@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+
+# The service's own registry: /metrics exports the inference metrics and this process's, never
+# collectors another library registered on prometheus-client's global one.
+REGISTRY = CollectorRegistry()
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
 
 STAGE_SECONDS = Histogram(
     "neuronova_inference_stage_seconds",
     "Time per pipeline stage",
     ["stage"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
+    registry=REGISTRY,
 )
 JOB_SECONDS = Histogram(
     "neuronova_inference_job_seconds",
     "Time from task start to its final state",
     ["state"],
     buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300),
+    registry=REGISTRY,
 )
-JOBS = Counter("neuronova_inference_jobs_total", "Jobs by final state", ["state"])
+JOBS = Counter(
+    "neuronova_inference_jobs_total", "Jobs by final state", ["state"], registry=REGISTRY
+)
 
 
 def observe_stages(stages: dict[str, float]) -> None:

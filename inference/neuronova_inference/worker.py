@@ -23,6 +23,7 @@ from prometheus_client import start_http_server
 from neuronova_inference.config import from_env
 from neuronova_inference.manifest import ManifestError
 from neuronova_inference.metrics import JOB_SECONDS, JOBS
+from neuronova_inference.metrics import REGISTRY as METRICS_REGISTRY
 from neuronova_inference.orthanc_client import NotFoundError, StoreRejectedError, TransientError
 from neuronova_inference.pipeline import RefusedError
 from neuronova_inference.service import model, segment
@@ -78,7 +79,9 @@ def _preload(**_: Any) -> None:  # noqa: ANN401
     port = os.environ.get("NEURONOVA_WORKER_METRICS_PORT")
     if port:
         start_http_server(
-            int(port), addr=os.environ.get("NEURONOVA_WORKER_METRICS_ADDR", "127.0.0.1")
+            int(port),
+            addr=os.environ.get("NEURONOVA_WORKER_METRICS_ADDR", "127.0.0.1"),
+            registry=METRICS_REGISTRY,
         )
     # Load the default model's session when the process starts, not inside the first job.
     try:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from celery._state import get_current_app
 from fhir_sync import metrics, store, tasks
 from fhir_sync.config import load_config
 from fhir_sync.models import FhirSyncState, SyncStatus
@@ -39,12 +40,18 @@ def portal(fhir_server: FhirTestServer, monkeypatch: pytest.MonkeyPatch) -> Iter
     monkeypatch.setattr(tasks, "get_config", lambda: config)
     monkeypatch.setattr(tasks, "backoff_s", lambda retries: 0)
     monkeypatch.setattr(tasks, "load_snapshot", fake.load)
+    # Celery runs retries and re-queued syncs inline in eager mode. The tasks are shared tasks,
+    # bound to whichever Celery app is current; in a full session importing the inference worker
+    # makes its app current, so the portal's app is made current here and restored after.
+    previous = get_current_app()
+    app.set_current()
     saved = app.conf.task_always_eager
-    app.conf.task_always_eager = True  # Celery runs retries inline in eager mode
+    app.conf.task_always_eager = True
     try:
         yield fake
     finally:
         app.conf.task_always_eager = saved
+        previous.set_current()
 
 
 def _run(study_uid: str = STUDY_UID) -> object:
