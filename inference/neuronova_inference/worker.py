@@ -38,7 +38,9 @@ TASK_NAME = "neuronova.inference.segment_study"
 JOB_EVENT = "neuronova.portal.job_event"
 MAX_RETRIES = 5
 
-app = Celery("neuronova_inference", broker=CONFIG.redis_url)
+# No Django fix-up: this worker is not a Django process, even where DJANGO_SETTINGS_MODULE is set
+# in its environment (a shared host, or one pytest session with the portal's tests).
+app = Celery("neuronova_inference", broker=CONFIG.redis_url, fixups=[])
 app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,

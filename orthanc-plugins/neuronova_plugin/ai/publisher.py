@@ -13,7 +13,7 @@ PublishFn = Callable[[Message], None]
 
 class CeleryPublisher:
     def __init__(self, redis_url: str) -> None:
-        self.app = Celery("neuronova_plugin", broker=redis_url)
+        self.app = Celery("neuronova_plugin", broker=redis_url, fixups=[])  # not a Django process
         self.app.conf.update(
             broker_connection_timeout=3,
             broker_connection_retry=False,
