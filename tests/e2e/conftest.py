@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -58,32 +57,6 @@ def manage(stack: RunningStack, *args: str) -> None:
         capture_output=True,
         timeout=120,
     )
-
-
-def send_demo(stack: RunningStack) -> str:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "neuronova_inference.synthetic.demo",
-            "--small",
-            "--seed",
-            str(DEMO_SEED),
-            "--port",
-            str(stack.dicom_port),
-            "--aet",
-            stack.aet,
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "inference")},
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    match = re.search(r"sent study (\S+) \((\d+) instances, 0 failed\)", result.stdout)
-    assert match, f"demo C-STORE did not report success: {result.stdout}{result.stderr}"
-    return match.group(1)
 
 
 def wait_for_ai_done(stack: RunningStack, study_uid: str, token: str) -> dict[str, Any]:
@@ -139,7 +112,7 @@ def web_stack(request: pytest.FixtureRequest) -> RunningStack:
 @pytest.fixture(scope="session")
 def demo(web_stack: RunningStack) -> Demo:
     """The demo study, visible to `clinician` (not `clinician2`), with its AI result done."""
-    study_uid = send_demo(web_stack)
+    study_uid = web_stack.send_demo_study(seed=DEMO_SEED)
     patient_id = f"NN-SYN-{DEMO_SEED:05d}"
     manage(web_stack, "assign_patient", "clinician", patient_id)
     return Demo(study_uid=study_uid, patient_id=patient_id)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -52,31 +51,6 @@ def _wait_for(what: str, probe: Callable[[], Any], deadline_s: float = PIPELINE_
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _send_demo_study(stack: RunningStack) -> str:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "neuronova_inference.synthetic.demo",
-            "--small",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(stack.dicom_port),
-            "--aet",
-            stack.aet,
-        ],
-        env={**stack.env, "PYTHONPATH": str(ROOT / "inference")},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    assert ", 0 failed)" in result.stdout, result.stdout
-    return result.stdout.split("sent study ", 1)[1].split(" ", 1)[0]
-
-
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     with FhirTestServer.start() as fhir:
@@ -88,7 +62,7 @@ def world() -> Iterator[World]:
             "NEURONOVA_WORKER_METRICS_PORT": str(worker_metrics_port),
         }
         with native_stack(extra) as stack:
-            study_uid = _send_demo_study(stack)
+            study_uid = stack.send_demo_study()
             _wait_for("the AI report on the FHIR server", lambda: fhir.search("DiagnosticReport"))
             yield World(stack, fhir, study_uid)
 
