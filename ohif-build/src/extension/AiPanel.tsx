@@ -1,11 +1,14 @@
 // The NeuroNova AI panel: model, version, job status, per-label volumes with the SEG's colours,
 // show/hide AI overlay and request re-analysis. Polls while a job is queued or running, so it
-// updates when the job finishes.
+// updates when the job finishes. English or Korean, following the portal's language choice.
 import React, { useCallback, useEffect, useState } from "react";
 import {
   findSegDisplaySet, hideOverlay, isOverlayVisible, segmentColors, showOverlay, type Commands, type Services,
 } from "./overlay";
-import { HttpError, portal, studyUidsFromLocation, type Job, type Report } from "./portal-api";
+import {
+  currentLanguage, fill, formatVolume, LANG_STORAGE_KEY, LOCALES, messages, statusLabel, type Lang,
+} from "./i18n";
+import { HttpError, portal, studyUidsFromLocation, type Job, type Report, type ReportLabel } from "./portal-api";
 
 export const POLL_MS = 4000;
 const ACTIVE = new Set(["queued", "running"]);
@@ -32,6 +35,47 @@ function latestJob(jobs: Job[]): Job | undefined {
   )[0];
 }
 
+/** The portal's language; follows a switch made in another tab of the portal (storage event). */
+export function useLanguage(): Lang {
+  const [lang, setLang] = useState<Lang>(currentLanguage);
+  useEffect(() => {
+    const onStorage = (event: StorageEvent) => {
+      if (event.key === null || event.key === LANG_STORAGE_KEY) setLang(currentLanguage());
+    };
+    window.addEventListener("storage", onStorage);
+    return () => window.removeEventListener("storage", onStorage);
+  }, []);
+  return lang;
+}
+
+/** Per-label volumes with their colours (the report's, else the SEG's once shown). */
+export function VolumeTable({ labels, colors, lang }: { labels: ReportLabel[]; colors: Record<string, number[]>; lang: Lang }) {
+  const t = messages(lang);
+  return (
+    <table style={{ width: "100%", borderCollapse: "collapse" }}>
+      <thead>
+        <tr style={styles.muted}>
+          <th style={{ textAlign: "left" }}>{t.label}</th>
+          <th style={{ textAlign: "right" }}>{t.volume}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {labels.map((label) => (
+          <tr key={label.label} data-testid="neuronova-ai-label" data-label={label.label}>
+            <td>
+              <span style={{ ...styles.swatch, background: swatch(label.color_rgb ?? colors[label.label]) }} />
+              {label.label}
+            </td>
+            <td style={{ textAlign: "right", fontVariantNumeric: "tabular-nums" }} data-testid="neuronova-ai-volume">
+              {formatVolume(label.volume_ml, lang)}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 interface Props {
   services: Services;
   commands: Commands;
@@ -39,6 +83,8 @@ interface Props {
 
 export function AiPanel({ services, commands }: Props) {
   const studyUid = studyUidsFromLocation()[0] ?? "";
+  const lang = useLanguage();
+  const t = messages(lang);
   const [report, setReport] = useState<Report | null>(null);
   const [jobs, setJobs] = useState<Job[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -82,7 +128,7 @@ export function AiPanel({ services, commands }: Props) {
   async function toggleOverlay() {
     const seg = findSegDisplaySet(services.displaySetService.getActiveDisplaySets(), report?.seg_series_uid ?? null);
     if (!seg) {
-      setMessage("The AI SEG series is not loaded in this viewer yet.");
+      setMessage(t.segNotLoaded);
       return;
     }
     setMessage(null);
@@ -99,62 +145,35 @@ export function AiPanel({ services, commands }: Props) {
       if (shown) setColors(segmentColors(services, seg.displaySetInstanceUID));
     } catch (err) {
       setOverlay("hidden");
-      setMessage(`Could not show the overlay: ${(err as Error).message}`);
+      setMessage(fill(t.overlayFailed, { message: (err as Error).message }));
     }
   }
 
   async function reanalyze() {
     try {
       await portal.reanalyze(studyUid);
-      setMessage("Re-analysis queued.");
+      setMessage(t.reanalyzeQueued);
       await load();
     } catch (err) {
-      setMessage(`Re-analysis failed: ${(err as Error).message}`);
+      setMessage(fill(t.reanalyzeFailed, { message: (err as Error).message }));
     }
   }
 
   return (
-    <div style={styles.panel} data-testid="neuronova-ai-panel" data-status={status}>
-      <div style={{ fontWeight: 600, fontSize: "14px" }}>NeuroNova AI</div>
+    <div style={styles.panel} data-testid="neuronova-ai-panel" data-status={status} data-lang={lang} lang={LOCALES[lang]}>
+      <div style={{ fontWeight: 600, fontSize: "14px" }}>{t.title}</div>
       {error && <div style={styles.error} role="alert">{error}</div>}
       <div style={styles.row}>
-        <span style={styles.muted}>Model</span>
+        <span style={styles.muted}>{t.model}</span>
         <span data-testid="neuronova-ai-model">
           {report?.model_id ?? job?.model_id ?? "—"} {report?.model_version ?? job?.model_version ?? ""}
         </span>
       </div>
       <div style={styles.row}>
-        <span style={styles.muted}>Status</span>
-        <span data-testid="neuronova-ai-status">{status}{job?.reason ? ` (${job.reason})` : ""}</span>
+        <span style={styles.muted}>{t.status}</span>
+        <span data-testid="neuronova-ai-status">{statusLabel(lang, status)}{job?.reason ? ` (${job.reason})` : ""}</span>
       </div>
-      {report && report.labels.length > 0 && (
-        <table style={{ width: "100%", borderCollapse: "collapse" }}>
-          <thead>
-            <tr style={styles.muted}>
-              <th style={{ textAlign: "left" }}>Label</th>
-              <th style={{ textAlign: "right" }}>mL</th>
-            </tr>
-          </thead>
-          <tbody>
-            {report.labels.map((label) => (
-              <tr key={label.label} data-testid="neuronova-ai-label" data-label={label.label}>
-                <td>
-                  <span
-                    style={{
-                      ...styles.swatch,
-                      background: swatch(label.color_rgb ?? colors[label.label]),
-                    }}
-                  />
-                  {label.label}
-                </td>
-                <td style={{ textAlign: "right", fontVariantNumeric: "tabular-nums" }}>
-                  {label.volume_ml.toFixed(2)}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      {report && report.labels.length > 0 && <VolumeTable labels={report.labels} colors={colors} lang={lang} />}
       <button
         type="button"
         style={styles.button}
@@ -163,7 +182,7 @@ export function AiPanel({ services, commands }: Props) {
         disabled={!report?.seg_series_uid || overlay === "loading"}
         onClick={() => void toggleOverlay()}
       >
-        {overlay === "visible" ? "Hide AI overlay" : overlay === "loading" ? "Loading overlay…" : "Show AI overlay"}
+        {overlay === "visible" ? t.hideOverlay : overlay === "loading" ? t.loadingOverlay : t.showOverlay}
       </button>
       <button
         type="button"
@@ -172,7 +191,7 @@ export function AiPanel({ services, commands }: Props) {
         disabled={active}
         onClick={() => void reanalyze()}
       >
-        Request re-analysis
+        {t.reanalyze}
       </button>
       {message && <div style={styles.muted} data-testid="neuronova-ai-message">{message}</div>}
     </div>

@@ -1,6 +1,7 @@
 // Runs before the viewer loads a study: no portal session -> back to the portal login (with
 // `next` so the user returns here); a study the user may not see -> a clear access error
 // instead of an empty or half-loaded viewer. The portal writes the audit record either way.
+import { currentLanguage, messages } from "./i18n";
 import { HttpError, loginUrl, portal, studyUidsFromLocation } from "./portal-api";
 
 export const ACCESS_ERROR_ID = "neuronova-access-error";
@@ -18,7 +19,7 @@ export function showAccessError(message: string): void {
   text.textContent = message;
   const back = document.createElement("a");
   back.href = "/";
-  back.textContent = "Back to the NeuroNova portal / 포털로 돌아가기";
+  back.textContent = messages(currentLanguage()).backToPortal;
   back.style.color = "#7fb2ff";
   box.append(text, back);
   document.body.append(box);
@@ -45,9 +46,7 @@ export async function checkAccess(): Promise<"ok" | "login" | "denied"> {
       await portal.study(studyUid);
     } catch (error) {
       if (error instanceof HttpError && [403, 404].includes(error.status)) {
-        showAccessError(
-          "You do not have access to this study, or it does not exist. / 이 검사에 접근할 권한이 없거나 검사가 없습니다.",
-        );
+        showAccessError(messages(currentLanguage()).accessDeniedOrMissing);
         return "denied";
       }
       throw error;

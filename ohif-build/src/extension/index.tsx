@@ -4,6 +4,7 @@
 import React from "react";
 import { checkAccess, refreshSession, showAccessError, startSessionKeepAlive } from "./access";
 import { AiPanel } from "./AiPanel";
+import { currentLanguage, messages } from "./i18n";
 import type { Commands, Services } from "./overlay";
 
 export const EXTENSION_ID = "neuronova";
@@ -18,7 +19,7 @@ const extension = {
   version: "1.0.0",
   preRegistration() {
     (window as { __neuronovaAccessDenied?: () => void }).__neuronovaAccessDenied = () =>
-      showAccessError("You do not have access to this study. / 이 검사에 접근할 권한이 없습니다.");
+      showAccessError(messages(currentLanguage()).accessDenied);
     // app-config.js's httpErrorHandler calls this on a 401: rotate the session if the refresh
     // cookie is still good (then reload to retry), otherwise go to the portal login.
     (window as { __neuronovaUnauthorized?: () => void }).__neuronovaUnauthorized = () => {
@@ -38,7 +39,7 @@ const extension = {
         name: "ai",
         iconName: "tab-segmentation",
         iconLabel: "AI",
-        label: "NeuroNova AI",
+        label: messages(currentLanguage()).title,
         component: Panel,
       },
     ];
