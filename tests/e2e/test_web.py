@@ -93,6 +93,21 @@ def test_study_page_shows_the_ai_volumes(
     page.get_by_label("Language").select_option("ko")
     expect(page.get_by_test_id("open-viewer")).to_have_text("뷰어에서 열기")
     screenshot(page, "clinician-study-ko")
+    # The viewer's AI panel follows the language chosen in the portal (same-origin localStorage).
+    page.get_by_test_id("open-viewer").click()
+    page.wait_for_url(re.compile(r"/pacs-viewer/ai\?StudyInstanceUIDs="))
+    panel = page.get_by_test_id("neuronova-ai-panel")
+    expect(panel).to_have_attribute("data-status", "done", timeout=120_000)
+    expect(panel).to_have_attribute("data-lang", "ko")
+    expect(panel.get_by_test_id("neuronova-ai-status")).to_have_text("완료")
+    expect(panel.get_by_role("columnheader")).to_have_text(["레이블", "부피 (mL)"])
+    expect(panel.get_by_test_id("neuronova-ai-reanalyze")).to_have_text("재분석 요청")
+    expect(panel.get_by_test_id("neuronova-ai-overlay")).to_have_text("AI 오버레이 표시")
+    for label in demo_report["labels"]:
+        # ko-KR groups thousands with "," and uses "." for decimals, like Python's "," format.
+        row = panel.locator(f"[data-label='{label['label']}']")
+        expect(row.get_by_test_id("neuronova-ai-volume")).to_have_text(f"{label['volume_ml']:,.2f}")
+    screenshot(page, "clinician-viewer-ko")
 
 
 def test_radiologist_reanalysis_creates_a_new_job_that_finishes(
