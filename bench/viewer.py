@@ -1,21 +1,34 @@
-"""Benchmark (wiring, CLI): what a radiologist's browser pays to open the demo study in the viewer.
+"""Benchmark (wiring, CLI): what a radiologist's browser pays to open the demo study in the viewer,
+HTJ2K (as the plugin stores it) side by side with the same series stored uncompressed.
 
-Run: ``.venv/bin/python bench/viewer.py`` (starts its own native stack, C-STOREs the demo study:
-a few minutes), or ``--url http://127.0.0.1:8080`` to measure a running stack that already holds
-the demo study (``make up && make demo``).
+Run: ``.venv/bin/python bench/viewer.py`` (starts its own native stack, C-STOREs the demo study,
+then an uncompressed copy of it: several minutes), or ``--url http://127.0.0.1:8080`` to measure
+a running stack that already holds the demo study (``make up && make demo``); there the baseline
+needs ``--baseline-study UID``, a copy of the demo study stored uncompressed (else it is skipped).
 
-Through the authorised path (nginx -> Django -> X-Accel -> Orthanc) in headless Chromium, it prints:
-  (a) frame bytes the browser received for the displayed series (HTJ2K, as stored by the plugin)
-      / the same series' pixel bytes uncompressed (the generator's Explicit VR Little Endian
-      originals, same seed, so the same UIDs); target <= 0.35;
+The baseline: the portal answers DICOMweb frames in their *stored* syntax whatever the Accept
+asks (docs/portal.md, image gateway; Orthanc 1.10 cannot transcode HTJ2K), so "the same series
+fetched uncompressed" through the authorised route means the same pixels stored as Explicit VR
+Little Endian. After the demo study is stored (HTJ2K), the bench's own stack restarts its Orthanc
+with ``NeuroNova.Transcode`` false and C-STOREs the generator's files again with fresh Study/
+Series/SOP UIDs (pixels byte-identical). Both studies are read by the same viewer, through the
+same nginx -> Django -> X-Accel -> Orthanc path; only the stored transfer syntax differs.
+
+Through that path, in headless Chromium, it prints:
+  (a) frame bytes the browser received for the displayed series: HTJ2K / the generator's
+      uncompressed pixels (target <= 0.35), and the baseline's received bytes as a check;
   (b) time from opening the viewer URL to the first rendered image, and to the whole displayed
-      series loaded (every image of the viewport's stack decoded in cornerstone's cache).
-Rounds open the viewer in a fresh browser context each (no HTTP cache); medians are printed.
+      series loaded (every image of the viewport's stack decoded in cornerstone's cache),
+      HTJ2K vs uncompressed, with the ratio.
+Each round opens the viewer in a fresh browser (no HTTP cache) on both studies, alternating which
+goes first; medians are printed. Timing starts once both studies' AI jobs have settled, so the
+inference worker does not compete for the CPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -29,11 +42,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pydicom
+from pydicom.uid import generate_uid
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO)]
 
-from tests.support.stack import native_stack  # noqa: E402
+from tests.support.stack import RunningStack, native_stack  # noqa: E402
 from tests.support.web import (  # noqa: E402
     FrameLog,
     chromium,
@@ -44,6 +58,7 @@ from tests.support.web import (  # noqa: E402
 
 SizeTarget = 0.35
 DEMO_SEED = 424242
+BASELINE_TAG = "uncompressed-baseline"
 
 FIRST_IMAGE = """() => {
   const cs = window.cornerstone;
@@ -78,12 +93,7 @@ def uncompressed_pixel_bytes(folder: Path) -> dict[str, int]:
 
 
 def wait_for_study(url: str, study_uid: str, timeout_s: float = 300) -> None:
-    body = json.dumps({"username": "radiologist", "password": "radiologist-dev-pass"}).encode()
-    request = urllib.request.Request(
-        url + "/api/auth/token", data=body, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        token = json.loads(response.read())["access"]
+    token = api_token(url)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         request = urllib.request.Request(
@@ -96,23 +106,98 @@ def wait_for_study(url: str, study_uid: str, timeout_s: float = 300) -> None:
     raise SystemExit(f"the portal never listed study {study_uid}")
 
 
+def baseline_copy(files: list[Path], folder: Path) -> tuple[str, dict[str, str]]:
+    """The generator's files with fresh Study/Series/SOP UIDs (pixels untouched).
+
+    Returns the copy's StudyInstanceUID and {copy series UID: original series UID}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    series_map: dict[str, str] = {}
+    study_uid = ""
+    for path in files:
+        ds = pydicom.dcmread(path)
+        original_series = str(ds.SeriesInstanceUID)
+        for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+            setattr(ds, keyword, generate_uid(entropy_srcs=[str(ds.get(keyword)), BASELINE_TAG]))
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.StudyDescription = f"{ds.get('StudyDescription', '')} {BASELINE_TAG}".strip()
+        series_map[str(ds.SeriesInstanceUID)] = original_series
+        study_uid = str(ds.StudyInstanceUID)
+        ds.save_as(folder / path.name, enforce_file_format=True)
+    return study_uid, series_map
+
+
+def store_uncompressed(stack: RunningStack, folder: Path) -> None:
+    """Restart the stack's Orthanc with NeuroNova.Transcode false, then C-STORE ``folder``.
+
+    Only on the bench's own throw-away stack: the rendered config lives in its var folder."""
+    config_path = stack.config.var_dir / "orthanc" / "orthanc.json"
+    config = json.loads(config_path.read_text())
+    config.setdefault("NeuroNova", {})["Transcode"] = False
+    config_path.write_text(json.dumps(config, indent=2))
+    stack.supervisor.stop_program("orthanc")
+    stack.supervisor.start_program("orthanc")
+    wait_for_orthanc(stack)
+    subprocess.run(
+        ["storescu", "-aec", stack.aet, "-aet", "NNBENCH", "127.0.0.1", str(stack.dicom_port)]
+        + [str(path) for path in sorted(folder.glob("*.dcm"))],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+
+
+def wait_for_orthanc(stack: RunningStack, timeout_s: float = 120) -> None:
+    user, password = stack.orthanc_auth
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        request = urllib.request.Request(
+            stack.orthanc_url + "/system", headers={"Authorization": f"Basic {auth}"}
+        )
+        with contextlib.suppress(OSError), urllib.request.urlopen(request, timeout=5) as response:
+            if response.status == 200:
+                return
+        time.sleep(1)
+    raise SystemExit("Orthanc did not come back after the restart")
+
+
 @contextlib.contextmanager
-def target_stack(url: str | None, small: bool) -> Iterator[str]:
+def target_stack(url: str | None, small: bool) -> Iterator[tuple[str, RunningStack | None]]:
     if url:
-        yield url.rstrip("/")
+        yield url.rstrip("/"), None
         return
     with native_stack() as stack:
-        args = ["--port", str(stack.dicom_port), "--aet", stack.aet, "--seed", str(DEMO_SEED)]
-        subprocess.run(
-            [sys.executable, "-m", "neuronova_inference.synthetic.demo", *args]
-            + (["--small"] if small else []),
-            cwd=REPO,
-            env={**os.environ, "PYTHONPATH": str(REPO / "inference")},
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-        yield stack.url
+        stack.send_demo_study(seed=DEMO_SEED, small=small)
+        yield stack.url, stack
+
+
+def api_token(url: str) -> str:
+    body = json.dumps({"username": "radiologist", "password": "radiologist-dev-pass"}).encode()
+    request = urllib.request.Request(
+        url + "/api/auth/token", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(json.loads(response.read())["access"])
+
+
+def wait_for_ai_settled(url: str, study_uids: list[str], timeout_s: float = 900) -> str:
+    """Wait until no AI job of these studies is queued or running (or none started in 2 min)."""
+    token = api_token(url)
+    start = time.monotonic()
+    states: dict[str, str] = {}
+    while time.monotonic() - start < timeout_s:
+        for uid in study_uids:
+            request = urllib.request.Request(
+                f"{url}/api/studies/{uid}", headers={"Authorization": f"Bearer {token}"}
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                states[uid] = str(json.loads(response.read()).get("ai_status", "none"))
+        waiting = [s for s in states.values() if s in ("queued", "running")]
+        # "none" may mean "not started yet": give the pipeline 2 minutes to pick a study up.
+        if not waiting and ("none" not in states.values() or time.monotonic() - start > 120):
+            return ", ".join(sorted(set(states.values())))
+        time.sleep(3)
+    return f"NOT settled after {timeout_s:.0f} s: {states}"
 
 
 def one_round(url: str, study_uid: str) -> tuple[float, float, str, FrameLog]:
@@ -133,9 +218,22 @@ def one_round(url: str, study_uid: str) -> tuple[float, float, str, FrameLog]:
     return first, whole, str(loaded["series"]), frames
 
 
+def summary(values: list[float]) -> str:
+    return f"median {statistics.median(values):.2f} s ({', '.join(f'{t:.2f}' for t in values)})"
+
+
+def displayed_bytes(frames: FrameLog, series_uid: str) -> int:
+    # One size per frame URL: the series' thumbnail may fetch a frame the stack fetches again.
+    sizes = {u: size for u, _ct, size in frames.responses if f"/series/{series_uid}/" in u}
+    return sum(sizes.values())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--url", help="a running stack holding the demo study (default: start one)")
+    ap.add_argument(
+        "--baseline-study", help="with --url: a copy of the demo study stored uncompressed"
+    )
     ap.add_argument("--small", action="store_true", help="the tests' small demo grid")
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
@@ -145,31 +243,75 @@ def main() -> None:
         files = generate_study(originals, seed=DEMO_SEED, small=args.small)
         study_uid = pydicom.dcmread(files[0], stop_before_pixels=True).StudyInstanceUID
         raw = uncompressed_pixel_bytes(originals)
+        copy_uid, copy_series = baseline_copy(files, Path(tmp) / "baseline")
 
-    with target_stack(args.url, args.small) as url:
-        wait_for_study(url, study_uid)
-        rounds = [one_round(url, study_uid) for _ in range(args.rounds)]
+        with target_stack(args.url, args.small) as (url, stack):
+            wait_for_study(url, study_uid)
+            baseline: str | None = args.baseline_study
+            if stack is not None:
+                store_uncompressed(stack, Path(tmp) / "baseline")
+                baseline = copy_uid
+            studies = [study_uid] + ([baseline] if baseline else [])
+            for uid in studies:
+                wait_for_study(url, uid)
+            ai = wait_for_ai_settled(url, studies)
+            load = os.getloadavg()
+            htj2k_rounds: list[tuple[float, float, str, FrameLog]] = []
+            base_rounds: list[tuple[float, float, str, FrameLog]] = []
+            for index in range(args.rounds):
+                order = [(study_uid, htj2k_rounds), (baseline, base_rounds)]
+                for uid, into in order if index % 2 == 0 else order[::-1]:
+                    if uid:
+                        into.append(one_round(url, uid))
+            load_after = os.getloadavg()
 
-    firsts = [r[0] for r in rounds]
-    wholes = [r[1] for r in rounds]
-    series_uid, frames = rounds[-1][2], rounds[-1][3]
-    # One size per frame URL: the series' thumbnail may fetch a frame the stack fetches again.
-    sizes = {u: size for u, _ct, size in frames.responses if f"/series/{series_uid}/" in u}
-    htj2k = sum(sizes.values())
-    syntaxes = sorted(frames.transfer_syntaxes())
+    series_uid, frames = htj2k_rounds[-1][2], htj2k_rounds[-1][3]
+    htj2k = displayed_bytes(frames, series_uid)
     ratio = htj2k / raw[series_uid]
     print(f"study {study_uid} ({'small' if args.small else 'demo'} grid) at {url}")
-    print(f"displayed series {series_uid}: {len(sizes)} frames, transfer syntaxes {syntaxes}")
+    print(
+        f"AI jobs before timing: {ai}; load average {load[0]:.2f} before, {load_after[0]:.2f} after"
+    )
+    print(
+        f"displayed series {series_uid}: {len(frames.responses)} frame responses, "
+        f"transfer syntaxes {sorted(frames.transfer_syntaxes())}"
+    )
     print(
         f"(a) bytes to the browser, HTJ2K frames {htj2k:,} / uncompressed pixels "
         f"{raw[series_uid]:,} = {ratio:.3f} (target <= {SizeTarget}: "
         f"{'met' if ratio <= SizeTarget else 'NOT met'})"
     )
+    firsts = [r[0] for r in htj2k_rounds]
+    wholes = [r[1] for r in htj2k_rounds]
+    if not base_rounds:
+        print("(b) HTJ2K: viewer URL -> first image:", summary(firsts))
+        print("    HTJ2K: viewer URL -> whole series loaded:", summary(wholes))
+        print("    uncompressed baseline NOT measured (give --baseline-study with --url)")
+        return
+    base_series, base_frames = base_rounds[-1][2], base_rounds[-1][3]
+    if stack is None:
+        match = "pixels not checked"
+    elif copy_series.get(base_series) == series_uid:
+        match = "the same pixels as the HTJ2K series"
+    else:
+        match = "a DIFFERENT series"
+    base_bytes = displayed_bytes(base_frames, base_series)
     print(
-        f"(b) viewer URL -> first image: median {statistics.median(firsts):.2f} s "
-        f"(rounds {', '.join(f'{t:.2f}' for t in firsts)}); -> whole series loaded: median "
-        f"{statistics.median(wholes):.2f} s (rounds {', '.join(f'{t:.2f}' for t in wholes)})"
+        f"    baseline study {baseline}: series {base_series} "
+        f"({match}), "
+        f"transfer syntaxes {sorted(base_frames.transfer_syntaxes())}, "
+        f"bytes received {base_bytes:,}; HTJ2K / received = {htj2k / base_bytes:.3f}"
     )
+    base_firsts = [r[0] for r in base_rounds]
+    base_wholes = [r[1] for r in base_rounds]
+    for what, ours, theirs in (
+        ("first image", firsts, base_firsts),
+        ("whole series loaded", wholes, base_wholes),
+    ):
+        print(
+            f"(b) viewer URL -> {what}: HTJ2K {summary(ours)} vs uncompressed {summary(theirs)}; "
+            f"HTJ2K / uncompressed = {statistics.median(ours) / statistics.median(theirs):.2f}"
+        )
 
 
 if __name__ == "__main__":
