@@ -10,6 +10,7 @@ import django_stubs_ext
 import environ  # type: ignore[import-untyped]
 import pymysql
 
+from neuronova_portal import cache as portal_cache
 from neuronova_portal import config as portal_config
 
 django_stubs_ext.monkeypatch()
@@ -39,6 +40,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: image requests (most of the traffic) skip everything below (pacs/middleware.py).
+    "pacs.middleware.ImageGatewayMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,6 +101,8 @@ DATABASES = {"default": _database(CONFIG.database_url)}
 
 _cache: dict[str, Any] = dict(environ.Env.cache_url_config(CONFIG.cache_url))
 _cache["KEY_PREFIX"] = CONFIG.cache_key_prefix
+if _cache["BACKEND"] == portal_cache.DJANGO_BACKEND:  # same backend, one client per pool
+    _cache["BACKEND"] = portal_cache.BACKEND
 CACHES = {"default": _cache}
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -195,6 +195,26 @@ def test_cornerstone_frame_is_x_accel_to_raw_route_with_stored_transfer_syntax(
     assert response.content == b""
 
 
+def test_image_routes_take_the_short_way_other_routes_the_full_middleware(world: World) -> None:
+    token = world.login("radiologist")["access"]
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    image = world.client.get(frames(S1, SE1, I1), HTTP_ACCEPT=CORNERSTONE_ACCEPT, **bearer)  # type: ignore[arg-type]
+    assert image.status_code == 200
+    assert "X-Accel-Redirect" in image
+    # Neither the session nor the auth middleware ran for the image request…
+    assert not hasattr(image.wsgi_request, "session")
+    assert not hasattr(image.wsgi_request, "user")
+    # …while the reports API still goes through the whole chain.
+    api = world.client.get("/api/studies", **bearer)  # type: ignore[arg-type]
+    assert api.status_code == 200
+    assert hasattr(api.wsgi_request, "session")
+    # The short way keeps the Host check (ALLOWED_HOSTS) of the normal chain.
+    for path in (frames(S1, SE1, I1), f"/api/pacs/wado?requestType=WADO&studyUID={S1}"):
+        evil = world.client.get(path, HTTP_HOST="evil.example", **bearer)  # type: ignore[arg-type]
+        assert evil.status_code == 400, path
+        assert "X-Accel-Redirect" not in evil
+
+
 def test_dicomweb_client_frames_get_a_real_multipart_answer(world: World) -> None:
     token = world.login("radiologist")["access"]
     response = world.client.get(

@@ -1,0 +1,37 @@
+"""Wiring: the image gateway's short way through Django.
+
+Every frame a viewer loads is one request to ``/api/pacs/dicom-web/…`` or ``/api/pacs/wado``.
+Those views authenticate with the JWT themselves (no session, no Django user, no CSRF: they
+accept GET/HEAD only) and answer with an empty X-Accel-Redirect, so the session, CSRF, auth and
+messages middleware and URL resolution are pure cost there. This middleware, first in the list,
+hands those two routes straight to their views; every other path goes down the usual chain.
+
+The host check stays: ``request.get_host()`` validates Host against ALLOWED_HOSTS as
+CommonMiddleware would (DisallowedHost becomes a 400 in Django's exception handling).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from pacs import views
+
+DICOMWEB_PREFIX = "/api/pacs/dicom-web/"
+WADO_PATH = "/api/pacs/wado"
+
+
+class ImageGatewayMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if path.startswith(DICOMWEB_PREFIX):
+            request.get_host()
+            return views.dicomweb(request, path[len(DICOMWEB_PREFIX) :])
+        if path == WADO_PATH:
+            request.get_host()
+            return views.wado(request)
+        return self.get_response(request)
