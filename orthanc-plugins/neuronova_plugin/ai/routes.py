@@ -92,7 +92,10 @@ def store_seg(host: AiHost, results_dir: Path, request: Request) -> Response:
     replaced = _lookup(host, str(seg.SOPInstanceUID), "Instance")
     if replaced is not None:
         host.rest_delete(f"/instances/{replaced}")
-    stored = json.loads(host.rest_post("/instances", raw))
+    try:
+        stored = json.loads(host.store_instance(raw))
+    except HostError as exc:  # transient for the worker: a 5xx makes it retry
+        return Response.error(503, f"SEG not stored: {exc}")
     results_dir.mkdir(parents=True, exist_ok=True)
     summary = {**body, "orthanc_instance_id": stored.get("ID"), "replaced": replaced is not None}
     tmp = results_dir / f".{study}.json.tmp"

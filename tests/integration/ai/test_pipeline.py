@@ -23,11 +23,7 @@ from pydicom.uid import CTImageStorage
 
 from tests.integration.ai.conftest import Pipeline
 
-# Quarantined (README "Status", issue 4 note): now and then Orthanc's Python plugin stalls for
-# ~60 s inside orthanc.RestApiPost("/instances") when /neuronova/seg stores the SEG (py-spy: the
-# REST thread waits in the SDK call), and C-STORE associations time out meanwhile. Run it with
-# `.venv/bin/pytest -m quarantine tests/integration/ai`; make test excludes it until it is fixed.
-pytestmark = [pytest.mark.integration, pytest.mark.quarantine]
+pytestmark = pytest.mark.integration
 
 GRID = axial_grid((16, 48, 48), (9.0, 4.5, 4.5), np.zeros(3))
 

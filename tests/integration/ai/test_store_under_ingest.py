@@ -1,0 +1,85 @@
+"""A SEG stored through /neuronova/seg while modalities push by C-STORE: nothing hangs.
+
+Regression for the "stall" of issue 4. With the SEG stored by ``orthanc.RestApiPost`` inside
+the REST callback, Orthanc 1.10 + Python plugin 4.0 deadlocked within a few SEG posts: the REST
+thread held the GIL and waited for the plugin engine's mutex, a C-STORE thread held that mutex
+and waited for the GIL (neuronova_plugin/ai/loopback.py has the whole story). Every association
+then timed out and the SEG was never stored. The HTTP timeouts below only turn such a hang into
+a failure; nothing here measures speed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from neuronova_inference import registry
+from neuronova_inference.seg import build_seg
+from neuronova_inference.synthetic.dicom import to_bytes
+from neuronova_inference.synthetic.phantom import axial_grid
+from neuronova_inference.synthetic.study import SyntheticStudy
+
+from tests.support.orthanc import running_orthanc, synthetic_mr_series, write_series
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[3]
+ASSOCIATIONS, SLICES = 4, 100
+HANG_S = 60.0  # a healthy store of one small SEG takes well under a second here
+
+
+def test_seg_posts_during_cstore_ingest_all_complete(tmp_path: Path) -> None:
+    manifest = registry.load(REPO / "inference" / "models", "nn-brain-tumour-synth")
+    study = SyntheticStudy.generate(31, axial_grid((16, 48, 48), (9.0, 4.5, 4.5), np.zeros(3)))
+    reference = sorted(
+        next(iter(study.series.values())), key=lambda ds: float(ds.ImagePositionPatient[2])
+    )
+    labels = np.zeros((len(reference), 48, 48), np.uint8)
+    labels[6:10, 18:30, 18:30] = 1
+    seg = build_seg(reference, labels, manifest)
+    body = json.dumps({"seg": base64.b64encode(to_bytes(seg)).decode()})
+    folders = [
+        write_series(
+            synthetic_mr_series(SLICES, rows=96, columns=96, seed=100 + k), tmp_path / f"s{k}"
+        )
+        for k in range(ASSOCIATIONS)
+    ]
+
+    with running_orthanc(tmp_path / "orthanc") as orthanc:
+        http = orthanc.session()
+        for ds in reference:
+            http.post(f"{orthanc.url}/instances", data=to_bytes(ds)).raise_for_status()
+        codes: dict[int, int] = {}
+
+        def push(k: int) -> None:
+            codes[k] = orthanc.storescu(*folders[k], timeout_s=300).returncode
+
+        pushers = [threading.Thread(target=push, args=(k,)) for k in range(ASSOCIATIONS)]
+        for thread in pushers:
+            thread.start()
+        answers: list[int | str] = []
+        try:
+            # At least a few posts, and keep posting for as long as the associations run.
+            while len(answers) < 5 or any(t.is_alive() for t in pushers):
+                try:
+                    response = http.post(f"{orthanc.url}/neuronova/seg", data=body, timeout=HANG_S)
+                    answers.append(response.status_code)
+                except requests.RequestException as exc:
+                    answers.append(type(exc).__name__)
+                if answers[-1] != 200:
+                    break
+        finally:
+            for thread in pushers:
+                thread.join(320)
+
+        assert set(answers) == {200}, f"SEG posts answered {answers[-3:]} after {len(answers)}"
+        assert codes == dict.fromkeys(range(ASSOCIATIONS), 0)
+        stored = http.get(f"{orthanc.url}/instances").json()
+        assert len(stored) == len(reference) + ASSOCIATIONS * SLICES + 1
+        found = http.post(f"{orthanc.url}/tools/lookup", data=str(seg.SOPInstanceUID)).json()
+        assert [hit["Type"] for hit in found] == ["Instance"]
