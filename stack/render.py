@@ -175,7 +175,9 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
             name="portal-worker",
             command=(
                 f"{bin_}/celery -A neuronova_portal.celery:app worker -Q portal "
-                "-n portal@%%h --concurrency 2 --loglevel INFO"
+                "-n portal@%%h --concurrency 2 --loglevel INFO "
+                # Embedded beat: periodic FHIR re-sync (neuronova_portal/celery.py).
+                f"-B --schedule {var}/run/portal-beat-schedule"
             ),
             directory=root,
             priority=50,

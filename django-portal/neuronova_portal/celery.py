@@ -25,4 +25,14 @@ app.conf.update(
     accept_content=["json"],
     broker_connection_retry_on_startup=True,
 )
+# Periodic work runs from the one portal worker's embedded beat (`worker -B`, stack/render.py and
+# docker-compose.yml): one portal-worker per deployment, so no second scheduler is needed.
+# Task names are strings so this module stays free of Django imports.
+app.conf.beat_schedule = {
+    "fhir-sync-pending": {
+        "task": "neuronova.fhir.sync_pending",
+        "schedule": float(os.environ.get("NEURONOVA_FHIR_RESYNC_S", "300")),
+        "options": {"queue": "portal"},
+    },
+}
 app.autodiscover_tasks()

@@ -138,3 +138,12 @@ def test_misconfiguration_stops_the_app_at_start_up(monkeypatch: pytest.MonkeyPa
             apps.get_app_config("fhir_sync").ready()
     finally:
         config_module.get_config.cache_clear()
+
+
+def test_the_portal_worker_beat_schedules_the_pending_resync() -> None:
+    from fhir_sync import tasks  # noqa: PLC0415 - registers the task on the shared app
+    from neuronova_portal.celery import app  # noqa: PLC0415
+
+    (entry,) = [e for e in app.conf.beat_schedule.values() if e["task"] == tasks.SYNC_PENDING]
+    assert entry["options"]["queue"] == tasks.QUEUE
+    assert entry["task"] in app.tasks

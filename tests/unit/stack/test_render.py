@@ -149,3 +149,11 @@ def test_worker_metrics_port_reaches_the_worker() -> None:
 def test_metrics_are_not_public() -> None:
     template = (ROOT / "nginx" / "neuronova.conf.template").read_text()
     assert "location = /api/metrics {\n        return 404;" in template
+
+
+def test_portal_worker_runs_the_periodic_fhir_resync() -> None:
+    config = load({}, root=ROOT)
+    (worker,) = [
+        p for p in render.programs(config, manage_redis=False) if p.name == "portal-worker"
+    ]
+    assert f" -B --schedule {config.var_dir}/run/portal-beat-schedule" in worker.command
