@@ -128,7 +128,7 @@ def _link(link: Path, target: Path) -> None:
 
 
 def prepare_portal(config: StackConfig) -> None:
-    """Migrations and dev users, before gunicorn starts: both are idempotent."""
+    """Migrations, static files and dev users, before gunicorn starts: all idempotent."""
     manage = config.root / "django-portal" / "manage.py"
     env = {
         **os.environ,
@@ -138,6 +138,9 @@ def prepare_portal(config: StackConfig) -> None:
     }
     python = str(config.venv / "bin" / "python")
     subprocess.run([python, str(manage), "migrate", "--noinput", "-v", "0"], env=env, check=True)  # noqa: S603
+    # Django admin's static files, served by nginx at /api/static/ (NN_STATIC).
+    collect = [python, str(manage), "collectstatic", "--noinput", "-v", "0"]
+    subprocess.run(collect, env=env, check=True)  # noqa: S603
     if config.env != "production":
         subprocess.run([python, str(manage), "seed_dev_users"], env=env, check=True)  # noqa: S603
 

@@ -56,6 +56,7 @@ def nginx_values(config: StackConfig) -> dict[str, str]:
         "NN_WWW": f"{var}/nginx/www",
         "NN_UPLOAD_MAX": "2g",
         "NN_VAR": var,
+        "NN_STATIC": f"{var}/portal/static",  # the portal's STATIC_ROOT under NEURONOVA_VAR
         # nginx started by root drops its workers to an unprivileged user.
         "NN_USER_DIRECTIVE": "user nobody nogroup;",
     }

@@ -88,6 +88,16 @@ def test_front_ends_are_served(stack: RunningStack) -> None:
         assert "no-cache" in headers.get("Cache-Control", ""), path
 
 
+def test_django_admin_static_files_are_served_by_nginx(stack: RunningStack) -> None:
+    code, headers, body = _get(stack.url + "/api/static/admin/css/base.css")
+    assert code == 200
+    assert headers["Content-Type"].startswith("text/css")
+    assert b"{" in body
+    assert headers.get("X-Content-Type-Options") == "nosniff"  # `expires` kept the headers
+    assert "max-age=3600" in headers.get("Cache-Control", "")
+    assert _get(stack.url + "/api/static/../portal/db.sqlite3")[0] in (400, 403, 404)
+
+
 def test_second_up_changes_nothing(stack: RunningStack) -> None:
     before = stack.supervisor.status_text()
     result = stack.cli("up", "--timeout", "120")
