@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +216,7 @@ def render_nginx(
         "NN_WWW": f"{workdir}/nginx/www",
         "NN_UPLOAD_MAX": "256m",
         "NN_VAR": str(workdir),
+        "NN_STATIC": f"{workdir}/portal/static",  # the portal's STATIC_ROOT (NEURONOVA_VAR)
         "NN_USER_DIRECTIVE": "",
     }
     site = substitute((REPO_ROOT / "nginx" / "neuronova.conf.template").read_text(), values)
@@ -233,11 +234,18 @@ def render_nginx(
     return path
 
 
+# The worker layout stack/render.py starts (native stack); the benchmark can try others.
+GUNICORN_OPTIONS = ("--workers", "2", "--worker-class", "gthread", "--threads", "8")
+
+
 @contextmanager
 def portal_chain(
-    database_url: str | None = None, *, public_raw_route: bool = False
+    database_url: str | None = None,
+    *,
+    public_raw_route: bool = False,
+    gunicorn_options: Sequence[str] = GUNICORN_OPTIONS,
 ) -> Iterator[PortalChain]:
-    """Own Redis, Orthanc with the plugin, gunicorn (2 workers) and nginx, all on spare ports."""
+    """Own Redis, Orthanc with the plugin, gunicorn and nginx, all on spare ports."""
     workdir = Path(tempfile.mkdtemp(prefix="nn-portal-it-"))
     workdir.chmod(0o755)  # nginx workers (nobody) write their temp files under it
     procs: list[subprocess.Popen[bytes]] = []
@@ -285,12 +293,7 @@ def portal_chain(
                     "neuronova_portal.wsgi",
                     "-b",
                     f"127.0.0.1:{django_port}",
-                    "--workers",
-                    "2",
-                    "--worker-class",
-                    "gthread",
-                    "--threads",
-                    "8",
+                    *gunicorn_options,
                 ],
                 cwd=PORTAL_DIR,
                 env=env,
