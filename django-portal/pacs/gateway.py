@@ -24,6 +24,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from pacs.access import Authoriser, Principal
 from pacs.orthanc import OrthancClient
+from pacs.paths import Target
 from pacs.ttl_cache import TTLCache
 
 INTERNAL = "/internal-orthanc"
@@ -113,13 +114,77 @@ def check_study(request: HttpRequest, caller: Caller, study_uid: str, target: st
         raise Refused(403, decision.reason)
 
 
-def series_in_study(study_uid: str, series_uid: str) -> None:
+def series_in_study(study_uid: str, series_uid: str) -> str:
+    """Orthanc id of the series, only for a series of that study."""
     key = (study_uid, series_uid)
-    if _series.get(key) is None:
+    found = _series.get(key)
+    if found is None:
         found = orthanc().find_series(study_uid, series_uid)
         if found is None:
             raise Refused(404, "series not in study")
         _series.put(key, found)
+    return found
+
+
+# Series that are not pictures of the patient: never chosen for a study's thumbnail.
+_NOT_IMAGES = frozenset({"SEG", "SR", "PR", "KO", "RTSTRUCT", "DOC", "REG", "RWV"})
+_THUMBNAIL_SIZE = 128
+_MAX_VIEWPORT = 1024
+_VIEWPORT = re.compile(r"\A([1-9][0-9]{0,3}),([1-9][0-9]{0,3})\Z")
+# A study's or series' representative instance changes only when instances arrive.
+_representatives: TTLCache[str] = TTLCache(60.0)
+
+
+def _middle(instances: list[str]) -> str | None:
+    return instances[len(instances) // 2] if instances else None
+
+
+def representative_instance(target: Target) -> str:
+    """Orthanc id of the instance that stands for the target in a thumbnail.
+
+    Instance: itself. Series: its middle instance (in Orthanc's order). Study: the middle
+    instance of its first image series (SEG, SR and other non-image series are passed over).
+    """
+    if target.sop_uid:
+        return instance(target.study_uid, target.series_uid, target.sop_uid)[0]
+    key = (target.study_uid, target.series_uid)
+    hit = _representatives.get(key)
+    if hit is not None:
+        return hit
+    if target.series_uid:
+        chosen = _middle(orthanc().series_instances(series_in_study(*key)))
+    else:
+        study_id = orthanc().lookup_study(target.study_uid)
+        series = orthanc().study_series(study_id) if study_id else []
+        images = [
+            s
+            for s in series
+            if str((s.get("MainDicomTags") or {}).get("Modality", "")) not in _NOT_IMAGES
+        ]
+        chosen = next((m for s in images if (m := _middle(list(s.get("Instances") or [])))), None)
+    if chosen is None:
+        raise Refused(404, "no image to make a thumbnail of")
+    _representatives.put(key, str(chosen))
+    return str(chosen)
+
+
+def thumbnail(request: HttpRequest, target: Target) -> HttpResponse:
+    """DICOMweb thumbnail (Orthanc's DICOMweb 1.7 has none): the plugin's HTJ2K-aware
+    ``/instances/{id}/rendered`` of the representative instance, bounded by ``viewport=w,h``
+    (default 128x128). PNG, or JPEG when the client accepts only JPEG (Accept is passed on).
+    """
+    viewport = request.GET.get("viewport", "")
+    width = height = _THUMBNAIL_SIZE
+    if viewport:
+        match = _VIEWPORT.match(viewport)
+        if match is None:
+            raise Refused(400, "bad viewport")
+        width = min(int(match.group(1)), _MAX_VIEWPORT)
+        height = min(int(match.group(2)), _MAX_VIEWPORT)
+    orthanc_id = representative_instance(target)
+    return accel(
+        f"{INTERNAL}/instances/{orthanc_id}/rendered", urlencode({"width": width, "height": height})
+    )
 
 
 def instance(study_uid: str, series_uid: str, sop_uid: str) -> tuple[str, str]:

@@ -25,6 +25,7 @@ from pacs.orthanc import OrthancError
 _SAFE = ["GET", "HEAD"]
 _WADO_CONTENT_TYPES = {"application/dicom", "image/jpeg", "image/png"}
 MAX_PATIENT_QUERIES = 100
+_SEARCHES = {paths.Kind.SEARCH_STUDIES, paths.Kind.SEARCH_SERIES, paths.Kind.SEARCH_INSTANCES}
 
 
 def _measured(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -80,15 +81,15 @@ def dicomweb(request: HttpRequest, path: str) -> HttpResponse:
         target = _target(request, path)
         caller = gateway.authenticate(request)
         query = gateway.clean_query(request)
-        if target.kind in {paths.Kind.SEARCH_STUDIES, paths.Kind.SEARCH_SERIES}:
-            return _search(request, caller, target, query)
-        if target.kind is paths.Kind.SEARCH_INSTANCES:
+        if target.kind in _SEARCHES:
             return _search(request, caller, target, query)
         gateway.check_study(request, caller, target.study_uid, f"dicom-web/{path}")
         if target.series_uid and not target.sop_uid:
             gateway.series_in_study(target.study_uid, target.series_uid)
         if target.kind is paths.Kind.FRAMES:
             return _frames(request, target)
+        if target.tail == "thumbnail":
+            return gateway.thumbnail(request, target)
         if target.sop_uid:
             gateway.instance(target.study_uid, target.series_uid, target.sop_uid)
         return gateway.accel(f"{gateway.INTERNAL}/dicom-web/{target.orthanc_path()}", query)

@@ -35,6 +35,13 @@ class FakeOrthanc:
         hit = any(k[:2] == (study_uid, series_uid) for k in self.instances)
         return f"series-{series_uid}" if hit else None
 
+    def series_instances(self, orthanc_series_id: str) -> list[str]:
+        return [
+            oid
+            for (_, series, _), (oid, _) in self.instances.items()
+            if f"series-{series}" == orthanc_series_id
+        ]
+
     def find_instance(self, study_uid: str, series_uid: str, sop_uid: str) -> str | None:
         hit = self.instances.get((study_uid, series_uid, sop_uid))
         return hit[0] if hit else None
@@ -50,7 +57,7 @@ class FakeOrthanc:
         return httpx.Response(200, json=self.qido_rows)
 
     def lookup_study(self, study_uid: str) -> str | None:
-        return None
+        return next((oid for oid, s in self.studies.items() if _study_uid(s) == study_uid), None)
 
     def store(self, dicom: bytes) -> tuple[int, dict[str, Any]]:
         self.stored.append(dicom)
@@ -59,6 +66,10 @@ class FakeOrthanc:
     def reanalyze(self, orthanc_study_id: str) -> dict[str, Any]:
         self.reanalysed.append(orthanc_study_id)
         return {"job_id": "j-new"}
+
+
+def _study_uid(study: dict[str, Any]) -> str:
+    return str((study.get("MainDicomTags") or {}).get("StudyInstanceUID", ""))
 
 
 @pytest.fixture
@@ -70,6 +81,7 @@ def fake_orthanc(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOrthanc]:
     gateway.authoriser().clear()
     gateway._instances.clear()
     gateway._series.clear()
+    gateway._representatives.clear()
     yield fake
     gateway.authoriser().clear()
 

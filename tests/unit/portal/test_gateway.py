@@ -215,6 +215,49 @@ def test_image_routes_take_the_short_way_other_routes_the_full_middleware(world:
         assert "X-Accel-Redirect" not in evil
 
 
+def test_thumbnails_are_the_plugin_rendering_of_a_representative_instance(
+    world: World,
+) -> None:
+    from tests.unit.portal.conftest import orthanc_series_json, orthanc_study_json  # noqa: PLC0415
+
+    world.orthanc.instances[(S1, SE1, "1.2.826.0.1.1.1.2")] = ("inst-1b", HTJ2K)
+    world.orthanc.instances[(S1, SE1, "1.2.826.0.1.1.1.3")] = ("inst-1c", HTJ2K)
+    world.orthanc.studies["o-s1"] = orthanc_study_json(
+        orthanc_id="o-s1", study_uid=S1, patient_id="NN-DEMO-0001"
+    )
+    seg = orthanc_series_json(orthanc_id="o-seg", series_uid="1.2.9", modality="SEG")
+    seg["Instances"] = ["seg-1"]
+    mr = orthanc_series_json(orthanc_id=f"series-{SE1}", series_uid=SE1, modality="MR")
+    mr["Instances"] = ["inst-1", "inst-1b", "inst-1c"]
+    world.orthanc.series["o-s1"] = [seg, mr]
+    token = world.login("clinician")["access"]
+    base = f"/api/pacs/dicom-web/studies/{S1}"
+    expected = {
+        f"{base}/series/{SE1}/instances/{I1}/thumbnail": "inst-1",
+        f"{base}/series/{SE1}/thumbnail": "inst-1b",  # the middle one
+        f"{base}/thumbnail": "inst-1b",  # the SEG series is passed over
+        f"{base}/thumbnail?viewport=64,48": "inst-1b",
+    }
+    for path, orthanc_id in expected.items():
+        response = world.client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 200, path
+        size = "width=64&height=48" if "viewport" in path else "width=128&height=128"
+        assert response["X-Accel-Redirect"] == (
+            f"/internal-orthanc/instances/{orthanc_id}/rendered?{size}"
+        )
+        assert "Content-Type" not in response  # the PNG/JPEG's own type comes through
+    refused = {
+        f"{base}/thumbnail?viewport=0,10": 400,
+        f"{base}/thumbnail?viewport=a,b": 400,
+        f"/api/pacs/dicom-web/studies/{S2}/thumbnail": 403,  # clinician2's patient
+        f"{base}/series/{SE2}/thumbnail": 404,  # a series of another study
+    }
+    for path, status in refused.items():
+        response = world.client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == status, path
+        assert "X-Accel-Redirect" not in response
+
+
 def test_dicomweb_client_frames_get_a_real_multipart_answer(world: World) -> None:
     token = world.login("radiologist")["access"]
     response = world.client.get(
