@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
+
+
+class LabelLike(Protocol):
+    @property
+    def snomed_code(self) -> str | None: ...
+    @property
+    def color_rgb(self) -> tuple[int, int, int] | None: ...
 
 
 class JobLike(Protocol):
@@ -13,8 +21,17 @@ class JobLike(Protocol):
     volumes_ml: Any
 
 
-def report_body(*, latest: JobLike | None, latest_done: JobLike | None) -> dict[str, Any]:
-    """Status follows the newest job; the figures come from the newest finished one."""
+def report_body(
+    *,
+    latest: JobLike | None,
+    latest_done: JobLike | None,
+    labels_of: Callable[[str, str], Mapping[str, LabelLike]] = lambda _id, _version: {},
+) -> dict[str, Any]:
+    """Status follows the newest job; the figures come from the newest finished one.
+
+    ``labels_of(model_id, model_version)`` gives each label's SNOMED CT code and colour (from the
+    model's manifest); a label it does not know keeps null code and colour.
+    """
     status = latest.state if latest is not None else "none"
     if latest_done is None:
         return {
@@ -24,11 +41,18 @@ def report_body(*, latest: JobLike | None, latest_done: JobLike | None) -> dict[
             "seg_series_uid": None,
             "labels": [],
         }
-    labels = [
-        # snomed_code and colour are not in the job event contract yet; the SEG carries them.
-        {"label": label, "snomed_code": None, "color_rgb": None, "volume_ml": float(volume)}
-        for label, volume in sorted(dict(latest_done.volumes_ml or {}).items())
-    ]
+    known = labels_of(latest_done.model_id, latest_done.model_version)
+    labels = []
+    for label, volume in sorted(dict(latest_done.volumes_ml or {}).items()):
+        info = known.get(label)
+        labels.append(
+            {
+                "label": label,
+                "snomed_code": info.snomed_code if info else None,
+                "color_rgb": list(info.color_rgb) if info and info.color_rgb else None,
+                "volume_ml": float(volume),
+            }
+        )
     return {
         "status": status,
         "model_id": latest_done.model_id or None,

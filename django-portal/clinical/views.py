@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinical import reports, selectors, services
+from clinical import labels, reports, selectors, services
 from clinical.models import Patient, Study
 from clinical.serializers import (
     JobRow,
@@ -70,6 +70,7 @@ def _report(study: Study) -> dict[str, object]:
     return reports.report_body(
         latest=selectors.jobs_of(study=study).first(),
         latest_done=selectors.latest_report_job(study=study),
+        labels_of=labels.labels_for,
     )
 
 

@@ -15,6 +15,8 @@ import environ  # type: ignore[import-untyped]
 DEV_SECRET_KEY = "dev-only-django-secret-key-not-for-production-use-0000"  # noqa: S105
 DEV_JWT_SIGNING_KEY = "dev-only-jwt-signing-key-not-for-production-use-00000"
 DEV_ORTHANC_PASSWORD = "orthanc"  # noqa: S105
+# The same default as the inference service's registry (NEURONOVA_MODELS_DIR there too).
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "inference" / "models"
 
 
 class ConfigError(RuntimeError):
@@ -45,6 +47,7 @@ class PortalConfig:
     upload_max_bytes: int
     decision_cache_seconds: float
     secure_cookies: bool
+    models_dir: Path  # the inference model manifests (label codes and colours for reports)
 
     @property
     def production(self) -> bool:
@@ -87,6 +90,7 @@ def load(environ_map: dict[str, str] | None = None) -> PortalConfig:
         upload_max_bytes=env.int("PORTAL_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024),
         decision_cache_seconds=env.float("PORTAL_DECISION_CACHE_SECONDS", default=5.0),
         secure_cookies=env.bool("PORTAL_SECURE_COOKIES", default=neuronova_env == "production"),
+        models_dir=Path(get("NEURONOVA_MODELS_DIR", str(DEFAULT_MODELS_DIR))),
     )
     _refuse_unsafe(config)
     return config

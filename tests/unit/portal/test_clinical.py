@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from accounts import services as account_services
-from clinical import tasks
+from clinical import labels, tasks
 from clinical.models import AIJob, Series, Study
 from clinical.reports import report_body
+from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 from pacs.orthanc import OrthancNotFound
@@ -189,3 +192,72 @@ def test_tasks_do_not_retry_a_study_orthanc_no_longer_has(
     monkeypatch.setattr(tasks.study_stable, "retry", lambda **_k: pytest.fail("retried a 404"))
     with pytest.raises(OrthancNotFound):
         tasks.study_stable(orthanc_study_id="o-9", study_uid="1.2.9")
+
+
+def _manifest(directory: Path, model_id: str, version: str) -> None:
+    (directory / model_id).mkdir(parents=True)
+    labels = [
+        {
+            "value": 1,
+            "name": "Oedema",
+            "type": {"scheme": "SCT", "code": "79654002", "meaning": "Edema"},
+            "color_rgb": [60, 200, 80],
+        },
+        {"value": 2, "name": "Uncoded", "color_rgb": [1, 2]},
+    ]
+    manifest = {"model_id": model_id, "version": version, "labels": labels}
+    (directory / model_id / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_label_codes_come_from_the_manifest_of_exactly_that_model_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        settings, "CONFIG", dataclasses.replace(settings.CONFIG, models_dir=tmp_path)
+    )
+    _manifest(tmp_path, "m1", "2.0.0")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "manifest.json").write_text("{not json")
+    known = labels.labels_for("m1", "2.0.0")
+    assert known["Oedema"] == labels.LabelInfo(snomed_code="79654002", color_rgb=(60, 200, 80))
+    assert known["Uncoded"] == labels.LabelInfo(snomed_code=None, color_rgb=None)
+    assert labels.labels_for("m1", "1.9.0") == {}  # another version's codes are never shown
+    assert labels.labels_for("unknown", "2.0.0") == {}
+    assert labels.labels_for("../m1", "2.0.0") == {}
+    assert labels.labels_for("broken", "") == {}
+
+
+def test_report_api_fills_codes_and_colours_from_the_demo_model_manifest(
+    archive: FakeOrthanc, fhir_calls: list[str], django_capture_on_commit_callbacks: Any
+) -> None:
+    manifest = json.loads(
+        (settings.CONFIG.models_dir / "nn-brain-tumour-synth" / "manifest.json").read_text()
+    )
+    account_services.seed_dev_users()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.job_event.run(
+            **event(
+                "done",
+                "2026-11-26T10:00:05+00:00",
+                model_id="nn-brain-tumour-synth",
+                model_version=manifest["version"],
+                seg_series_uid="1.2.3",
+                volumes_ml={"Enhancing tumour": 2.5, "Not a label of this model": 1.0},
+            )
+        )
+    client = Client()
+    token = json.loads(
+        client.post(
+            "/api/auth/token",
+            {"username": "radiologist", "password": DEV_PASSWORDS["radiologist"]},
+            content_type="application/json",
+        ).content
+    )["access"]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    report = json.loads(client.get(f"/api/studies/{STUDY}/report", **auth).content)  # type: ignore[arg-type]
+    by_name = {label["label"]: label for label in report["labels"]}
+    assert by_name["Enhancing tumour"]["snomed_code"] == "108369006"  # SCT Neoplasm
+    assert by_name["Enhancing tumour"]["color_rgb"] == [250, 210, 40]
+    assert by_name["Enhancing tumour"]["volume_ml"] == 2.5
+    assert by_name["Not a label of this model"]["snomed_code"] is None
+    assert by_name["Not a label of this model"]["color_rgb"] is None

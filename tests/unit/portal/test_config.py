@@ -25,6 +25,8 @@ def test_dev_defaults() -> None:
     assert loaded.orthanc_url == "http://127.0.0.1:8042"
     assert loaded.access_token_minutes == 10
     assert not loaded.secure_cookies
+    # The inference service's own default: the repository's model manifests.
+    assert (loaded.models_dir / "nn-brain-tumour-synth" / "manifest.json").is_file()
 
 
 def test_values_are_parsed_into_types() -> None:
