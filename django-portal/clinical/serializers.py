@@ -49,7 +49,7 @@ class SeriesRow(serializers.ModelSerializer[Series]):
 class JobRow(serializers.ModelSerializer[AIJob]):
     class Meta:
         model = AIJob
-        fields = (
+        fields: tuple[str, ...] = (
             "job_id",
             "state",
             "reason",
@@ -90,6 +90,11 @@ class PatientRow(serializers.ModelSerializer[Patient]):
         fields = ("patient_id", "patient_name", "birth_date", "sex")
 
 
-class ReanalyzeOut(serializers.Serializer[dict[str, Any]]):
-    status = serializers.CharField()
-    plugin = serializers.DictField()
+class ReanalyzeOut(JobRow):
+    """The job the re-analysis created (as in .../jobs), plus the earlier answer's two fields."""
+
+    status = serializers.CharField(help_text="the job's state (kept for earlier clients)")
+    plugin = serializers.DictField(help_text="the plugin's own answer: job_id, state, reason")
+
+    class Meta(JobRow.Meta):
+        fields = (*JobRow.Meta.fields, "status", "plugin")

@@ -113,3 +113,26 @@ def _notify_fhir(study_uid: str) -> None:
 def request_reanalysis(*, orthanc: Orthanc, orthanc_id: str) -> dict[str, Any]:
     """Ask the plugin to queue a new job; it owns job ids and publishes the Celery task."""
     return orthanc.reanalyze(orthanc_id)
+
+
+def record_requested_job(
+    *, orthanc: Orthanc, study: Study, answer: dict[str, Any], requested_at: datetime
+) -> AIJob | None:
+    """Mirror the job the plugin just created (``{job_id, state[, reason]}``) at once.
+
+    It is dated at the request, before the plugin made the job, so every event the plugin or the
+    worker sends about it is newer and supersedes this row (and an event that already arrived is
+    kept). None when the plugin's answer names no job.
+    """
+    job_id = str(answer.get("job_id") or "")
+    if not job_id:
+        return None
+    event = JobEvent(
+        job_id=job_id[:200],
+        study_uid=study.study_uid,
+        orthanc_study_id=study.orthanc_study_id or "",
+        state=str(answer.get("state") or JobState.QUEUED),
+        reason=str(answer.get("reason") or ""),
+        at=requested_at.isoformat(),
+    )
+    return record_job_event(orthanc=orthanc, event=event)

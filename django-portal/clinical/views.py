@@ -5,6 +5,7 @@ from __future__ import annotations
 from accounts import selectors as account_selectors
 from audit import services as audit
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from pacs import gateway
 from pacs.access import Principal
@@ -130,11 +131,21 @@ class Reanalyze(APIView):
         orthanc_id = study.orthanc_study_id or gateway.orthanc().lookup_study(study.study_uid)
         if not orthanc_id:
             raise NotFound("study not in the archive")
+        requested_at = timezone.now()
         try:
             answer = services.request_reanalysis(orthanc=gateway.orthanc(), orthanc_id=orthanc_id)
         except OrthancError as exc:
             return Response({"detail": str(exc)[:200]}, status=status.HTTP_502_BAD_GATEWAY)
-        return Response({"status": "queued", "plugin": answer}, status=status.HTTP_202_ACCEPTED)
+        job = services.record_requested_job(
+            orthanc=gateway.orthanc(), study=study, answer=answer, requested_at=requested_at
+        )
+        if job is None:
+            return Response(
+                {"detail": "the archive queued no job", "plugin": answer},
+                status=status.HTTP_502_BAD_GATEWAY,
+            )
+        body = {**JobRow(job).data, "status": job.state, "plugin": answer}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class PatientList(generics.ListAPIView[Patient]):

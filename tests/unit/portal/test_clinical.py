@@ -16,6 +16,7 @@ from clinical.reports import report_body
 from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from pacs.orthanc import OrthancNotFound
 
 from tests.support.portal import DEV_PASSWORDS
@@ -261,3 +262,51 @@ def test_report_api_fills_codes_and_colours_from_the_demo_model_manifest(
     assert by_name["Enhancing tumour"]["volume_ml"] == 2.5
     assert by_name["Not a label of this model"]["snomed_code"] is None
     assert by_name["Not a label of this model"]["color_rgb"] is None
+
+
+def test_reanalyze_answers_the_queued_job_and_later_events_supersede_it(
+    archive: FakeOrthanc, fhir_calls: list[str], django_capture_on_commit_callbacks: Any
+) -> None:
+    account_services.seed_dev_users()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.study_stable.run(orthanc_study_id="o-1", study_uid=STUDY)
+    answers = iter(
+        [
+            {"job_id": "s:m:1:r1", "state": "queued"},
+            {"job_id": "s:m:1:r2", "state": "skipped", "reason": "no T1c"},
+            {"detail": "no job"},
+        ]
+    )
+    archive.reanalyze = lambda orthanc_study_id: next(answers)  # type: ignore[method-assign]
+    client = Client()
+    token = json.loads(
+        client.post(
+            "/api/auth/token",
+            {"username": "clinician", "password": DEV_PASSWORDS["clinician"]},
+            content_type="application/json",
+        ).content
+    )["access"]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    url = f"/api/studies/{STUDY}/reanalyze"
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(url, **auth)  # type: ignore[arg-type]
+    assert first.status_code == 202
+    body = json.loads(first.content)
+    assert body["job_id"] == "s:m:1:r1"
+    assert body["state"] == body["status"] == "queued"
+    assert body["plugin"] == {"job_id": "s:m:1:r1", "state": "queued"}
+    jobs = json.loads(client.get(f"/api/studies/{STUDY}/jobs", **auth).content)  # type: ignore[arg-type]
+    assert [j["job_id"] for j in jobs] == ["s:m:1:r1"]
+    # The worker's event, however soon it comes, is newer than the row the request made.
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.job_event.run(
+            **{**event("running", timezone.now().isoformat()), "job_id": "s:m:1:r1"}
+        )
+    assert AIJob.objects.get(job_id="s:m:1:r1").state == "running"
+    skipped = json.loads(client.post(url, **auth).content)  # type: ignore[arg-type]
+    assert (skipped["job_id"], skipped["state"], skipped["reason"]) == (
+        "s:m:1:r2",
+        "skipped",
+        "no T1c",
+    )
+    assert client.post(url, **auth).status_code == 502  # type: ignore[arg-type]
