@@ -12,6 +12,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from pacs.ttl_cache import TTLCache
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
@@ -55,7 +56,23 @@ def revoke(*, raw_refresh: str | None, access: AccessToken | None) -> None:
         remaining = int(access["exp"]) - int(time.time())
         if remaining > 0:
             cache.set(f"{REVOKED_PREFIX}{access['jti']}", 1, timeout=remaining + 1)
+        _not_revoked.pop(str(access["jti"]))
 
 
-def is_revoked(jti: str) -> bool:
-    return bool(cache.get(f"{REVOKED_PREFIX}{jti}"))
+# Access tokens this process saw not revoked, trusted so for a short while (see is_revoked).
+_not_revoked: TTLCache[bool] = TTLCache(1.0, max_entries=20_000)
+
+
+def is_revoked(jti: str, *, recheck_after_s: float = 0.0) -> bool:
+    """Whether the access token was revoked (logged out), from the shared cache.
+
+    With ``recheck_after_s`` > 0 (the image gateway: every frame is a request), a "not revoked"
+    answer is reused in this process for that long, so a logout elsewhere takes effect here
+    within that time; a logout handled by this process takes effect at once.
+    """
+    if recheck_after_s > 0 and _not_revoked.get(jti) is not None:
+        return False
+    revoked = bool(cache.get(f"{REVOKED_PREFIX}{jti}"))
+    if not revoked and recheck_after_s > 0:
+        _not_revoked.put(jti, True, ttl_s=recheck_after_s)
+    return revoked

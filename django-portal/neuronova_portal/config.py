@@ -46,6 +46,7 @@ class PortalConfig:
     refresh_rate: str
     upload_max_bytes: int
     decision_cache_seconds: float
+    revocation_recheck_seconds: float
     secure_cookies: bool
     models_dir: Path  # the inference model manifests (label codes and colours for reports)
 
@@ -89,6 +90,7 @@ def load(environ_map: dict[str, str] | None = None) -> PortalConfig:
         refresh_rate=get("PORTAL_REFRESH_RATE", "600/min"),
         upload_max_bytes=env.int("PORTAL_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024),
         decision_cache_seconds=env.float("PORTAL_DECISION_CACHE_SECONDS", default=5.0),
+        revocation_recheck_seconds=env.float("PORTAL_REVOCATION_RECHECK_SECONDS", default=1.0),
         secure_cookies=env.bool("PORTAL_SECURE_COOKIES", default=neuronova_env == "production"),
         models_dir=Path(get("NEURONOVA_MODELS_DIR", str(DEFAULT_MODELS_DIR))),
     )

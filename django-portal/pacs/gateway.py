@@ -1,7 +1,8 @@
 """Wiring: the per-process objects of the image gateway and the request-level steps it shares.
 
-Authentication here bypasses DRF on purpose: the frame path must stay cheap (a JWT decode, a
-cache read for revocation, in-process caches for the principal, decision and instance lookups).
+Authentication here bypasses DRF on purpose: the frame path must stay cheap (a JWT decode, the
+revocation read from the shared cache at most once a second per token and process, in-process
+caches for the principal, decision and instance lookups).
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def orthanc() -> OrthancClient:
 _instances: TTLCache[tuple[str, str]] = TTLCache(600.0)
 _series: TTLCache[str] = TTLCache(600.0)
 # A token string that verified once (signature, aud, iss, type) is not re-verified for a few
-# seconds; its expiry is still checked on every request, revocation too.
+# seconds; its expiry is still checked on every request, and revocation (shared cache) at least
+# every PORTAL_REVOCATION_RECHECK_SECONDS per process.
 _verified: TTLCache[AccessToken] = TTLCache(10.0, max_entries=10_000)
 
 
@@ -86,7 +88,8 @@ def authenticate(request: HttpRequest) -> Caller:
         except TokenError as exc:
             raise Refused(401, f"invalid token: {exc}") from exc
         _verified.put(token_text, token)
-    if is_revoked(str(token["jti"])):
+    recheck = settings.CONFIG.revocation_recheck_seconds
+    if is_revoked(str(token["jti"]), recheck_after_s=recheck):
         raise Refused(401, "token revoked")
     principal = authoriser().principal(int(token["user_id"]))
     if principal is None or not principal.active:

@@ -6,8 +6,9 @@ accept GET/HEAD only) and answer with an empty X-Accel-Redirect, so the session,
 messages middleware and URL resolution are pure cost there. This middleware, first in the list,
 hands those two routes straight to their views; every other path goes down the usual chain.
 
-The host check stays: ``request.get_host()`` validates Host against ALLOWED_HOSTS as
-CommonMiddleware would (DisallowedHost becomes a 400 in Django's exception handling).
+What CommonMiddleware did for these routes stays: ``request.get_host()`` validates Host
+against ALLOWED_HOSTS (DisallowedHost becomes a 400 in Django's exception handling), and every
+answer gets its Content-Length.
 """
 
 from __future__ import annotations
@@ -30,8 +31,15 @@ class ImageGatewayMiddleware:
         path = request.path_info
         if path.startswith(DICOMWEB_PREFIX):
             request.get_host()
-            return views.dicomweb(request, path[len(DICOMWEB_PREFIX) :])
+            return _sized(views.dicomweb(request, path[len(DICOMWEB_PREFIX) :]))
         if path == WADO_PATH:
             request.get_host()
-            return views.wado(request)
+            return _sized(views.wado(request))
         return self.get_response(request)
+
+
+def _sized(response: HttpResponse) -> HttpResponse:
+    """Content-Length as CommonMiddleware would set it: no chunked framing towards nginx."""
+    if not response.streaming and not response.has_header("Content-Length"):
+        response["Content-Length"] = str(len(response.content))
+    return response

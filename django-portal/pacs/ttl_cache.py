@@ -29,10 +29,13 @@ class TTLCache(Generic[V]):
             return None
         return value
 
-    def put(self, key: Hashable, value: V) -> None:
+    def put(self, key: Hashable, value: V, ttl_s: float | None = None) -> None:
         if len(self._data) >= self._max:
             self._data.clear()  # crude but bounded; a refill costs one lookup per key
-        self._data[key] = (self._clock() + self._ttl, value)
+        self._data[key] = (self._clock() + (self._ttl if ttl_s is None else ttl_s), value)
+
+    def pop(self, key: Hashable) -> None:
+        self._data.pop(key, None)
 
     def clear(self) -> None:
         self._data.clear()

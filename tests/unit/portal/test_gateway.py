@@ -18,7 +18,9 @@ from clinical.models import Patient, Study
 from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
+from pacs.ttl_cache import TTLCache
 from prometheus_client import REGISTRY
+from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.support.portal import DEV_PASSWORDS, bad_tokens
 from tests.unit.portal.conftest import FakeOrthanc
@@ -120,6 +122,23 @@ def test_logout_revokes_access_and_refresh(world: World) -> None:
     assert again.status_code == 401
 
 
+def test_a_logout_in_another_process_reaches_the_image_gateway_within_the_recheck_time(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accounts import tokens  # noqa: PLC0415
+
+    clock = [1000.0]
+    monkeypatch.setattr(tokens, "_not_revoked", TTLCache(1.0, clock=lambda: clock[0]))
+    pair = world.login("radiologist")
+    assert world.get(frames(S1, SE1, I1), pair["access"]) == 200
+    jti = AccessToken(pair["access"])["jti"]  # type: ignore[arg-type]
+    cache.set(f"{tokens.REVOKED_PREFIX}{jti}", 1)  # what a logout in another worker writes
+    assert world.get(frames(S1, SE1, I1), pair["access"]) == 200  # "not revoked" still trusted
+    assert world.get(f"/api/studies/{S1}/report", pair["access"]) == 401  # API: every request
+    clock[0] += settings.CONFIG.revocation_recheck_seconds + 0.01
+    assert world.get(frames(S1, SE1, I1), pair["access"]) == 401
+
+
 def test_refresh_rotates_and_blacklists_the_old_token(world: World) -> None:
     pair = world.login("clinician")
     first = world.client.post(
@@ -201,6 +220,7 @@ def test_image_routes_take_the_short_way_other_routes_the_full_middleware(world:
     image = world.client.get(frames(S1, SE1, I1), HTTP_ACCEPT=CORNERSTONE_ACCEPT, **bearer)  # type: ignore[arg-type]
     assert image.status_code == 200
     assert "X-Accel-Redirect" in image
+    assert image["Content-Length"] == "0"  # no chunked framing towards nginx
     # Neither the session nor the auth middleware ran for the image request…
     assert not hasattr(image.wsgi_request, "session")
     assert not hasattr(image.wsgi_request, "user")
