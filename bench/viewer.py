@@ -19,9 +19,12 @@ Through that path, in headless Chromium, it prints:
       uncompressed pixels (target <= 0.35), and the baseline's received bytes as a check;
   (b) time from opening the viewer URL to the first rendered image, and to the whole displayed
       series loaded (every image of the viewport's stack decoded in cornerstone's cache),
-      HTJ2K vs uncompressed, with the ratio.
-Each round opens the viewer in a fresh browser (no HTTP cache) on both studies, alternating which
-goes first; medians are printed. Timing starts once both studies' AI jobs have settled, so the
+      HTJ2K vs uncompressed, with the ratio: "cold" in a fresh browser (the viewer's own code,
+      tens of MB, is fetched too), then "warm", the same URL again in that browser (code from
+      the HTTP cache; frames are "private, no-store", so every frame is fetched again).
+Each round does that on both studies, alternating which goes first; medians are printed.
+``--mbps 0,20`` repeats the rounds under Chromium's emulated link speeds (0 = unthrottled).
+Timing starts once both studies' AI jobs have settled, so the
 inference worker does not compete for the CPU.
 """
 
@@ -32,6 +35,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -39,9 +43,12 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pydicom
+from playwright.sync_api import CDPSession, Page
 from pydicom.uid import generate_uid
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,7 +56,6 @@ sys.path[:0] = [str(REPO)]
 
 from tests.support.stack import RunningStack, native_stack  # noqa: E402
 from tests.support.web import (  # noqa: E402
-    FrameLog,
     chromium,
     generate_study,
     login,
@@ -180,52 +186,141 @@ def api_token(url: str) -> str:
         return str(json.loads(response.read())["access"])
 
 
-def wait_for_ai_settled(url: str, study_uids: list[str], timeout_s: float = 900) -> str:
-    """Wait until no AI job of these studies is queued or running (or none started in 2 min)."""
+def wait_for_ai_settled(url: str, study_uids: list[str], timeout_s: float = 600) -> str:
+    """Wait until every study's AI job has ended (done/failed/skipped), so that inference does
+    not compete with the viewer for the CPU while it is timed."""
     token = api_token(url)
-    start = time.monotonic()
+    deadline = time.monotonic() + timeout_s
     states: dict[str, str] = {}
-    while time.monotonic() - start < timeout_s:
+    while time.monotonic() < deadline:
         for uid in study_uids:
             request = urllib.request.Request(
                 f"{url}/api/studies/{uid}", headers={"Authorization": f"Bearer {token}"}
             )
             with urllib.request.urlopen(request, timeout=10) as response:
-                states[uid] = str(json.loads(response.read()).get("ai_status", "none"))
-        waiting = [s for s in states.values() if s in ("queued", "running")]
-        # "none" may mean "not started yet": give the pipeline 2 minutes to pick a study up.
-        if not waiting and ("none" not in states.values() or time.monotonic() - start > 120):
+                detail = json.loads(response.read())
+            # GET /api/studies/{uid} = {study: {..., ai_status}, series, report, jobs}
+            states[uid] = str(detail.get("study", {}).get("ai_status", "none"))
+        if all(state in ("done", "failed", "skipped") for state in states.values()):
             return ", ".join(sorted(set(states.values())))
         time.sleep(3)
-    return f"NOT settled after {timeout_s:.0f} s: {states}"
+    return f"NOT settled after {timeout_s:.0f} s ({states}): timings may share the CPU with it"
 
 
-def one_round(url: str, study_uid: str) -> tuple[float, float, str, FrameLog]:
+@dataclass
+class FrameBytes:
+    """Frame bodies as Chromium's network stack received them, from DevTools Network events.
+
+    Playwright's own view is not usable here: OHIF's loader reads each frame as a stream and
+    Chromium then reports the request as failed (net::ERR_ABORTED) although the image decoded,
+    so ``requestfinished``/``request.sizes()`` miss most frames and ``response.body()`` has
+    nothing. ``Network.dataReceived`` counts every body chunk that arrived, whatever happened to
+    the request afterwards; Content-Length is kept to show whether a body arrived whole."""
+
+    urls: dict[str, str] = field(default_factory=dict)  # requestId -> URL
+    content_type: dict[str, str] = field(default_factory=dict)  # URL -> Content-Type
+    length: dict[str, int] = field(default_factory=dict)  # URL -> Content-Length
+    received: dict[str, int] = field(default_factory=dict)  # URL -> body bytes received
+
+    def attach(self, cdp: CDPSession) -> None:
+        cdp.on("Network.responseReceived", self._response)
+        cdp.on("Network.dataReceived", self._data)
+
+    def _response(self, event: dict[str, Any]) -> None:
+        url = str(event["response"]["url"])
+        if "/frames/" not in url or event["response"]["status"] != 200:
+            return
+        self.urls[event["requestId"]] = url
+        headers = {k.lower(): str(v) for k, v in event["response"]["headers"].items()}
+        self.content_type[url] = headers.get("content-type", "")
+        if headers.get("content-length", "").isdigit():
+            self.length[url] = int(headers["content-length"])
+        self.received[url] = 0  # a URL fetched twice (thumbnail, then stack) counts once
+
+    def _data(self, event: dict[str, Any]) -> None:
+        url = self.urls.get(event["requestId"])
+        if url is not None:
+            self.received[url] += int(event["dataLength"])
+
+    def of_series(self, series_uid: str) -> list[str]:
+        return [u for u in self.received if f"/series/{series_uid}/" in u]
+
+    def transfer_syntaxes(self, series_uid: str) -> list[str]:
+        found = set()
+        for url in self.of_series(series_uid):
+            match = re.search(r'transfer-syntax="?([0-9.]+|\*)', self.content_type[url])
+            found.add(match.group(1) if match else "")
+        return sorted(found)
+
+    def bytes_of(self, series_uid: str) -> int:
+        return sum(self.received[u] for u in self.of_series(series_uid))
+
+    def short_bodies(self, series_uid: str) -> int:
+        """Frames whose received body is shorter than their Content-Length."""
+        return sum(
+            1 for u in self.of_series(series_uid) if self.received[u] < self.length.get(u, 0)
+        )
+
+
+@dataclass
+class Round:
+    cold: tuple[float, float]  # (first image, whole series) in a fresh browser: no HTTP cache
+    warm: tuple[float, float]  # the same again in that browser: viewer code cached, frames not
+    series: str
+    frames: FrameBytes
+
+
+def open_viewer(page: Page, url: str, study_uid: str) -> tuple[float, float, str]:
+    start = time.perf_counter()
+    page.goto(viewer_url(url, study_uid))
+    page.wait_for_function(FIRST_IMAGE, timeout=180_000, polling="raf")
+    first = time.perf_counter() - start
+    loaded = page.wait_for_function(SERIES_LOADED, timeout=300_000, polling=100).json_value()
+    whole = time.perf_counter() - start
+    page.wait_for_load_state("networkidle")
+    return first, whole, str(loaded["series"])
+
+
+def one_round(url: str, study_uid: str, mbps: float) -> Round:
     with chromium() as browser:
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         page = context.new_page()
         login(page, url, "radiologist")
-        frames = FrameLog()
-        page.on("response", frames.record)
-        start = time.perf_counter()
-        page.goto(viewer_url(url, study_uid))
-        page.wait_for_function(FIRST_IMAGE, timeout=180_000, polling="raf")
-        first = time.perf_counter() - start
-        loaded = page.wait_for_function(SERIES_LOADED, timeout=300_000, polling=100).json_value()
-        whole = time.perf_counter() - start
-        page.wait_for_load_state("networkidle")
+        cdp = context.new_cdp_session(page)
+        frames = FrameBytes()
+        frames.attach(cdp)
+        cdp.send("Network.enable")
+        if mbps:
+            # Chromium's own link emulation (DevTools), both directions; no added latency.
+            rate = mbps * 1e6 / 8
+            conditions = {"offline": False, "latency": 0, "downloadThroughput": rate}
+            cdp.send("Network.emulateNetworkConditions", {**conditions, "uploadThroughput": rate})
+        first, whole, series = open_viewer(page, url, study_uid)
+        # Frames are answered "private, no-store": the second open refetches every frame,
+        # while nginx's long-cached viewer code (tens of MB) now comes from the HTTP cache.
+        page.goto("about:blank")
+        warm_first, warm_whole, _ = open_viewer(page, url, study_uid)
         context.close()
-    return first, whole, str(loaded["series"]), frames
+    return Round((first, whole), (warm_first, warm_whole), series, frames)
+
+
+NGINX_FRAME = re.compile(r'"GET (\S*/series/([0-9.]+)/\S*/frames/\S*) HTTP/[0-9.]+" 200 (\d+) ')
+
+
+def nginx_frame_bytes(stack: RunningStack) -> dict[str, int]:
+    """Server-side cross-check: body bytes nginx sent per series (each frame URL once)."""
+    per_url: dict[str, tuple[str, int]] = {}
+    log = stack.config.log_dir / "nginx-access.log"
+    for match in NGINX_FRAME.finditer(log.read_text(errors="replace")):
+        per_url[match.group(1)] = (match.group(2), int(match.group(3)))
+    totals: dict[str, int] = {}
+    for series, size in per_url.values():
+        totals[series] = totals.get(series, 0) + size
+    return totals
 
 
 def summary(values: list[float]) -> str:
     return f"median {statistics.median(values):.2f} s ({', '.join(f'{t:.2f}' for t in values)})"
-
-
-def displayed_bytes(frames: FrameLog, series_uid: str) -> int:
-    # One size per frame URL: the series' thumbnail may fetch a frame the stack fetches again.
-    sizes = {u: size for u, _ct, size in frames.responses if f"/series/{series_uid}/" in u}
-    return sum(sizes.values())
 
 
 def breakdown(small: bool) -> None:
@@ -301,6 +396,11 @@ def main() -> None:
     ap.add_argument("--small", action="store_true", help="the tests' small demo grid")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument(
+        "--mbps",
+        default="0",
+        help="comma-separated link speeds to emulate in Chromium, 0 = unthrottled (default 0)",
+    )
+    ap.add_argument(
         "--breakdown", action="store_true", help="offline: explain the bytes ratio (no stack)"
     )
     args = ap.parse_args()
@@ -326,62 +426,73 @@ def main() -> None:
                 wait_for_study(url, uid)
             ai = wait_for_ai_settled(url, studies)
             load = os.getloadavg()
-            htj2k_rounds: list[tuple[float, float, str, FrameLog]] = []
-            base_rounds: list[tuple[float, float, str, FrameLog]] = []
-            for index in range(args.rounds):
-                order = [(study_uid, htj2k_rounds), (baseline, base_rounds)]
-                for uid, into in order if index % 2 == 0 else order[::-1]:
-                    if uid:
-                        into.append(one_round(url, uid))
+            speeds = [float(value) for value in args.mbps.split(",")]
+            results: dict[float, tuple[list[Round], list[Round]]] = {}
+            for mbps in speeds:
+                htj2k_rounds: list[Round] = []
+                base_rounds: list[Round] = []
+                for index in range(args.rounds):
+                    order = [(study_uid, htj2k_rounds), (baseline, base_rounds)]
+                    for uid, into in order if index % 2 == 0 else order[::-1]:
+                        if uid:
+                            into.append(one_round(url, uid, mbps))
+                results[mbps] = (htj2k_rounds, base_rounds)
             load_after = os.getloadavg()
+            nginx_bytes = nginx_frame_bytes(stack) if stack is not None else None
 
-    series_uid, frames = htj2k_rounds[-1][2], htj2k_rounds[-1][3]
-    htj2k = displayed_bytes(frames, series_uid)
+    htj2k_rounds, base_rounds = results[speeds[0]]
+    series_uid, frames = htj2k_rounds[-1].series, htj2k_rounds[-1].frames
+    htj2k = frames.bytes_of(series_uid)
     ratio = htj2k / raw[series_uid]
     print(f"study {study_uid} ({'small' if args.small else 'demo'} grid) at {url}")
     print(
         f"AI jobs before timing: {ai}; load average {load[0]:.2f} before, {load_after[0]:.2f} after"
     )
     print(
-        f"displayed series {series_uid}: {len(frames.responses)} frame responses, "
-        f"transfer syntaxes {sorted(frames.transfer_syntaxes())}"
+        f"displayed series {series_uid}: {len(frames.of_series(series_uid))} frames received "
+        f"({frames.short_bodies(series_uid)} shorter than their Content-Length), "
+        f"transfer syntaxes {frames.transfer_syntaxes(series_uid)}"
     )
     print(
         f"(a) bytes to the browser, HTJ2K frames {htj2k:,} / uncompressed pixels "
         f"{raw[series_uid]:,} = {ratio:.3f} (target <= {SizeTarget}: "
         f"{'met' if ratio <= SizeTarget else 'NOT met'})"
     )
-    firsts = [r[0] for r in htj2k_rounds]
-    wholes = [r[1] for r in htj2k_rounds]
-    if not base_rounds:
-        print("(b) HTJ2K: viewer URL -> first image:", summary(firsts))
-        print("    HTJ2K: viewer URL -> whole series loaded:", summary(wholes))
-        print("    uncompressed baseline NOT measured (give --baseline-study with --url)")
-        return
-    base_series, base_frames = base_rounds[-1][2], base_rounds[-1][3]
-    if stack is None:
-        match = "pixels not checked"
-    elif copy_series.get(base_series) == series_uid:
-        match = "the same pixels as the HTJ2K series"
-    else:
-        match = "a DIFFERENT series"
-    base_bytes = displayed_bytes(base_frames, base_series)
-    print(
-        f"    baseline study {baseline}: series {base_series} "
-        f"({match}), "
-        f"transfer syntaxes {sorted(base_frames.transfer_syntaxes())}, "
-        f"bytes received {base_bytes:,}; HTJ2K / received = {htj2k / base_bytes:.3f}"
-    )
-    base_firsts = [r[0] for r in base_rounds]
-    base_wholes = [r[1] for r in base_rounds]
-    for what, ours, theirs in (
-        ("first image", firsts, base_firsts),
-        ("whole series loaded", wholes, base_wholes),
-    ):
+    if nginx_bytes is not None:
         print(
-            f"(b) viewer URL -> {what}: HTJ2K {summary(ours)} vs uncompressed {summary(theirs)}; "
-            f"HTJ2K / uncompressed = {statistics.median(ours) / statistics.median(theirs):.2f}"
+            f"    nginx's $body_bytes_sent for the same frames: {nginx_bytes.get(series_uid, 0):,}"
         )
+    if base_rounds:
+        base_series, base_frames = base_rounds[-1].series, base_rounds[-1].frames
+        if stack is None:
+            match = "pixels not checked"
+        elif copy_series.get(base_series) == series_uid:
+            match = "the same pixels as the HTJ2K series"
+        else:
+            match = "a DIFFERENT series"
+        base_bytes = base_frames.bytes_of(base_series)
+        print(
+            f"    baseline study {baseline}: series {base_series} ({match}), "
+            f"transfer syntaxes {base_frames.transfer_syntaxes(base_series)}, "
+            f"bytes received {base_bytes:,}; HTJ2K / received = {htj2k / base_bytes:.3f}"
+        )
+    for mbps, (htj2k_rounds, base_rounds) in results.items():
+        link = f"{mbps:g} Mbit/s link" if mbps else "unthrottled loopback"
+        for cache in ("cold", "warm"):
+            label = f"{link}, {cache} (viewer code {'cached' if cache == 'warm' else 'not cached'})"
+            ours = [getattr(r, cache) for r in htj2k_rounds]
+            theirs = [getattr(r, cache) for r in base_rounds]
+            for index, what in enumerate(("first image", "whole series loaded")):
+                htj2k_s = [t[index] for t in ours]
+                if not theirs:
+                    print(f"(b) {label}, -> {what}: HTJ2K {summary(htj2k_s)}; no baseline")
+                    continue
+                base_s = [t[index] for t in theirs]
+                print(
+                    f"(b) {label}, -> {what}: HTJ2K {summary(htj2k_s)} vs uncompressed "
+                    f"{summary(base_s)}; HTJ2K / uncompressed = "
+                    f"{statistics.median(htj2k_s) / statistics.median(base_s):.2f}"
+                )
 
 
 if __name__ == "__main__":
