@@ -2,12 +2,14 @@
 
 Reads the portal's `clinical` tables through its selectors (the study itself by UID, as no
 selector returns one yet); the latest `done` job of each model is the result the EMR shows.
+Label codes come from the model manifest through `clinical.labels`, as in the portal's report.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from clinical.labels import labels_for
 from clinical.models import AIJob, JobState, Study
 from clinical.selectors import jobs_of, study_series
 
@@ -48,13 +50,22 @@ def _results(jobs: list[AIJob]) -> tuple[AiResult, ...]:
             model_version=job.model_version,
             seg_series_uid=job.seg_series_uid,
             issued=job.event_at,
-            labels=tuple(
-                LabelVolume(str(label), float(volume))
-                for label, volume in sorted((job.volumes_ml or {}).items())
-            ),
+            labels=_labels(job),
         )
         for _, job in sorted(latest.items())
     )
+
+
+def _labels(job: AIJob) -> tuple[LabelVolume, ...]:
+    """Volumes per label, with the label's SNOMED CT code from the model manifest (the same
+    source the portal's report uses) when that manifest's version is the job's."""
+    known = labels_for(job.model_id, job.model_version)
+    out = []
+    for label, volume in sorted((job.volumes_ml or {}).items()):
+        info = known.get(str(label))
+        code = info.snomed_code if info is not None and info.snomed_code else ""
+        out.append(LabelVolume(str(label), float(volume), snomed_code=code))
+    return tuple(out)
 
 
 def load_snapshot(*, study_uid: str) -> StudySnapshot | None:

@@ -123,3 +123,25 @@ def test_snapshot_takes_the_latest_done_job_per_model() -> None:
     assert snapshot.study.series[1].number == 99
     assert snapshot.patient.sex == "F"
     assert load_snapshot(study_uid="1.2.3.none") is None
+
+
+def test_snapshot_labels_carry_the_manifest_snomed_codes() -> None:
+    study = add_study(study_uid=STUDY_UID)
+    job = add_done_job(
+        study,
+        job_id="coded",
+        volumes_ml={"Enhancing tumour": 4.0, "not in the manifest": 1.0},
+        at=datetime(2026, 11, 26, 9, 0, tzinfo=UTC),
+    )
+    job.model_id, job.model_version = "nn-brain-tumour-synth", "1.1.0"  # the shipped manifest
+    job.save()
+    snapshot = load_snapshot(study_uid=STUDY_UID)
+    assert snapshot is not None
+    (result,) = snapshot.results
+    codes = {label.label: label.snomed_code for label in result.labels}
+    assert codes == {"Enhancing tumour": "108369006", "not in the manifest": ""}
+    job.model_version = "0.9.0"  # another version's labels may mean something else: no code
+    job.save()
+    snapshot = load_snapshot(study_uid=STUDY_UID)
+    assert snapshot is not None
+    assert {label.snomed_code for label in snapshot.results[0].labels} == {""}

@@ -91,6 +91,10 @@ def test_generated_study_ends_on_the_fhir_server(world: World) -> None:
             "mL",
         )
         assert quantity["value"] >= 0
+        # The label's SNOMED CT code, from the shipped model's manifest.
+        (coding,) = observation["bodySite"]["coding"]
+        assert coding["system"] == "http://snomed.info/sct"
+        assert coding["code"] in {"6574001", "79654002", "108369006"}
     # The report and each observation name the AI's SEG series (a DICOM UID, not the source's).
     seg = report["imagingStudy"][0]["identifier"]["value"]
     assert seg.startswith("urn:oid:1.")
