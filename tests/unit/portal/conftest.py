@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.portal import configure_django
+from tests.support.portal import DEV_PASSWORDS, configure_django
 
 configure_django()
+
+from django.test import Client  # noqa: E402 - needs the settings configured above
+
+
+def login(client: Client, username: str) -> dict[str, str]:
+    """Log a dev user in through ``POST /api/auth/token``; the access and refresh tokens."""
+    response = client.post(
+        "/api/auth/token",
+        {"username": username, "password": DEV_PASSWORDS[username]},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    return dict(json.loads(response.content))
+
+
+def bearer(client: Client, username: str) -> dict[str, str]:
+    """Django test-client headers carrying that user's access token."""
+    return {"HTTP_AUTHORIZATION": f"Bearer {login(client, username)['access']}"}
 
 
 class FakeOrthanc:

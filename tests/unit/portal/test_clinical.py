@@ -19,8 +19,12 @@ from django.test import Client
 from django.utils import timezone
 from pacs.orthanc import OrthancNotFound
 
-from tests.support.portal import DEV_PASSWORDS
-from tests.unit.portal.conftest import FakeOrthanc, orthanc_series_json, orthanc_study_json
+from tests.unit.portal.conftest import (
+    FakeOrthanc,
+    bearer,
+    orthanc_series_json,
+    orthanc_study_json,
+)
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]
 
@@ -144,14 +148,7 @@ def test_studies_api_lists_reports_and_filters(
             )
         )
     client = Client()
-    token = json.loads(
-        client.post(
-            "/api/auth/token",
-            {"username": "clinician", "password": DEV_PASSWORDS["clinician"]},
-            content_type="application/json",
-        ).content
-    )["access"]
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    auth = bearer(client, "clinician")
     listed = json.loads(client.get("/api/studies", **auth).content)  # type: ignore[arg-type]
     assert listed["count"] == 1
     row = listed["results"][0]
@@ -247,14 +244,7 @@ def test_report_api_fills_codes_and_colours_from_the_demo_model_manifest(
             )
         )
     client = Client()
-    token = json.loads(
-        client.post(
-            "/api/auth/token",
-            {"username": "radiologist", "password": DEV_PASSWORDS["radiologist"]},
-            content_type="application/json",
-        ).content
-    )["access"]
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    auth = bearer(client, "radiologist")
     report = json.loads(client.get(f"/api/studies/{STUDY}/report", **auth).content)  # type: ignore[arg-type]
     by_name = {label["label"]: label for label in report["labels"]}
     assert by_name["Enhancing tumour"]["snomed_code"] == "108369006"  # SCT Neoplasm
@@ -279,14 +269,7 @@ def test_reanalyze_answers_the_queued_job_and_later_events_supersede_it(
     )
     archive.reanalyze = lambda orthanc_study_id: next(answers)  # type: ignore[method-assign]
     client = Client()
-    token = json.loads(
-        client.post(
-            "/api/auth/token",
-            {"username": "clinician", "password": DEV_PASSWORDS["clinician"]},
-            content_type="application/json",
-        ).content
-    )["access"]
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    auth = bearer(client, "clinician")
     url = f"/api/studies/{STUDY}/reanalyze"
     with django_capture_on_commit_callbacks(execute=True):
         first = client.post(url, **auth)  # type: ignore[arg-type]

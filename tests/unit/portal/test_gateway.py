@@ -23,7 +23,7 @@ from prometheus_client import REGISTRY
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.support.portal import DEV_PASSWORDS, bad_tokens
-from tests.unit.portal.conftest import FakeOrthanc
+from tests.unit.portal.conftest import FakeOrthanc, login
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]
 
@@ -39,13 +39,7 @@ class World:
     orthanc: FakeOrthanc
 
     def login(self, username: str) -> dict[str, str]:
-        response = self.client.post(
-            "/api/auth/token",
-            {"username": username, "password": DEV_PASSWORDS[username]},
-            content_type="application/json",
-        )
-        assert response.status_code == 200, response.content
-        return dict(json.loads(response.content))
+        return login(self.client, username)
 
     def get(self, path: str, token: str | None, **headers: str) -> int:
         extra = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
