@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 
 class LabelLike(Protocol):
@@ -13,12 +13,26 @@ class LabelLike(Protocol):
     def color_rgb(self) -> tuple[int, int, int] | None: ...
 
 
+L = TypeVar("L", bound=LabelLike)
+
+
 class JobLike(Protocol):
     state: str
     model_id: str
     model_version: str
     seg_series_uid: str
     volumes_ml: Any
+
+
+def labelled_volumes(
+    volumes_ml: Mapping[str, Any] | None, known: Mapping[str, L]
+) -> list[tuple[str, float, L | None]]:
+    """A job's volumes by label name, each with what the model manifest says of that label
+    (``known``, from ``labels_of``) or None. The portal report and the FHIR sync both use it."""
+    return [
+        (str(label), float(volume), known.get(str(label)))
+        for label, volume in sorted(dict(volumes_ml or {}).items())
+    ]
 
 
 def report_body(
@@ -42,17 +56,15 @@ def report_body(
             "labels": [],
         }
     known = labels_of(latest_done.model_id, latest_done.model_version)
-    labels = []
-    for label, volume in sorted(dict(latest_done.volumes_ml or {}).items()):
-        info = known.get(label)
-        labels.append(
-            {
-                "label": label,
-                "snomed_code": info.snomed_code if info else None,
-                "color_rgb": list(info.color_rgb) if info and info.color_rgb else None,
-                "volume_ml": float(volume),
-            }
-        )
+    labels = [
+        {
+            "label": label,
+            "snomed_code": info.snomed_code if info else None,
+            "color_rgb": list(info.color_rgb) if info and info.color_rgb else None,
+            "volume_ml": volume,
+        }
+        for label, volume, info in labelled_volumes(latest_done.volumes_ml, known)
+    ]
     return {
         "status": status,
         "model_id": latest_done.model_id or None,

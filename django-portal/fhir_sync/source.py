@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 from clinical.labels import labels_for
 from clinical.models import AIJob, JobState, Study
+from clinical.reports import labelled_volumes
 from clinical.selectors import jobs_of, study_series
 
 from fhir_sync.values import (
@@ -58,14 +59,12 @@ def _results(jobs: list[AIJob]) -> tuple[AiResult, ...]:
 
 def _labels(job: AIJob) -> tuple[LabelVolume, ...]:
     """Volumes per label, with the label's SNOMED CT code from the model manifest (the same
-    source the portal's report uses) when that manifest's version is the job's."""
+    source and rule as the portal's report) when that manifest's version is the job's."""
     known = labels_for(job.model_id, job.model_version)
-    out = []
-    for label, volume in sorted((job.volumes_ml or {}).items()):
-        info = known.get(str(label))
-        code = info.snomed_code if info is not None and info.snomed_code else ""
-        out.append(LabelVolume(str(label), float(volume), snomed_code=code))
-    return tuple(out)
+    return tuple(
+        LabelVolume(label, volume, snomed_code=(info.snomed_code if info else None) or "")
+        for label, volume, info in labelled_volumes(job.volumes_ml, known)
+    )
 
 
 def load_snapshot(*, study_uid: str) -> StudySnapshot | None:
