@@ -20,8 +20,7 @@ run_pytest() {
 PORTAL_TEST_DATABASE_URL=${PORTAL_TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/test} \
     run_pytest tests/unit/portal -q -p no:cacheprovider
 rc_mysql=$?
-# Tests marked quarantine are known intermittent failures, listed in README "Status".
-run_pytest -m "not quarantine" "$@"
+run_pytest "$@"
 rc=$?
 echo "run-tests: portal unit tests on MariaDB exit $rc_mysql, full suite exit $rc"
 [ "$rc" -eq 0 ] && [ "$rc_mysql" -eq 0 ]
