@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +22,11 @@ from pathlib import Path
 import django
 import jwt
 import numpy as np
+import redis
 import requests
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, MRImageStorage
+from requests.adapters import HTTPAdapter
 
 from stack.render import substitute
 from tests.support.orthanc import OrthancProcess, running_orthanc
@@ -130,6 +132,28 @@ def make_mr(
     return buffer.getvalue(), pixels
 
 
+class _SourceAddressAdapter(HTTPAdapter):
+    def __init__(self, address: str) -> None:
+        self._address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
+        kwargs["source_address"] = (self._address, 0)
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def session_from(address: str) -> requests.Session:
+    """A requests session whose connections leave from ``address`` (e.g. ``127.0.0.7``).
+
+    Every 127.0.0.0/8 address is this machine's loopback, so nginx on 127.0.0.1 sees each test
+    "client" as a distinct real peer (``$remote_addr``), which a header cannot fake.
+    """
+    session = requests.Session()
+    adapter = _SourceAddressAdapter(address)
+    session.mount("http://", adapter)
+    return session
+
+
 # ---- the real chain for integration tests: Orthanc (+plugin) ← nginx → gunicorn (portal) ----
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -183,6 +207,15 @@ class PortalChain:
             check=True,
         )
         return result.stdout
+
+    def flush_cache(self) -> None:
+        """Empty the portal's cache (throttles, revocations) in this chain's own Redis."""
+        url = self.env["PORTAL_CACHE_URL"].replace("rediscache://", "redis://", 1)
+        client = redis.Redis.from_url(url)
+        try:
+            client.flushdb()
+        finally:
+            client.close()
 
     def token_pair(self, username: str) -> dict[str, str]:
         response = requests.post(
@@ -244,24 +277,28 @@ def portal_chain(
     *,
     public_raw_route: bool = False,
     gunicorn_options: Sequence[str] = GUNICORN_OPTIONS,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[PortalChain]:
-    """Own Redis, Orthanc with the plugin, gunicorn and nginx, all on spare ports."""
+    """Own Redis, Orthanc with the plugin, gunicorn and nginx, all on spare ports.
+
+    ``env`` adds to (or overrides) the portal's environment, e.g. tighter limits for a test.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="nn-portal-it-"))
     workdir.chmod(0o755)  # nginx workers (nobody) write their temp files under it
     procs: list[subprocess.Popen[bytes]] = []
     try:
         redis_port = _free_port()
-        redis = subprocess.Popen(
+        redis_server = subprocess.Popen(
             ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""],
             cwd=workdir,
             stdout=subprocess.DEVNULL,
         )
-        procs.append(redis)
-        _wait_port(redis_port, redis, "redis")
+        procs.append(redis_server)
+        _wait_port(redis_port, redis_server, "redis")
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
         with running_orthanc(workdir / "orthanc", neuronova={"RedisUrl": redis_url}) as orthanc:
             django_port, http_port = _free_port(), _free_port()
-            env = {
+            base_env = {
                 **os.environ,
                 "PYTHONPATH": str(PORTAL_DIR),
                 "DJANGO_SETTINGS_MODULE": "neuronova_portal.settings",
@@ -277,11 +314,12 @@ def portal_chain(
                 "INFERENCE_URL": f"http://127.0.0.1:{_free_port()}",
             }
             for name in ("DATABASE_TEST_NAME", "PORTAL_CACHE_PREFIX", "DJANGO_DEBUG"):
-                env.pop(name, None)
+                base_env.pop(name, None)
+            portal_env = {**base_env, **(env or {})}
             chain = PortalChain(
                 f"http://127.0.0.1:{http_port}",
                 orthanc,
-                env,
+                portal_env,
                 workdir,
                 django_url=f"http://127.0.0.1:{django_port}",
             )
@@ -296,7 +334,7 @@ def portal_chain(
                     *gunicorn_options,
                 ],
                 cwd=PORTAL_DIR,
-                env=env,
+                env=portal_env,
                 stderr=(workdir / "gunicorn.log").open("wb"),
             )
             procs.append(gunicorn)
