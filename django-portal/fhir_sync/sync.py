@@ -6,6 +6,9 @@ Each resource is looked up by its business identifier first: absent → conditio
 present with the same content → nothing is sent (a re-sync adds nothing, not even a version);
 present but different → update in place. A result from a new job replaces the earlier report
 in place with status `amended`, so the EMR never shows two reports for one study and model.
+The Patient is the exception: it belongs to the EMR. A DICOM sender's name, birth date or sex is
+never written over it; a Patient carrying the PatientID identifier is referenced as it is, and
+one is created (conditionally) only when none exists.
 """
 
 from __future__ import annotations
@@ -101,6 +104,21 @@ def upsert(
     return resource_id
 
 
+def ensure_patient(
+    server: FhirServer, resource: Resource, key: BusinessId, report: SyncReport
+) -> str:
+    """The server id of the Patient with this identifier; created only when absent."""
+    existing = server.find("Patient", key.token)
+    if existing is None:
+        stored = server.create("Patient", mapping.to_json(resource), identifier=key.token)
+        action: Action = "created"
+    else:
+        stored, action = existing, "unchanged"
+    resource_id = str(stored["id"])
+    report.written.append(Written("Patient", resource_id, action))
+    return resource_id
+
+
 def report_status(existing: dict[str, Any] | None, result: AiResult) -> ReportStatus:
     """`final` for a study's first result; `amended` once a different job replaced it."""
     if existing is None:
@@ -119,7 +137,7 @@ def sync_snapshot(snapshot: StudySnapshot, *, server: FhirServer, config: FhirCo
     """Send whatever the server lacks for this study; raises the client's FhirError kinds."""
     report = SyncReport()
     patient = snapshot.patient
-    patient_ref = "Patient/" + upsert(
+    patient_ref = "Patient/" + ensure_patient(
         server,
         mapping.patient_resource(patient, id_system=config.patient_id_system),
         mapping.patient_id(patient, id_system=config.patient_id_system),
