@@ -26,11 +26,11 @@ status:
 logs:
 	@$(PY) -m stack logs -f
 
-## Push the synthetic demo brain MR study into the running stack by C-STORE.
+## Push the synthetic demo brain MR study into the running stack by C-STORE, then wait for its
+## AI result and print the volumes (`make demo DEMO_ARGS=--no-wait` only sends it).
+DEMO_ARGS ?=
 demo:
-	@set -a; source var/stack.env; set +a; \
-	PYTHONPATH=inference $(PY) -m neuronova_inference.synthetic.demo \
-	  --host 127.0.0.1 --port $$ORTHANC_DICOM_PORT --aet $$ORTHANC_AET
+	@$(PY) -m stack demo $(DEMO_ARGS)
 
 lint:
 	$(PY) -m ruff format --check $(PY_SOURCES)

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from observability.prometheus.render import render as prometheus_render
-from stack import render
+from stack import demo, render
 from stack.config import ConfigError, StackConfig, load
 from stack.supervisor import Supervisor
 
@@ -130,12 +130,7 @@ def _link(link: Path, target: Path) -> None:
 def prepare_portal(config: StackConfig) -> None:
     """Migrations, static files and dev users, before gunicorn starts: all idempotent."""
     manage = config.root / "django-portal" / "manage.py"
-    env = {
-        **os.environ,
-        **config.service_environment(),
-        "PYTHONPATH": str(manage.parent),
-        "DJANGO_SETTINGS_MODULE": render.DJANGO_SETTINGS,
-    }
+    env = {**os.environ, **render.manage_environment(config)}
     python = str(config.venv / "bin" / "python")
     subprocess.run([python, str(manage), "migrate", "--noinput", "-v", "0"], env=env, check=True)  # noqa: S603
     # Django admin's static files, served by nginx at /api/static/ (NN_STATIC).
@@ -251,6 +246,15 @@ def _as_started(config: StackConfig) -> StackConfig:
     return load({**os.environ, **dict(pairs)}, root=config.root)
 
 
+def cmd_demo(config: StackConfig, args: argparse.Namespace) -> int:
+    if not Supervisor(config).running():
+        say("the stack is not running: `make up` first")
+        return 1
+    return demo.run(
+        config, wait=not args.no_wait, small=args.small, seed=args.seed, timeout_s=args.timeout
+    )
+
+
 def cmd_render(config: StackConfig) -> int:
     for path in render_all(config, manage_redis=decide_manage_redis(config, Supervisor(config))):
         say(f"rendered {path}")
@@ -275,12 +279,17 @@ def main(argv: list[str] | None = None) -> int:
     logs = sub.add_parser("logs", help="tail the logs under var/log")
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("programs", nargs="*")
+    demo_args = sub.add_parser("demo", help="send the demo study; wait for and print its AI result")
+    demo_args.add_argument("--no-wait", action="store_true", help="only send the study")
+    demo_args.add_argument("--small", action="store_true", help="the small grid the tests use")
+    demo_args.add_argument("--seed", type=int, help="another study (default: the demo's own)")
+    demo_args.add_argument("--timeout", type=float, default=900.0, help="seconds to wait")
     sub.add_parser("render", help="only render the configs into var/")
     sub.add_parser("compose-config", help="regenerate docker/orthanc/orthanc.json")
     args = parser.parse_args(argv)
     try:
         config = load()
-        if args.command in {"down", "status", "logs"}:
+        if args.command in {"down", "status", "logs", "demo"}:
             config = _as_started(config)
     except ConfigError as error:
         say(f"refusing to start: {error}")
@@ -290,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         "down": lambda: cmd_down(config),
         "status": lambda: cmd_status(config),
         "logs": lambda: cmd_logs(config, args.follow, args.programs),
+        "demo": lambda: cmd_demo(config, args),
         "render": lambda: cmd_render(config),
         "compose-config": lambda: cmd_compose_config(config),
     }

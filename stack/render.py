@@ -109,6 +109,16 @@ def compose_orthanc_config(base: Mapping[str, Any]) -> dict[str, Any]:
     return rendered
 
 
+def manage_environment(config: StackConfig) -> dict[str, str]:
+    """What `manage.py` commands run with: the portal processes' environment, nothing inherited."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        **config.service_environment(),
+        "PYTHONPATH": str(config.root / "django-portal"),
+        "DJANGO_SETTINGS_MODULE": DJANGO_SETTINGS,
+    }
+
+
 def site_packages(config: StackConfig) -> str:
     return str(config.venv / "lib" / "python3.11" / "site-packages")
 

@@ -66,3 +66,7 @@ def latest_report_job(*, study: Study) -> AIJob | None:
     return (
         AIJob.objects.filter(study=study, state=JobState.DONE).order_by("-event_at", "-id").first()
     )
+
+
+def study_by_uid(*, study_uid: str) -> Study | None:
+    return Study.objects.filter(study_uid=study_uid).first()

@@ -96,19 +96,10 @@ class RunningStack:
             return error.code, json.loads(error.read() or b"{}")
 
     def send_demo_study(self, *, seed: int | None = None, small: bool = True) -> str:
-        """C-STORE a generated brain MR study (what `make demo` runs); its StudyInstanceUID."""
-        args = ["--port", str(self.dicom_port), "--aet", self.aet, "--host", "127.0.0.1"]
-        args += ["--small"] if small else []
+        """C-STORE a generated brain MR study the way `make demo` does; its StudyInstanceUID."""
+        args = ["demo", "--no-wait", *(["--small"] if small else [])]
         args += ["--seed", str(seed)] if seed is not None else []
-        result = subprocess.run(
-            [sys.executable, "-m", "neuronova_inference.synthetic.demo", *args],
-            cwd=ROOT,
-            env={**self.env, "PYTHONPATH": str(ROOT / "inference")},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        result = self.cli(*args, timeout=300)
         match = re.search(r"sent study (\S+) \((\d+) instances, 0 failed\)", result.stdout)
         assert match, f"demo C-STORE did not report success: {result.stdout}{result.stderr}"
         return match.group(1)

@@ -1,0 +1,65 @@
+"""Wiring: `python -m stack demo` — what `make demo` runs against the running native stack.
+
+Sends the synthetic brain MR study by C-STORE as a registered modality would, then (unless
+`--no-wait`) waits for its AI result in the portal and prints the volume of every label. Each
+step is a separate process with the environment its deployable gets under supervisord.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from stack import render
+from stack.config import StackConfig
+
+DEMO_AET = "NN-DEMO"
+_SENT = re.compile(r"sent study (\S+) \((\d+) instances, 0 failed\)")
+
+
+def say(message: str) -> None:
+    print(f"[demo] {message}", flush=True)
+
+
+def send(config: StackConfig, *, small: bool, seed: int | None) -> str | None:
+    """C-STORE the demo study to the stack's Orthanc; its StudyInstanceUID, None on failure."""
+    command = [
+        str(config.venv / "bin" / "python"),
+        "-m",
+        "neuronova_inference.synthetic.demo",
+        *("--host", "127.0.0.1", "--port", str(config.orthanc_dicom_port)),
+        *("--aet", config.orthanc_aet, "--calling-aet", DEMO_AET),
+        *(["--small"] if small else []),
+        *(["--seed", str(seed)] if seed is not None else []),
+    ]
+    env = {**config.service_environment(), "PYTHONPATH": str(config.root / "inference")}
+    say(f"generating the demo brain MR study and sending it to {config.orthanc_aet} by C-STORE")
+    result = subprocess.run(  # noqa: S603 - our venv's python, our arguments
+        command, env=env, cwd=config.root, capture_output=True, text=True, check=False
+    )
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    match = _SENT.search(result.stdout)
+    return match.group(1) if result.returncode == 0 and match else None
+
+
+def wait_for_result(config: StackConfig, study_uid: str, *, timeout_s: float) -> int:
+    """Print the portal's progress lines and, once done, the volumes; the command's exit code."""
+    manage = config.root / "django-portal" / "manage.py"
+    command = [str(config.venv / "bin" / "python"), str(manage), "ai_result", study_uid]
+    command += ["--wait", str(timeout_s)]
+    return subprocess.run(  # noqa: S603
+        command, env=render.manage_environment(config), cwd=config.root, check=False
+    ).returncode
+
+
+def run(config: StackConfig, *, wait: bool, small: bool, seed: int | None, timeout_s: float) -> int:
+    study_uid = send(config, small=small, seed=seed)
+    if study_uid is None:
+        say("sending failed (is the stack up? `make status`)")
+        return 1
+    if not wait:
+        say(f"sent study {study_uid}; its AI result appears in the portal in a minute or two")
+        return 0
+    return wait_for_result(config, study_uid, timeout_s=timeout_s)
