@@ -20,7 +20,7 @@ from fhir_sync.values import PatientInfo
 from tests.support.fhir_server import FhirTestServer
 from tests.support.fhir_values import snapshot
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.security
 
 
 @pytest.fixture(scope="module")
