@@ -1,9 +1,8 @@
 """Wiring: the Orthanc Python plugin entry script, the only module that imports ``orthanc``.
 
-Orthanc runs this file with its embedded Debian Python 3.11. The lead's stack (and
-tests/support/orthanc.py) start Orthanc with PYTHONPATH=<venv site-packages>:<repo>/orthanc-plugins;
-this folder is added to ``sys.path`` here as well (and the repository's .venv, last) so the
-script also works without it.
+Orthanc 1.13 runs this file with the Python 3.14 that Debian sid's orthanc-python embeds, inside
+the Orthanc root (scripts/orthanc-root.sh). Its packages are the root's venv, put on ``sys.path``
+here together with this folder, so nothing needs PYTHONPATH.
 
 Each feature has one ``register_*`` step; every callback catches everything, logs it and answers
 in a way that never loses an instance (a failed re-encode keeps the original bytes).
@@ -22,11 +21,10 @@ from typing import Any, Protocol
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
-# Without PYTHONPATH (e.g. `Orthanc orthanc.json` by hand), fall back to the repository's venv;
-# appended, so an explicit PYTHONPATH or a system-wide install (docker image) wins.
-_VENV = Path(_HERE).parent / ".venv" / "lib" / "python3.11" / "site-packages"
-if _VENV.is_dir() and str(_VENV) not in sys.path:
-    sys.path.append(str(_VENV))
+# The root's venv (also the production image's path), before Debian's dist-packages.
+_VENV = f"/opt/neuronova/venv/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"
+if Path(_VENV).is_dir() and _VENV not in sys.path:
+    sys.path.insert(1, _VENV)
 
 import orthanc  # type: ignore[import-not-found]  # noqa: E402
 from neuronova_plugin import __version__, routes  # noqa: E402
@@ -70,7 +68,7 @@ class RestOutput(Protocol):
 
     def AnswerBuffer(self, body: bytes, mime: str) -> None: ...  # noqa: N802
 
-    def SendHttpStatus(self, status: int, body: str, size: int) -> None: ...  # noqa: N802
+    def SendHttpStatus(self, status: int, body: bytes) -> None: ...  # noqa: N802
 
     def SendMethodNotAllowed(self, allowed: str) -> None: ...  # noqa: N802
 
@@ -79,9 +77,7 @@ def _answer(output: RestOutput, response: Response) -> None:
     if response.status == 200:
         output.AnswerBuffer(response.body, response.mime)
     else:
-        # The SDK binding takes the body as a str plus its size in bytes.
-        text = response.body.decode("utf-8", "replace")
-        output.SendHttpStatus(response.status, text, len(text.encode()))
+        output.SendHttpStatus(response.status, response.body)
 
 
 def _rest_route(

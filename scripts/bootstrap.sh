@@ -12,8 +12,9 @@ venv=${NEURONOVA_VENV:-$root/.venv}
 stamps=$venv/.neuronova-stamps
 say() { printf '[bootstrap] %s\n' "$*"; }
 
-runtime_debs=(orthanc orthanc-python orthanc-dicomweb nginx redis-server dcmtk dicom3tools
-              python3.11 python3.11-venv ca-certificates)
+# Orthanc itself is not among them: it runs from a Debian sid root (scripts/orthanc-root.sh).
+runtime_debs=(debootstrap nginx redis-server dcmtk dicom3tools python3.11 python3.11-venv
+              ca-certificates)
 test_debs=(chromium fonts-liberation fonts-nanum docker-compose prometheus prometheus-alertmanager)
 
 install_debs() {
@@ -38,8 +39,8 @@ install_debs() {
     trap - EXIT
 }
 
-# The plugin runs inside Orthanc's embedded Debian python3.11, so the venv is made from that
-# interpreter: the same cp311 wheels serve the plugin, the services and the tests.
+# The services and the tests run on Debian 12's python3.11 (the plugin's own venv is in the
+# Orthanc root, for the Python 3.14 that sid's orthanc-python embeds).
 install_python() {
     local group=$1 key
     if [ ! -x "$venv/bin/python" ]; then
@@ -56,6 +57,19 @@ install_python() {
     say "Python group '$group': installing"
     "$venv/bin/pip" install -q --disable-pip-version-check --group "$root/pyproject.toml:$group"
     touch "$stamps/python-$group-$key"
+}
+
+# Orthanc 1.13 from Debian sid in a root prepared once (keyed on docker/orthanc/packages.txt),
+# then the native HTJ2K codec plugin built against it (orthanc-plugins/htj2k-codec/build.sh ROOT
+# leaves build/libNeuroNovaHtj2k.so there; it skips itself when nothing changed).
+prepare_orthanc() {
+    local orthanc_root codec_build=$root/orthanc-plugins/htj2k-codec/build.sh
+    orthanc_root=$("$root/scripts/orthanc-root.sh" build)
+    if [ -x "$codec_build" ]; then
+        "$codec_build" "$orthanc_root"
+    else
+        say "HTJ2K codec plugin: no $codec_build yet, Orthanc runs without it"
+    fi
 }
 
 # MariaDB for the portal's MySQL-backend tests: the CI machine runs one (root, empty password);
@@ -106,10 +120,12 @@ case "$mode" in
     runtime)
         install_debs "${runtime_debs[@]}"
         install_python runtime-services
+        prepare_orthanc
         ;;
     test)
         install_debs "${runtime_debs[@]}" "${test_debs[@]}"
         install_python dev
+        prepare_orthanc
         ensure_mariadb
         ;;
     *) echo "usage: $0 runtime|test" >&2; exit 2 ;;

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from observability.prometheus.render import render as prometheus_render
-from stack import demo, render
+from stack import demo, orthanc_root, render
 from stack.config import ConfigError, StackConfig, load
 from stack.supervisor import Supervisor
 
@@ -88,7 +88,9 @@ def render_all(config: StackConfig, *, manage_redis: bool) -> list[str]:
     values = render.nginx_values(config)
     nginx_dir = config.root / "nginx"
     files = {
-        var / "orthanc" / "orthanc.json": json.dumps(render.orthanc_config(base, config), indent=2),
+        var / "orthanc" / "orthanc.json": json.dumps(
+            render.orthanc_config(base, config, codec=built_codec()), indent=2
+        ),
         var / "nginx" / "neuronova.conf": render.substitute(
             (nginx_dir / "neuronova.conf.template").read_text(), values
         ),
@@ -117,6 +119,11 @@ def render_all(config: StackConfig, *, manage_redis: bool) -> list[str]:
             sort_keys=False,
         )
     return [str(path) for path, text in files.items() if write_if_changed(path, text)]
+
+
+def built_codec() -> Path | None:
+    """The native HTJ2K codec plugin, once bootstrap has built it."""
+    return orthanc_root.CODEC_PLUGIN if orthanc_root.CODEC_PLUGIN.is_file() else None
 
 
 def _link(link: Path, target: Path) -> None:

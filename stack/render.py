@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from stack import orthanc_root
 from stack.config import StackConfig
 
 DJANGO_SETTINGS = "neuronova_portal.settings"
@@ -62,8 +65,13 @@ def nginx_values(config: StackConfig) -> dict[str, str]:
     }
 
 
-def orthanc_config(base: Mapping[str, Any], config: StackConfig) -> dict[str, Any]:
-    """The repository's orthanc.json with only the run-specific keys replaced."""
+def orthanc_config(
+    base: Mapping[str, Any], config: StackConfig, *, codec: Path | None
+) -> dict[str, Any]:
+    """The repository's orthanc.json with only the run-specific keys replaced.
+
+    ``codec``: the native HTJ2K codec plugin when bootstrap has built it.
+    """
     rendered: dict[str, Any] = json.loads(json.dumps(base))  # deep copy, JSON types only
     orthanc_var = config.var_dir / "orthanc"
     rendered.update(
@@ -75,6 +83,7 @@ def orthanc_config(base: Mapping[str, Any], config: StackConfig) -> dict[str, An
             "IndexDirectory": str(orthanc_var / "index"),
             "PythonScript": str(config.root / "orthanc-plugins" / "entry.py"),
             "RegisteredUsers": {config.orthanc_username: config.orthanc_password},
+            "Plugins": orthanc_root.plugin_list(python=True, dicomweb=True, codec=codec),
         }
     )
     neuronova = dict(rendered.get("NeuroNova", {}))
@@ -119,10 +128,6 @@ def manage_environment(config: StackConfig) -> dict[str, str]:
     }
 
 
-def site_packages(config: StackConfig) -> str:
-    return str(config.venv / "lib" / "python3.11" / "site-packages")
-
-
 def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
     root = str(config.root)
     var = config.var_dir
@@ -140,11 +145,14 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
     result = [
         Program(
             name="orthanc",
-            command=f"/usr/sbin/Orthanc {var}/orthanc/orthanc.json",
+            # Orthanc 1.13 in the sid root, var/ bound writable, the repository read-only; the
+            # plugin finds its packages in the root's venv (entry.py).
+            command=shlex.join(
+                orthanc_root.orthanc_command(var / "orthanc" / "orthanc.json", bind=[var])
+            ),
             directory=str(var / "orthanc"),
             priority=20,
-            # The plugin runs in Orthanc's embedded Debian python3.11: our venv was made from it.
-            environment=env(site_packages(config), f"{root}/orthanc-plugins"),
+            environment=base_env,
             stopwaitsecs=30,
         ),
         Program(

@@ -1,7 +1,7 @@
 """Pure: the original pixel values of a received instance, one array per frame.
 
 Uncompressed data is read straight from the stored words (any byte order) so nothing is
-reinterpreted; lossless-compressed data is decoded by pydicom's decoders (pylibjpeg, pyjpegls,
+reinterpreted; lossless-compressed data is decoded by pydicom's decoders (pylibjpeg,
 its own RLE). Bits above High Bit are not pixel data: an instance whose words use them (retired
 embedded overlays, junk) is kept as received rather than losing those bits.
 """

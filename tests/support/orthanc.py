@@ -1,4 +1,8 @@
-"""Test helper (wiring): start a private Debian Orthanc with the NeuroNova plugin on spare ports.
+"""Test helper (wiring): start a private Orthanc with the NeuroNova plugins on spare ports.
+
+The Orthanc is the one ``make up`` runs: Debian sid's Orthanc 1.13 in the root that
+``scripts/orthanc-root.sh`` prepares (``scripts/bootstrap.sh`` builds it), with the workdir bound
+inside at the same path and the repository read-only (stack/orthanc_root.py).
 
 Usage from any area's tests::
 
@@ -18,7 +22,8 @@ Isolation: a test Orthanc never talks to the machine's shared Redis (orthanc.jso
 throw-away ``redis-server`` (no persistence, spare port, data under ``<workdir>/redis``) for the
 Orthanc's lifetime, so the AI block publishes for real but only there (``o.redis_url``); with
 the AI block off (``Ai``/``Enabled`` false) or no redis-server installed it points at a spare
-127.0.0.1 port nothing listens on. ``NeuroNova.VarDirectory`` is always inside ``workdir``.
+127.0.0.1 port nothing listens on. ``NeuroNova.VarDirectory`` is always inside ``workdir``, the
+only writable path Orthanc gets.
 """
 
 from __future__ import annotations
@@ -31,7 +36,6 @@ import signal
 import socket
 import subprocess
 import sys
-import sysconfig
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -40,20 +44,14 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from stack import orthanc_root
+
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_DIR = REPO_ROOT / "orthanc-plugins"
 ENTRY_SCRIPT = PLUGIN_DIR / "entry.py"
-ORTHANC_BINARY = (
-    os.environ.get("NEURONOVA_ORTHANC_BINARY")
-    or shutil.which("Orthanc")
-    or (
-        "/usr/sbin/Orthanc"  # Debian's package installs it here
-    )
-)
-PLUGINS_DIR = Path(os.environ.get("NEURONOVA_ORTHANC_PLUGINS", "/usr/share/orthanc/plugins"))
 USERNAME = "orthanc"
 PASSWORD = "orthanc"
 AET = "NEURONOVA"
@@ -91,7 +89,7 @@ class OrthancProcess:
     neuronova: Mapping[str, Any] = field(default_factory=dict)
     overrides: Mapping[str, Any] = field(default_factory=dict)
     startup_timeout_s: float = 60.0
-    pythonpath: bool = True  # False: start Orthanc as by hand, entry.py finds its own packages
+    codec: bool = True  # load the native HTJ2K codec plugin once bootstrap has built it
     http_port: int = field(default_factory=free_port)
     dicom_port: int = field(default_factory=free_port)
     aet: str = AET
@@ -122,11 +120,12 @@ class OrthancProcess:
 
     def render_config(self) -> dict[str, Any]:
         config = base_config()
-        plugins = []
-        if self.plugin:
-            plugins.append(str(PLUGINS_DIR / "libOrthancPython.so"))
-        if self.dicomweb:
-            plugins.append(str(PLUGINS_DIR / "libOrthancDicomWeb.so"))
+        codec = orthanc_root.CODEC_PLUGIN
+        plugins = orthanc_root.plugin_list(
+            python=self.plugin,
+            dicomweb=self.dicomweb,
+            codec=codec if self.plugin and self.codec and codec.is_file() else None,
+        )
         config.update(
             {
                 "HttpPort": self.http_port,
@@ -195,15 +194,14 @@ class OrthancProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._start_redis()
         self.config_path.write_text(json.dumps(self.render_config(), indent=2))
-        env = dict(os.environ)
-        site_packages = sysconfig.get_paths()["purelib"]
-        env["PYTHONPATH"] = os.pathsep.join([site_packages, str(PLUGIN_DIR)])
-        if not self.pythonpath:
-            env.pop("PYTHONPATH")
+        # The plugin finds its packages itself (entry.py: the root's venv); nothing of the
+        # host's Python may leak into Orthanc's embedded interpreter.
+        env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+        command = orthanc_root.orthanc_command(self.config_path, bind=[self.workdir.resolve()])
         try:
             with self.log_path.open("ab") as log:
                 self._proc = subprocess.Popen(
-                    [ORTHANC_BINARY, str(self.config_path)],
+                    command,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     cwd=self.workdir,

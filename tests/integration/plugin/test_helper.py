@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.support.orthanc import OrthancProcess, base_config
+from tests.support.orthanc import REPO_ROOT, OrthancProcess, base_config
 
 pytestmark = pytest.mark.integration
 
@@ -89,11 +89,24 @@ def test_var_directory_stays_inside_the_workdir(tmp_path: Path) -> None:
         outside.render_config()
 
 
-def test_entry_script_finds_its_packages_without_pythonpath(tmp_path: Path) -> None:
-    orthanc = OrthancProcess(workdir=tmp_path / "orthanc", pythonpath=False)
-    try:
-        orthanc.start()
-        metrics = requests.get(f"{orthanc.url}/neuronova/metrics", auth=orthanc.auth, timeout=10)
-        assert metrics.status_code == 200
-    finally:
-        orthanc.stop()
+def test_runtime_is_the_pinned_orthanc(orthanc: OrthancProcess) -> None:
+    """Orthanc >= 1.12.11 (the CVE fixes), Python plugin >= 7.1, DICOMweb >= 1.24, from the pins."""
+    pins = dict(
+        line.split("=", 1)
+        for line in (REPO_ROOT / "docker" / "orthanc" / "packages.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    system = requests.get(f"{orthanc.url}/system", auth=orthanc.auth, timeout=10).json()
+    assert _version(system["Version"]) >= (1, 12, 11)
+    assert pins["orthanc"].startswith(system["Version"] + "+")
+    for name, package, least in (
+        ("python", "orthanc-python", (7, 1)),
+        ("dicom-web", "orthanc-dicomweb", (1, 24)),
+    ):
+        plugin = requests.get(f"{orthanc.url}/plugins/{name}", auth=orthanc.auth, timeout=10).json()
+        assert _version(plugin["Version"]) >= least
+        assert pins[package].startswith(plugin["Version"] + "+")
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))

@@ -94,7 +94,7 @@ def test_orthanc_config_overrides_only_run_keys(tmp_path: Path) -> None:
         root=ROOT,
     )
     base = json.loads((ROOT / "orthanc.json").read_text())
-    rendered = render.orthanc_config(base, config)
+    rendered = render.orthanc_config(base, config, codec=None)
     assert rendered["HttpPort"] == 18042
     assert rendered["StorageDirectory"] == str(tmp_path / "orthanc" / "storage")
     assert rendered["NeuroNova"]["RedisUrl"] == "redis://127.0.0.1:16379/0"
