@@ -18,11 +18,12 @@ def patient_id_for_study(*, study_uid: str) -> str | None:
     )
 
 
-def study_uids_for_patients(*, patient_ids: Iterable[str]) -> frozenset[str]:
-    uids = Study.objects.filter(patient__patient_id__in=list(patient_ids)).values_list(
-        "study_uid", flat=True
+def study_keys_for_patients(*, patient_ids: Iterable[str]) -> frozenset[tuple[str, str]]:
+    """(PatientID, StudyInstanceUID) of every study of these patients."""
+    keys = Study.objects.filter(patient__patient_id__in=list(patient_ids)).values_list(
+        "patient__patient_id", "study_uid"
     )
-    return frozenset(uids)
+    return frozenset((str(pid), str(uid)) for pid, uid in keys)
 
 
 def visible_studies(

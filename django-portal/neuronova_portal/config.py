@@ -47,6 +47,9 @@ class PortalConfig:
     upload_max_bytes: int
     decision_cache_seconds: float
     revocation_recheck_seconds: float
+    qido_max_results: (
+        int  # rows a clinician's QIDO answers at most (PS3.18 8.3.4.4 Warning past it)
+    )
     secure_cookies: bool
     models_dir: Path  # the inference model manifests (label codes and colours for reports)
 
@@ -91,6 +94,7 @@ def load(environ_map: dict[str, str] | None = None) -> PortalConfig:
         upload_max_bytes=env.int("PORTAL_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024),
         decision_cache_seconds=env.float("PORTAL_DECISION_CACHE_SECONDS", default=5.0),
         revocation_recheck_seconds=env.float("PORTAL_REVOCATION_RECHECK_SECONDS", default=1.0),
+        qido_max_results=max(1, env.int("PORTAL_QIDO_MAX_RESULTS", default=1000)),
         secure_cookies=env.bool("PORTAL_SECURE_COOKIES", default=neuronova_env == "production"),
         models_dir=Path(get("NEURONOVA_MODELS_DIR", str(DEFAULT_MODELS_DIR))),
     )

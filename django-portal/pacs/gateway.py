@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from pacs import query
 from pacs.access import Authoriser, Principal
 from pacs.orthanc import OrthancClient
 from pacs.paths import Target
@@ -203,17 +204,39 @@ def instance(study_uid: str, series_uid: str, sop_uid: str) -> tuple[str, str]:
     return hit
 
 
-def clean_query(request: HttpRequest) -> str:
-    """Re-encode the query string from parsed pairs; refuse odd keys or an oversized query."""
-    pairs = []
-    for key, values in request.GET.lists():
-        if not _QUERY_KEY.match(key):
-            raise Refused(400, "bad query parameter")
-        pairs += [(key, value) for value in values]
-    encoded = urlencode(pairs)
-    if len(encoded) > 2000:
-        raise Refused(400, "query too long")
-    return encoded
+def query_pairs(request: HttpRequest) -> tuple[query.Pair, ...]:
+    """The client's query string as (key, value) pairs, decoded strictly (400 if malformed)."""
+    try:
+        return query.parse(str(request.META.get("QUERY_STRING", "")))
+    except query.QueryRefused as exc:
+        raise Refused(400, str(exc)) from exc
+
+
+def plain_keys(pairs: tuple[query.Pair, ...]) -> tuple[query.Pair, ...]:
+    """Non-search routes (retrieve, metadata, rendered): any parameter, with a sane key."""
+    if not all(_QUERY_KEY.match(key) for key, _ in pairs):
+        raise Refused(400, "bad query parameter")
+    return pairs
+
+
+# Orthanc's way of reading query strings only changes with an upgrade: probed once in a while.
+_dialects: TTLCache[query.Dialect] = TTLCache(600.0)
+
+
+def orthanc_query(pairs: tuple[query.Pair, ...]) -> str:
+    """The query string that makes Orthanc read ``pairs`` as the client meant them.
+
+    Orthanc's dialect is only asked for when a character needs it (pacs.query).
+    """
+    dialect = query.Dialect.DECODED
+    if query.needs_dialect(pairs):
+        cached = _dialects.get("orthanc")
+        dialect = cached if cached is not None else orthanc().query_dialect()
+        _dialects.put("orthanc", dialect)
+    try:
+        return query.encode(pairs, dialect)
+    except query.Unrepresentable as exc:
+        raise Refused(501, str(exc)) from exc
 
 
 def accel(location: str, query: str = "", content_type: str | None = None) -> HttpResponse:

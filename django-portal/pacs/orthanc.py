@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from pacs.query import Dialect
+
 
 class OrthancError(RuntimeError):
     """Orthanc answered with an error or could not be reached."""
@@ -28,6 +30,7 @@ class Orthanc(Protocol):
     def reanalyze(self, orthanc_study_id: str) -> dict[str, Any]: ...
     def frame(self, orthanc_instance_id: str, frame_index: int) -> bytes: ...
     def qido(self, path: str, query: str, accept: str) -> httpx.Response: ...
+    def query_dialect(self) -> Dialect: ...
     def all_study_ids(self) -> Iterator[str]: ...
 
 
@@ -116,12 +119,35 @@ class OrthancClient:
         return response.content
 
     def qido(self, path: str, query: str, accept: str) -> httpx.Response:
+        """GET ``/dicom-web/{path}?{query}`` with the query string exactly as given."""
+        request = self._http.build_request(
+            "GET", f"/dicom-web/{path}?{query}", headers={"Accept": accept}
+        )
+        if request.url.raw_path.partition(b"?")[2] != query.encode("ascii"):
+            raise OrthancError("the HTTP client would alter the query string")
         try:
-            return self._http.get(
-                f"/dicom-web/{path}", params=httpx.QueryParams(query), headers={"Accept": accept}
-            )
+            return self._http.send(request)
         except httpx.HTTPError as exc:
             raise OrthancError(str(exc)) from exc
+
+    def query_dialect(self) -> Dialect:
+        """How this Orthanc reads a query string: percent-decoded, or verbatim.
+
+        ``level=%73tudy`` is ``level=study`` to an Orthanc that decodes (a UID, 200) and an
+        unknown level to one that does not (404 from Orthanc 1.10; a 400 would mean the same).
+        """
+        request = self._http.build_request("GET", "/tools/generate-uid?level=%73tudy")
+        if not request.url.raw_path.endswith(b"level=%73tudy"):
+            raise OrthancError("the HTTP client would alter the dialect probe")
+        try:
+            response = self._http.send(request)
+        except httpx.HTTPError as exc:
+            raise OrthancError(f"query dialect probe: {exc}") from exc
+        if response.status_code == 200:
+            return Dialect.DECODED
+        if response.status_code in (400, 404):
+            return Dialect.VERBATIM
+        raise OrthancError(f"query dialect probe: HTTP {response.status_code}")
 
     def all_study_ids(self) -> Iterator[str]:
         yield from (str(i) for i in self._json("GET", "/studies"))

@@ -123,28 +123,3 @@ def _leaf(base: Target, rest: list[str], allowed: set[str]) -> Target:
     if tail not in allowed:
         raise PathRefused("unknown sub-resource")
     return Target(base.kind, base.study_uid, base.series_uid, base.sop_uid, (), tail)
-
-
-@dataclass(frozen=True, slots=True)
-class WadoUri:
-    study_uid: str
-    series_uid: str
-    sop_uid: str
-
-
-def parse_wado_uri(params: dict[str, list[str]]) -> WadoUri:
-    """Validate a WADO-URI query: exactly one of each UID, requestType=WADO."""
-
-    def single(name: str) -> str:
-        values = params.get(name, [])
-        if len(values) != 1:
-            raise PathRefused(f"{name} must appear once")
-        return values[0]
-
-    if single("requestType") != "WADO":
-        raise PathRefused("requestType must be WADO")
-    return WadoUri(
-        study_uid=_uid(single("studyUID")),
-        series_uid=_uid(single("seriesUID")),
-        sop_uid=_uid(single("objectUID")),
-    )

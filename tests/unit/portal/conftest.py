@@ -14,6 +14,7 @@ from tests.support.portal import DEV_PASSWORDS, configure_django
 configure_django()
 
 from django.test import Client  # noqa: E402 - needs the settings configured above
+from pacs.query import Dialect  # noqa: E402
 
 
 def login(client: Client, username: str) -> dict[str, str]:
@@ -43,6 +44,8 @@ class FakeOrthanc:
         self.reanalysed: list[str] = []
         self.studies: dict[str, dict[str, Any]] = {}
         self.series: dict[str, list[dict[str, Any]]] = {}
+        self.dialect = Dialect.VERBATIM  # Debian 12's Orthanc 1.10.1 does not decode queries
+        self.dialect_probes = 0
 
     def study(self, orthanc_study_id: str) -> dict[str, Any]:
         return self.studies[orthanc_study_id]
@@ -72,8 +75,16 @@ class FakeOrthanc:
         return f"{orthanc_instance_id}#{frame_index}".encode()
 
     def qido(self, path: str, query: str, accept: str) -> httpx.Response:
+        """Records the exact query; honours limit/offset as Orthanc's QIDO does."""
         self.qido_queries.append(f"{path}?{query}")
-        return httpx.Response(200, json=self.qido_rows)
+        params = dict(pair.split("=", 1) for pair in query.split("&") if "=" in pair)
+        start = int(params.get("offset", "0"))
+        stop = start + int(params["limit"]) if params.get("limit", "0") != "0" else None
+        return httpx.Response(200, json=self.qido_rows[start:stop])
+
+    def query_dialect(self) -> Dialect:
+        self.dialect_probes += 1
+        return self.dialect
 
     def lookup_study(self, study_uid: str) -> str | None:
         return next((oid for oid, s in self.studies.items() if _study_uid(s) == study_uid), None)
@@ -101,6 +112,7 @@ def fake_orthanc(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOrthanc]:
     gateway._instances.clear()
     gateway._series.clear()
     gateway._representatives.clear()
+    gateway._dialects.clear()
     yield fake
     gateway.authoriser().clear()
 

@@ -75,18 +75,3 @@ def test_frames_are_parsed_as_numbers() -> None:
 def test_tricks_and_unknown_resources_are_refused(path: str) -> None:
     with pytest.raises(PathRefused):
         paths.parse(path)
-
-
-def test_wado_uri_requires_each_uid_once() -> None:
-    ok = paths.parse_wado_uri(
-        {"requestType": ["WADO"], "studyUID": [S], "seriesUID": [SE], "objectUID": [INST]}
-    )
-    assert (ok.study_uid, ok.series_uid, ok.sop_uid) == (S, SE, INST)
-    for bad in (
-        {"requestType": ["WADO"], "studyUID": [S, S], "seriesUID": [SE], "objectUID": [INST]},
-        {"requestType": ["WADO"], "studyUID": [S], "seriesUID": [SE]},
-        {"requestType": ["X"], "studyUID": [S], "seriesUID": [SE], "objectUID": [INST]},
-        {"requestType": ["WADO"], "studyUID": ["../x"], "seriesUID": [SE], "objectUID": [INST]},
-    ):
-        with pytest.raises(PathRefused):
-            paths.parse_wado_uri(bad)
