@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from audit import services as audit
 from django.conf import settings
@@ -11,6 +11,7 @@ from django.middleware.csrf import get_token
 from drf_spectacular.utils import extend_schema
 from health.metrics import LOGINS
 from rest_framework import status
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +19,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts import selectors, tokens
+from accounts import login_guard, selectors, tokens
 from accounts.authentication import ACCESS_COOKIE, REFRESH_COOKIE, enforce_csrf
 from accounts.models import User
 from accounts.serializers import Credentials, Me, RefreshIn, TokenPairOut
@@ -26,12 +27,32 @@ from accounts.throttling import LoginRateThrottle, RefreshRateThrottle
 
 
 def _check_credentials(request: Request) -> User | None:
+    """The user for these credentials, or None; raises Throttled while the username backs off.
+
+    A successful login whose audit row cannot be written is refused (audit.AuditUnavailable).
+    """
     credentials = Credentials(data=request.data)
     credentials.is_valid(raise_exception=True)
     username = credentials.validated_data["username"]
+    wait = login_guard.begin(username)
+    if wait:
+        LOGINS.labels("throttled").inc()
+        audit.record(
+            action="login",
+            allowed=False,
+            request=request._request,
+            username=username,
+            status_code=429,
+            detail=f"username backing off for {wait} s",
+        )
+        raise Throttled(wait=wait)
     user = authenticate(
         request._request, username=username, password=credentials.validated_data["password"]
     )
+    if isinstance(user, User):
+        login_guard.succeeded(username)
+    else:
+        login_guard.failed(username)
     LOGINS.labels("success" if user is not None else "failure").inc()
     audit.record(
         action="login",
@@ -74,6 +95,23 @@ class LoginThrottled(APIView):
         LoginRateThrottle,
     )
 
+    audit_action = "login"
+
+    def throttled(self, request: Request, wait: float) -> NoReturn:
+        """The address throttle refused: audited and counted like every other refusal."""
+        data = request.data if isinstance(request.data, dict) else {}
+        if self.audit_action == "login":
+            LOGINS.labels("throttled").inc()
+        audit.record(
+            action=self.audit_action,
+            allowed=False,
+            request=request._request,
+            username=str(data.get("username", ""))[:150],
+            status_code=429,
+            detail="address rate exceeded",
+        )
+        super().throttled(request, wait)
+
 
 class TokenView(LoginThrottled):
     @extend_schema(request=Credentials, responses={200: TokenPairOut})
@@ -102,6 +140,7 @@ class RefreshView(LoginThrottled):
     """Rotate: the presented refresh token is blacklisted and a new pair is issued."""
 
     throttle_classes = (RefreshRateThrottle,)
+    audit_action = "refresh"
 
     @extend_schema(request=RefreshIn, responses={200: TokenPairOut})
     def post(self, request: Request) -> Response:
@@ -142,6 +181,7 @@ class LogoutView(APIView):
             user_id=request.user.pk,
             username=request.user.get_username(),
             status_code=204,
+            required=False,  # the session has ended either way; a failed write is still counted
         )
         response = Response(status=status.HTTP_204_NO_CONTENT)
         response.delete_cookie(ACCESS_COOKIE, path="/", samesite="Strict")

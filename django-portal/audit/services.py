@@ -1,24 +1,30 @@
-"""Adapter (ORM): write audit events. Never raises into the request that is being audited."""
+"""Adapter (ORM): write audit events; an action that cannot be audited does not happen.
+
+A refusal is recorded best effort (the refusal stands either way). For an allowed action the
+audit row is part of the action: if it cannot be written the write failure is logged, counted
+(``neuronova_audit_write_failures_total``, alert NeuroNovaAuditWriteFailures) and
+``AuditUnavailable`` (503) is raised so the caller refuses instead of acting unaudited.
+"""
 
 from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from django.http import HttpRequest
+from health.metrics import AUDIT_WRITE_FAILURES
+from neuronova_portal.clients import client_ip
+from rest_framework.exceptions import APIException
 
 from audit.models import AuditEvent
 
 log = logging.getLogger(__name__)
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The client's address; behind the local nginx, its X-Real-IP (loopback peers only)."""
-    remote = str(request.META.get("REMOTE_ADDR", ""))
-    if remote in {"127.0.0.1", "::1"}:
-        forwarded = str(request.META.get("HTTP_X_REAL_IP", "")).strip()
-        if forwarded:
-            return forwarded[:64]
-    return remote[:64]
+class AuditUnavailable(APIException):
+    status_code = 503
+    default_detail = "the audit trail cannot be written, so the request was refused"
+    default_code = "audit_unavailable"
 
 
 def record(
@@ -32,18 +38,24 @@ def record(
     study_uid: str = "",
     status_code: int = 0,
     detail: str = "",
+    required: bool | None = None,
 ) -> None:
+    """Append one event. ``required`` (default: ``allowed``) makes a failed write raise."""
     try:
-        AuditEvent.objects.create(
-            action=action,
-            allowed=allowed,
-            user_id=user_id,
-            username=username[:150],
-            target=target[:300],
-            study_uid=study_uid[:64],
-            status_code=status_code,
-            client_ip=client_ip(request) if request is not None else "",
-            detail=detail[:300],
-        )
-    except Exception:  # an audit failure is logged loudly but must not turn a read into a 500
+        with transaction.atomic():  # a failed insert never poisons the caller's transaction
+            AuditEvent.objects.create(
+                action=action,
+                allowed=allowed,
+                user_id=user_id,
+                username=username[:150],
+                target=target[:300],
+                study_uid=study_uid[:64],
+                status_code=status_code,
+                client_ip=client_ip(request) if request is not None else "",
+                detail=detail[:300],
+            )
+    except Exception as exc:
+        AUDIT_WRITE_FAILURES.labels(action[:32]).inc()
         log.exception("audit write failed: %s %s %s", action, username, target)
+        if allowed if required is None else required:
+            raise AuditUnavailable from exc

@@ -7,10 +7,14 @@ and the adapters take typed values instead of reaching into ``os.environ`` thems
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import environ  # type: ignore[import-untyped]
+
+from neuronova_portal import security_config
+from neuronova_portal.security_config import SecurityConfig
 
 DEV_SECRET_KEY = "dev-only-django-secret-key-not-for-production-use-0000"  # noqa: S105
 DEV_JWT_SIGNING_KEY = "dev-only-jwt-signing-key-not-for-production-use-00000"
@@ -52,6 +56,8 @@ class PortalConfig:
     )
     secure_cookies: bool
     models_dir: Path  # the inference model manifests (label codes and colours for reports)
+    health_interval_seconds: float  # how often each process re-probes the dependencies
+    security: SecurityConfig
 
     @property
     def production(self) -> bool:
@@ -97,9 +103,18 @@ def load(environ_map: dict[str, str] | None = None) -> PortalConfig:
         qido_max_results=max(1, env.int("PORTAL_QIDO_MAX_RESULTS", default=1000)),
         secure_cookies=env.bool("PORTAL_SECURE_COOKIES", default=neuronova_env == "production"),
         models_dir=Path(get("NEURONOVA_MODELS_DIR", str(DEFAULT_MODELS_DIR))),
+        health_interval_seconds=env.float("PORTAL_HEALTH_INTERVAL_SECONDS", default=5.0),
+        security=_security(get),
     )
     _refuse_unsafe(config)
     return config
+
+
+def _security(get: Callable[[str, str], str]) -> SecurityConfig:
+    try:
+        return security_config.load(get)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _refuse_unsafe(config: PortalConfig) -> None:
