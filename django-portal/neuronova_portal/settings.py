@@ -22,7 +22,7 @@ ALLOWED_HOSTS = list(CONFIG.allowed_hosts)
 USE_X_FORWARDED_HOST = False
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "neuronova_portal.apps.PortalAdminConfig",  # django.contrib.admin with the portal's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "neuronova_portal.admin_guard.AdminGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
