@@ -24,11 +24,23 @@ EXPORT_FIELDS = (
 )
 
 
+# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """Text a spreadsheet would evaluate gets a leading apostrophe (OWASP's advice): usernames,
+    targets and details are attacker-chosen (a failed login records whatever was typed)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_csv(events: QuerySet[AuditEvent], response: HttpResponse) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(EXPORT_FIELDS)
     for event in events.iterator():
-        writer.writerow([getattr(event, name) for name in EXPORT_FIELDS])
+        writer.writerow([neutralise(getattr(event, name)) for name in EXPORT_FIELDS])
     return response
 
 

@@ -103,17 +103,21 @@ def check_study(request: HttpRequest, caller: Caller, study_uid: str, target: st
         token_id=caller.token_id, principal=caller.principal, study_uid=study_uid
     )
     if decision.fresh or not decision.allowed:
-        audit.record(
-            action="image-access",
-            allowed=decision.allowed,
-            request=request,
-            user_id=caller.principal.user_id,
-            username=caller.principal.username,
-            target=target,
-            study_uid=study_uid,
-            status_code=200 if decision.allowed else 403,
-            detail=decision.reason,
-        )
+        try:
+            audit.record(
+                action="image-access",
+                allowed=decision.allowed,
+                request=request,
+                user_id=caller.principal.user_id,
+                username=caller.principal.username,
+                target=target,
+                study_uid=study_uid,
+                status_code=200 if decision.allowed else 403,
+                detail=decision.reason,
+            )
+        except audit.AuditUnavailable:
+            authoriser().clear()  # an unaudited "allowed" must not be served from the cache
+            raise
     if not decision.allowed:
         raise Refused(403, decision.reason)
 

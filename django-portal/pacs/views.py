@@ -58,6 +58,14 @@ def _refusal(request: HttpRequest, refused: Refused, target: str) -> HttpRespons
     return response
 
 
+def _failed(request: HttpRequest, failure: Exception, target: str) -> HttpResponse:
+    if isinstance(failure, Refused):
+        return _refusal(request, failure, target)
+    if isinstance(failure, audit.AuditUnavailable):  # fail closed: nothing unaudited is served
+        return JsonResponse({"detail": str(failure.detail)}, status=503)
+    return JsonResponse({"detail": "image archive unavailable"}, status=502)
+
+
 def _target(request: HttpRequest, path: str) -> paths.Target:
     # DICOMweb paths never need percent-encoding; an encoded slash or dot is a trick. gunicorn
     # hands over the undecoded request line as RAW_URI.
@@ -95,10 +103,8 @@ def dicomweb(request: HttpRequest, path: str) -> HttpResponse:
         return gateway.accel(
             f"{gateway.INTERNAL}/dicom-web/{target.orthanc_path()}", gateway.orthanc_query(pairs)
         )
-    except Refused as refused:
-        return _refusal(request, refused, f"dicom-web/{path}"[:300])
-    except OrthancError:
-        return JsonResponse({"detail": "image archive unavailable"}, status=502)
+    except (Refused, OrthancError, audit.AuditUnavailable) as failure:
+        return _failed(request, failure, f"dicom-web/{path}"[:300])
 
 
 def _frames(request: HttpRequest, target: paths.Target) -> HttpResponse:
@@ -146,7 +152,5 @@ def wado(request: HttpRequest) -> HttpResponse:
         gateway.check_study(request, caller, wado.study_uid, f"wado {wado.sop_uid}")
         gateway.instance(wado.study_uid, wado.series_uid, wado.sop_uid)
         return gateway.accel(f"{gateway.INTERNAL}/wado", gateway.orthanc_query(wado.pairs))
-    except Refused as refused:
-        return _refusal(request, refused, "wado")
-    except OrthancError:
-        return JsonResponse({"detail": "image archive unavailable"}, status=502)
+    except (Refused, OrthancError, audit.AuditUnavailable) as failure:
+        return _failed(request, failure, "wado")
