@@ -38,11 +38,12 @@ class Code:
 
 @dataclass(frozen=True)
 class LabelSpec:
-    value: int  # class index in the model output (0 is background)
+    value: int  # segment number in the SEG and the report (1..N)
     name: str
     category: Code
     property_type: Code
     color_rgb: tuple[int, int, int]
+    output_channel: int  # softmax outputs: the class index of this label (default: ``value``)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,23 @@ class GridSpec:
     spacing_mm: tuple[float, float, float]
     orientation: str  # "LPS" or "RAS": direction of increasing index along x, y, z
     axis_order: str  # "zyx" (array index 0 is z) or "xyz"
+    centre: str = "foreground"  # of the reference input, or "volume" (its field-of-view centre)
+
+
+@dataclass(frozen=True)
+class Region:
+    """Sigmoid outputs: where ``channel`` > threshold, paint ``label`` (later regions win)."""
+
+    channel: int
+    label: int
+
+
+@dataclass(frozen=True)
+class QcSpec:
+    """Quality control: test-time left-right flip and softmax entropy; below threshold = review."""
+
+    flip: bool
+    threshold: float
 
 
 @dataclass(frozen=True)
@@ -69,7 +87,9 @@ class Manifest:
     sha256: str
     input_name: str
     output_name: str
-    output_kind: str  # "logits" (softmax applied here) or "probabilities"
+    # "logits" / "probabilities": one class per channel (softmax applied to logits here);
+    # "sigmoid_logits" / "sigmoid_probabilities": overlapping regions painted into labels.
+    output_kind: str
     modality: str
     inputs: tuple[InputSpec, ...]
     grid: GridSpec
@@ -77,10 +97,28 @@ class Manifest:
     labels: tuple[LabelSpec, ...]
     anatomy: Code
     min_component_ml: float
+    reference_input: str  # the series the grid is centred on and the SEG is written on
+    regions: tuple[Region, ...]
+    region_threshold: float
+    qc: QcSpec
 
     @property
     def job_key(self) -> str:
         return f"{self.model_id}@{self.version}"
+
+    @property
+    def sigmoid(self) -> bool:
+        return self.output_kind.startswith("sigmoid")
+
+    @property
+    def output_channels(self) -> int:
+        if self.sigmoid:
+            return max(r.channel for r in self.regions) + 1
+        return max(lab.output_channel for lab in self.labels) + 1
+
+    @property
+    def reference_index(self) -> int:
+        return [i.name for i in self.inputs].index(self.reference_input)
 
 
 def _code(raw: Mapping[str, Any]) -> Code:
@@ -107,9 +145,12 @@ def parse_manifest(raw: Mapping[str, Any]) -> Manifest:
                     int(lab["color_rgb"][1]),
                     int(lab["color_rgb"][2]),
                 ),
+                output_channel=int(lab.get("output_channel", lab["value"])),
             )
             for lab in raw["labels"]
         )
+        output = raw.get("output", {})
+        qc = raw.get("qc", {})
         manifest = Manifest(
             model_id=str(raw["model_id"]),
             version=str(raw["version"]),
@@ -137,6 +178,7 @@ def parse_manifest(raw: Mapping[str, Any]) -> Manifest:
                 ),
                 orientation=str(grid.get("orientation", "LPS")),
                 axis_order=str(grid.get("axis_order", "zyx")),
+                centre=str(grid.get("centre", "foreground")),
             ),
             normalisation=Normalisation(
                 method=str(norm.get("method", "zscore_foreground")),
@@ -148,6 +190,15 @@ def parse_manifest(raw: Mapping[str, Any]) -> Manifest:
                 raw.get("anatomy", {"scheme": "SCT", "code": "12738006", "meaning": "Brain"})
             ),
             min_component_ml=float(raw.get("postprocess", {}).get("min_component_ml", 0.0)),
+            reference_input=str(
+                raw.get("reference_input") or next((i["name"] for i in raw["inputs"]), "")
+            ),
+            regions=tuple(
+                Region(channel=int(r["channel"]), label=int(r["label"]))
+                for r in output.get("regions", [])
+            ),
+            region_threshold=float(output.get("threshold", 0.5)),
+            qc=QcSpec(flip=bool(qc.get("flip", True)), threshold=float(qc.get("threshold", 0.0))),
         )
     except (KeyError, TypeError, IndexError, ValueError) as exc:
         raise ManifestError(f"invalid manifest: {exc!r}") from exc
@@ -162,8 +213,19 @@ def _check(m: Manifest) -> None:
         raise ManifestError(f"unsupported grid {m.grid.orientation}/{m.grid.axis_order}")
     if m.normalisation.method not in {"zscore_foreground", "zscore_nonzero"}:
         raise ManifestError(f"unsupported normalisation {m.normalisation.method}")
-    if m.output_kind not in {"logits", "probabilities"}:
+    if m.grid.centre not in {"foreground", "volume"}:
+        raise ManifestError(f"unsupported grid centre {m.grid.centre}")
+    if m.output_kind not in {"logits", "probabilities", "sigmoid_logits", "sigmoid_probabilities"}:
         raise ManifestError(f"unsupported output kind {m.output_kind}")
     values = [lab.value for lab in m.labels]
     if sorted(values) != list(range(1, len(values) + 1)):
         raise ManifestError(f"label values must be 1..N, got {values}")
+    if m.reference_input not in [i.name for i in m.inputs]:
+        raise ManifestError(f"reference_input {m.reference_input!r} is not one of the inputs")
+    if m.sigmoid:
+        if not m.regions or any(r.label not in values or r.channel < 0 for r in m.regions):
+            raise ManifestError("sigmoid outputs need regions painting the manifest's labels")
+    else:
+        channels = [lab.output_channel for lab in m.labels]
+        if len(set(channels)) != len(channels) or min(channels) < 1:
+            raise ManifestError(f"label output channels must be distinct and >= 1, got {channels}")

@@ -21,12 +21,12 @@ from neuronova_inference.matching import match_study
 from neuronova_inference.postprocess import (
     drop_small_components,
     labels_on_source,
-    softmax,
+    probabilities,
     volumes_ml,
 )
 from neuronova_inference.preprocess import Volume, to_model_space
-from neuronova_inference.seg import build_seg
-from neuronova_inference.synthetic.dicom import to_bytes
+from neuronova_inference.qc import Quality, assess, combine, flip_lr
+from neuronova_inference.seg import build_seg, dicom_bytes
 from neuronova_inference.volume import VolumeError, build_volume
 
 
@@ -66,10 +66,19 @@ class Timings:
 class Analysis:
     seg: Dataset
     seg_bytes: bytes
-    labels: NDArray[np.uint8]
+    labels: NDArray[np.uint8]  # on the reference series' grid
     reference: Volume
     volumes_ml: dict[str, float]  # label name -> mL
     source_series: dict[str, str]  # input name -> SeriesInstanceUID
+    quality: Quality
+
+
+@dataclass(frozen=True)
+class Result:
+    seg: Dataset
+    labels: NDArray[np.uint8]
+    volumes_ml: dict[str, float]
+    quality: Quality
 
 
 def load_inputs(
@@ -79,7 +88,10 @@ def load_inputs(
     decode: PixelDecoder,
     timings: Timings,
 ) -> tuple[list[Volume], list[Dataset], dict[str, str]]:
-    """Fetch and decode the matched series; the first input is the SEG's reference series."""
+    """Fetch and decode the matched series (manifest order) and the SEG's reference series.
+
+    Each series keeps its own geometry; they must share a frame of reference, not a grid.
+    """
     with timings.stage("fetch_decode"):
         match = match_study(manifest, source.series_tags(orthanc_study_id))
         if not match.eligible:
@@ -97,11 +109,22 @@ def load_inputs(
             volumes.append(volume)
             uids[spec.name] = str(ordered[0].SeriesInstanceUID)
             frames.add(str(ordered[0].get("FrameOfReferenceUID", "")))
-            if not reference:
+            if spec.name == manifest.reference_input:
                 reference = ordered
         if len(frames) != 1:
             raise RefusedError("failed", "the required series do not share one frame of reference")
     return volumes, reference, uids
+
+
+def predict_with_qc(
+    x: NDArray[np.float32], manifest: Manifest, predict: Predictor
+) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
+    """Probabilities of the input and, when the manifest asks, of its mirror (mirrored back)."""
+    plain = probabilities(predict(x)[0], manifest)
+    if not manifest.qc.flip:
+        return plain, None
+    mirrored = probabilities(predict(flip_lr(x, manifest.grid))[0], manifest)
+    return plain, flip_lr(mirrored, manifest.grid)
 
 
 def analyse(
@@ -110,19 +133,21 @@ def analyse(
     manifest: Manifest,
     predict: Predictor,
     timings: Timings,
-) -> tuple[Dataset, NDArray[np.uint8], dict[str, float]]:
+) -> Result:
+    ref = manifest.reference_index
     with timings.stage("preprocess"):
-        x, affine = to_model_space(volumes, manifest.grid, manifest.normalisation)
+        x, affine = to_model_space(volumes, manifest.grid, manifest.normalisation, ref)
     with timings.stage("inference"):
-        out = predict(x)[0]
+        plain, flipped = predict_with_qc(x, manifest, predict)
     with timings.stage("postprocess_seg"):
-        probs = softmax(out) if manifest.output_kind == "logits" else out
-        labels = labels_on_source(probs, affine, volumes[0])
-        labels = drop_small_components(labels, volumes[0].voxel_ml, manifest.min_component_ml)
-        by_value = volumes_ml(labels, volumes[0].voxel_ml, len(manifest.labels))
+        model_voxel_ml = float(abs(np.linalg.det(affine[:3, :3]))) / 1000.0
+        quality = assess(plain, flipped, manifest, model_voxel_ml)
+        labels = labels_on_source(combine(plain, flipped), affine, volumes[ref], manifest)
+        labels = drop_small_components(labels, volumes[ref].voxel_ml, manifest.min_component_ml)
+        by_value = volumes_ml(labels, volumes[ref].voxel_ml, len(manifest.labels))
         named = {lab.name: by_value[lab.value] for lab in manifest.labels}
-        seg = build_seg(reference, labels, manifest)
-    return seg, labels, named
+        seg = build_seg(reference, labels, manifest, needs_review=quality.needs_review)
+    return Result(seg, labels, named, quality)
 
 
 def run_study(
@@ -136,10 +161,18 @@ def run_study(
 ) -> Analysis:
     timings = timings if timings is not None else Timings()
     volumes, reference, uids = load_inputs(orthanc_study_id, manifest, source, decode, timings)
-    seg, labels, named = analyse(volumes, reference, manifest, predict, timings)
+    result = analyse(volumes, reference, manifest, predict, timings)
     with timings.stage("postprocess_seg"):
-        seg_bytes = to_bytes(seg)
-    return Analysis(seg, seg_bytes, labels, volumes[0], named, uids)
+        seg_bytes = dicom_bytes(result.seg)
+    return Analysis(
+        result.seg,
+        seg_bytes,
+        result.labels,
+        volumes[manifest.reference_index],
+        result.volumes_ml,
+        uids,
+        result.quality,
+    )
 
 
 def summary(analysis: Analysis, manifest: Manifest, extra: dict[str, Any]) -> dict[str, Any]:
@@ -152,4 +185,7 @@ def summary(analysis: Analysis, manifest: Manifest, extra: dict[str, Any]) -> di
         "study_uid": str(analysis.seg.StudyInstanceUID),
         "source_series": analysis.source_series,
         "volumes_ml": analysis.volumes_ml,
+        "qc_score": round(analysis.quality.score, 4),
+        "needs_review": analysis.quality.needs_review,
+        "qc": analysis.quality.as_dict(),
     }

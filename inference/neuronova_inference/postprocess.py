@@ -1,4 +1,9 @@
-"""pure: network output -> label map on the source grid, small-component clean-up, volumes in mL."""
+"""pure: network output -> label map on the source grid, small-component clean-up, volumes in mL.
+
+Outputs are decoded as the manifest says: one class per channel (softmax; each label names its
+channel, so a BraTS network whose fourth class is "label 4" maps onto segment 3), or overlapping
+sigmoid regions (e.g. tumour core, whole tumour, enhancing) painted into labels in order.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage  # type: ignore[import-untyped]
 
+from neuronova_inference.manifest import Manifest
 from neuronova_inference.preprocess import Volume, resample
 
 
@@ -16,26 +22,57 @@ def softmax(logits: NDArray[np.float32], axis: int = 0) -> NDArray[np.float32]:
     return out
 
 
+def sigmoid(logits: NDArray[np.float32]) -> NDArray[np.float32]:
+    out: NDArray[np.float32] = (1.0 / (1.0 + np.exp(-np.clip(logits, -60, 60)))).astype(np.float32)
+    return out
+
+
+def probabilities(output: NDArray[np.float32], manifest: Manifest) -> NDArray[np.float32]:
+    """The network's (K, ...) output as probabilities (per class, or per region)."""
+    if output.shape[0] < manifest.output_channels:
+        raise ValueError(
+            f"model output has {output.shape[0]} channels, "
+            f"the manifest needs {manifest.output_channels}"
+        )
+    if manifest.output_kind == "logits":
+        return softmax(output)
+    if manifest.output_kind == "sigmoid_logits":
+        return sigmoid(output)
+    return output.astype(np.float32, copy=False)
+
+
+def decode(probs: NDArray[np.float32], manifest: Manifest) -> NDArray[np.uint8]:
+    """Label values (segment numbers) from probabilities on any grid."""
+    if manifest.sigmoid:
+        labels = np.zeros(probs.shape[1:], dtype=np.uint8)
+        for region in manifest.regions:
+            labels[probs[region.channel] > manifest.region_threshold] = region.label
+        return labels
+    lut = np.zeros(probs.shape[0], dtype=np.uint8)
+    for lab in manifest.labels:
+        lut[lab.output_channel] = lab.value
+    out: NDArray[np.uint8] = lut[np.argmax(probs, axis=0)]
+    return out
+
+
 def labels_on_source(
-    probabilities: NDArray[np.float32],
+    probs: NDArray[np.float32],
     model_affine: NDArray[np.float64],
     reference: Volume,
+    manifest: Manifest,
 ) -> NDArray[np.uint8]:
-    """Resample class probabilities (C, *model shape) to the reference grid, then argmax.
+    """Resample probabilities (K, *model shape) to the reference grid, then decode there.
 
     Interpolating probabilities rather than labels keeps thin structures (an enhancing rim) smooth
     when the model grid is coarser than the acquisition.
     """
     shape = reference.array.shape
-    best = np.zeros(shape, dtype=np.float32)
-    labels = np.zeros(shape, dtype=np.uint8)
-    for cls in range(probabilities.shape[0]):
-        p = resample(probabilities[cls], model_affine, shape, reference.affine, order=1)
-        better = p > best
-        labels[better] = cls
-        best[better] = p[better]
+    on_source = np.stack(
+        [resample(p, model_affine, shape, reference.affine, order=1) for p in probs]
+    )
+    labels = decode(on_source, manifest)
     # Outside the model's field of view there is no prediction: background.
-    ones = np.ones(probabilities.shape[1:], dtype=np.float32)
+    ones = np.ones(probs.shape[1:], dtype=np.float32)
     inside = resample(ones, model_affine, shape, reference.affine, order=0) > 0
     labels[~inside] = 0
     return labels

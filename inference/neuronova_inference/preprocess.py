@@ -81,15 +81,53 @@ def normalise(x: NDArray[np.float32], spec: Normalisation) -> NDArray[np.float32
     return clipped
 
 
-def to_model_space(
-    volumes: list[Volume], grid: GridSpec, norm: Normalisation
-) -> tuple[NDArray[np.float32], NDArray[np.float64]]:
-    """Stack the inputs (manifest order) on the model grid centred on the first volume.
+def foreground_centre(volume: Volume) -> NDArray[np.float64]:
+    """Patient-space centroid of the head: voxels above a quarter of the 99th percentile.
 
-    Returns the (1, C, *grid.shape) network input and the model grid's affine.
+    Centring the model grid on the head rather than on the field of view keeps an off-centre or
+    partial acquisition inside the model's field of view.
     """
-    affine = model_affine(grid, volumes[0].centre())
+    step = max(1, round(float(np.cbrt(volume.array.size / 2_000_000))))
+    coarse = volume.array[::step, ::step, ::step]
+    mask = coarse > 0.25 * float(np.percentile(coarse, 99))
+    if int(mask.sum()) < 10:
+        return volume.centre()
+    index = np.argwhere(mask).mean(axis=0) * step
+    out: NDArray[np.float64] = volume.affine[:3, :3] @ index + volume.affine[:3, 3]
+    return out
+
+
+def antialias(volume: Volume, target_mm: float) -> NDArray[np.float32]:
+    """Low-pass a volume before sampling it on a coarser grid (Gaussian, per source axis).
+
+    Without it, trilinear sampling of a fine acquisition keeps its full noise and aliases fine
+    texture, so the network would see noisier inputs from finer scanners.
+    """
+    spacing = np.linalg.norm(volume.affine[:3, :3], axis=0)
+    sigma = [0.4 * np.sqrt(max(0.0, target_mm**2 - s**2)) / s for s in spacing]
+    if max(sigma) < 0.3:
+        return volume.array
+    out: NDArray[np.float32] = ndimage.gaussian_filter(
+        volume.array.astype(np.float32, copy=False), sigma, mode="nearest", truncate=3.0
+    )
+    return out
+
+
+def to_model_space(
+    volumes: list[Volume], grid: GridSpec, norm: Normalisation, reference: int = 0
+) -> tuple[NDArray[np.float32], NDArray[np.float64]]:
+    """Stack the inputs (manifest order) on the model grid centred on the reference input.
+
+    Each series is resampled from its own geometry (any orientation, spacing or coverage), so
+    the inputs need not share a grid, only a frame of reference. Returns the (1, C, *grid.shape)
+    network input and the model grid's affine.
+    """
+    ref = volumes[reference]
+    centre = foreground_centre(ref) if grid.centre == "foreground" else ref.centre()
+    affine = model_affine(grid, centre)
+    target_mm = min(grid.spacing_mm)
     channels = [
-        normalise(resample(v.array, v.affine, grid.shape, affine, order=1), norm) for v in volumes
+        normalise(resample(antialias(v, target_mm), v.affine, grid.shape, affine, order=1), norm)
+        for v in volumes
     ]
     return np.stack(channels)[None].astype(np.float32), affine

@@ -7,11 +7,13 @@ job produces the same SEG identity and the store route replaces rather than dupl
 from __future__ import annotations
 
 from collections.abc import Sequence
+from io import BytesIO
 
 import highdicom as hd
 import numpy as np
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset
+from pydicom.filewriter import dcmwrite
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
@@ -60,13 +62,23 @@ def segment_descriptions(manifest: Manifest) -> list[hd.seg.SegmentDescription]:
 
 
 def build_seg(
-    source_images: Sequence[Dataset], labels: NDArray[np.uint8], manifest: Manifest
+    source_images: Sequence[Dataset],
+    labels: NDArray[np.uint8],
+    manifest: Manifest,
+    *,
+    needs_review: bool = False,
 ) -> Dataset:
     """A BINARY SEG: frame k is ``labels[k]`` on ``source_images[k]`` (sorted along the normal).
 
-    Empty frames are omitted, as OHIF expects; an all-empty result still yields a valid SEG.
+    The frames take their plane positions and orientation from the source images, so the SEG
+    lies on the reference series' own geometry (sagittal, oblique, any spacing). Empty frames
+    are omitted, as OHIF expects; an all-empty result still yields a valid SEG. A result that
+    quality control flagged says so in its series description, which every viewer lists.
     """
     series_uid, sop_uid = seg_uids(str(source_images[0].SeriesInstanceUID), manifest)
+    description = f"AI tumour segmentation ({manifest.model_id} {manifest.version})"
+    if needs_review:
+        description = f"NEEDS REVIEW: {description}"
     return hd.seg.Segmentation(
         source_images=list(source_images),
         pixel_array=labels,
@@ -80,8 +92,15 @@ def build_seg(
         manufacturer_model_name=manifest.model_id,
         software_versions=manifest.version,
         device_serial_number="0",
-        series_description=f"AI tumour segmentation ({manifest.model_id} {manifest.version})",
+        series_description=description[:64],
         content_label="AI_TUMOUR",
         content_description=manifest.name[:64],
         omit_empty_frames=True,
     )
+
+
+def dicom_bytes(ds: Dataset) -> bytes:
+    """The dataset as a DICOM Part 10 file (preamble, file meta)."""
+    buf = BytesIO()
+    dcmwrite(buf, ds, enforce_file_format=True)
+    return buf.getvalue()

@@ -65,6 +65,11 @@ def send_event(job: dict[str, Any], state: str, reason: str = "", **extra: Any) 
         "model_version": job["model_version"],
         "seg_series_uid": extra.get("seg_series_uid", ""),
         "volumes_ml": extra.get("volumes_ml", {}),
+        # Quality control of a done result (absent before a result exists; receivers that do
+        # not know these fields ignore them).
+        "qc_score": extra.get("qc_score"),
+        "needs_review": bool(extra.get("needs_review", False)),
+        "qc": extra.get("qc", {}),
         "at": datetime.now(UTC).isoformat(),
     }
     try:
@@ -158,4 +163,7 @@ def segment_study(
         "done",
         seg_series_uid=str(outcome.analysis.seg.SeriesInstanceUID),
         volumes_ml=outcome.analysis.volumes_ml,
+        qc_score=round(outcome.analysis.quality.score, 4),
+        needs_review=outcome.analysis.quality.needs_review,
+        qc=outcome.analysis.quality.as_dict(),
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from neuronova_inference.manifest import Manifest, parse_manifest
-from neuronova_inference.synthetic.phantom import axial_grid
+from neuronova_inference.synthetic.phantom import Grid, axial_grid
 from neuronova_inference.synthetic.study import SyntheticStudy
 from numpy.typing import NDArray
 
@@ -43,22 +43,44 @@ def oracle_predictor(
     """A 'network' that returns one-hot logits of the ground truth resampled to the model grid.
 
     With it, the pipeline's geometry (volume assembly, resampling there and back) is tested
-    independently of any trained weights.
+    independently of any trained weights. Like a real network it follows its input: given the
+    mirrored input (quality control's second pass) it answers the mirrored truth.
     """
     from neuronova_inference.decode import pixels  # noqa: PLC0415
     from neuronova_inference.pipeline import Timings, load_inputs  # noqa: PLC0415
-    from neuronova_inference.preprocess import model_affine, resample  # noqa: PLC0415
+    from neuronova_inference.preprocess import resample, to_model_space  # noqa: PLC0415
+    from neuronova_inference.qc import flip_lr  # noqa: PLC0415
 
     volumes, _, _ = load_inputs("x", manifest, study, pixels, Timings())
-    affine = model_affine(manifest.grid, volumes[0].centre())
-    truth = resample(
-        study.labels.astype(np.float32), volumes[0].affine, manifest.grid.shape, affine, order=0
-    ).astype(np.int64)
+    ref = manifest.reference_index
+    expected, affine = to_model_space(
+        volumes, manifest.grid, manifest.normalisation, manifest.reference_index
+    )
+    if study.phantom is not None:
+        # The phantom's anatomy where the model grid really is in patient space: an error in
+        # how the pipeline places any grid then shows up as a misplaced SEG.
+        truth = study.phantom.truth(Grid(manifest.grid.shape, affine)).astype(np.int64)
+    else:
+        truth = resample(
+            study.labels.astype(np.float32),
+            volumes[ref].affine,
+            manifest.grid.shape,
+            affine,
+            order=0,
+        ).astype(np.int64)
+    classes = manifest.output_channels
+    channel = np.zeros(len(manifest.labels) + 1, dtype=np.int64)
+    for lab in manifest.labels:
+        channel[lab.value] = lab.output_channel
+    onehot = np.eye(classes, dtype=np.float32)[channel[truth]]  # (*grid, classes)
+    logits = (np.moveaxis(onehot, -1, 0)[None] * 10.0).astype(np.float32)
 
     def predict(x: Any) -> NDArray[np.float32]:
-        classes = len(manifest.labels) + 1
-        onehot = np.eye(classes, dtype=np.float32)[truth]  # (*grid, classes)
-        return (np.moveaxis(onehot, -1, 0)[None] * 10.0).astype(np.float32)
+        if np.array_equal(x, expected):
+            return logits
+        if np.array_equal(x, flip_lr(expected, manifest.grid)):
+            return flip_lr(logits, manifest.grid)
+        raise AssertionError("the oracle was given an input the pipeline should not produce")
 
     return predict
 

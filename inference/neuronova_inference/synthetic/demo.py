@@ -15,7 +15,7 @@ from pynetdicom import AE
 
 from neuronova_inference.synthetic.dicom import series_datasets, to_bytes
 from neuronova_inference.synthetic.phantom import render
-from neuronova_inference.training.data import demo_grid
+from neuronova_inference.synthetic.presets import PRESETS
 
 
 def store(datasets: list[Dataset], host: str, port: int, aet: str, calling: str) -> int:
@@ -44,9 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calling-aet", default="NN-DEMO")
     ap.add_argument("--seed", type=int, default=424242)
     ap.add_argument("--small", action="store_true", help="the small grid used by tests")
+    ap.add_argument(
+        "--preset", choices=sorted(PRESETS), help="acquisition layout (default demo, or small)"
+    )
     ap.add_argument("--write", type=Path, help="write the files to this folder instead of sending")
     args = ap.parse_args(argv)
-    datasets = series_datasets(render(args.seed, demo_grid(small=args.small)))
+    preset = args.preset or ("small" if args.small else "demo")
+    datasets = series_datasets(render(args.seed, PRESETS[preset]()))
     if args.write:
         args.write.mkdir(parents=True, exist_ok=True)
         for ds in datasets:

@@ -18,6 +18,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
+from neuronova_inference.synthetic.acquisition import SeriesSpec
 from neuronova_inference.synthetic.phantom import Phantom
 
 
@@ -26,7 +27,6 @@ class SequenceProtocol:
     """What a scanner writes for one contrast (values typical of a 1.5 T brain protocol)."""
 
     name: str  # phantom sequence key
-    description: str
     scanning_sequence: str
     sequence_variant: str
     repetition_time: float
@@ -36,10 +36,10 @@ class SequenceProtocol:
 
 
 PROTOCOLS: tuple[SequenceProtocol, ...] = (
-    SequenceProtocol("T1", "AX T1 SE", "SE", "SP", 500.0, 12.0, None, False),
-    SequenceProtocol("T2", "AX T2 TSE", "SE", "SK\\SP", 4000.0, 100.0, None, False),
-    SequenceProtocol("FLAIR", "AX T2 FLAIR", "SE\\IR", "SK\\SP\\MP", 9000.0, 120.0, 2500.0, False),
-    SequenceProtocol("T1c", "AX T1 SE +C", "SE", "SP", 500.0, 12.0, None, True),
+    SequenceProtocol("T1", "SE", "SP", 500.0, 12.0, None, False),
+    SequenceProtocol("T2", "SE", "SK\\SP", 4000.0, 100.0, None, False),
+    SequenceProtocol("FLAIR", "SE\\IR", "SK\\SP\\MP", 9000.0, 120.0, 2500.0, False),
+    SequenceProtocol("T1c", "SE", "SP", 500.0, 12.0, None, True),
 )
 
 
@@ -63,13 +63,13 @@ def _study(seed: int) -> Dataset:
     return ds
 
 
-def _series_header(seed: int, number: int, proto: SequenceProtocol, phantom: Phantom) -> Dataset:
+def _series_header(seed: int, number: int, proto: SequenceProtocol, series: SeriesSpec) -> Dataset:
     ds = _study(seed)
     ds.Modality = "MR"
     ds.SeriesInstanceUID = uid(seed, "series", proto.name)
     ds.SeriesNumber = number
-    ds.SeriesDescription = proto.description
-    ds.ProtocolName = proto.description
+    ds.SeriesDescription = series.description
+    ds.ProtocolName = series.description
     ds.SeriesDate = ds.StudyDate
     ds.SeriesTime = ds.StudyTime
     ds.BodyPartExamined = "HEAD"
@@ -78,13 +78,13 @@ def _series_header(seed: int, number: int, proto: SequenceProtocol, phantom: Pha
     ds.PositionReferenceIndicator = ""
     ds.Manufacturer = "NeuroNova"
     ds.ManufacturerModelName = "Synthetic phantom"
-    ds.SoftwareVersions = "neuronova-synthetic 1"
+    ds.SoftwareVersions = "neuronova-synthetic 2"
     ds.ImageType = ["ORIGINAL", "PRIMARY", "OTHER"]
     ds.ScanningSequence = proto.scanning_sequence.split("\\")
     ds.SequenceVariant = proto.sequence_variant.split("\\")
     ds.ScanOptions = ""
-    ds.MRAcquisitionType = "2D"
-    ds.SequenceName = proto.description.split()[1].lower()
+    ds.MRAcquisitionType = "3D" if series.three_d else "2D"
+    ds.SequenceName = proto.name.lower()
     ds.RepetitionTime = proto.repetition_time
     ds.EchoTime = proto.echo_time
     if proto.inversion_time is not None:
@@ -96,16 +96,17 @@ def _series_header(seed: int, number: int, proto: SequenceProtocol, phantom: Pha
     if proto.contrast:
         ds.ContrastBolusAgent = "GADOLINIUM"
         ds.ContrastBolusRoute = "IV"
-    spacing = np.linalg.norm(phantom.grid.affine[:3, :3], axis=0)
-    ds.SliceThickness = float(round(spacing[0], 4))
+    grid = series.grid
+    spacing = grid.spacing
+    ds.SliceThickness = float(round(series.thickness_mm, 4))
     ds.SpacingBetweenSlices = float(round(spacing[0], 4))
-    ds.PixelSpacing = [float(round(spacing[1], 4)), float(round(spacing[2], 4))]
-    col = phantom.grid.affine[:3, 2] / spacing[2]  # direction of increasing column index
-    row = phantom.grid.affine[:3, 1] / spacing[1]
+    ds.PixelSpacing = [float(round(spacing[1], 6)), float(round(spacing[2], 6))]
+    col = grid.affine[:3, 2] / spacing[2]  # direction of increasing column index
+    row = grid.affine[:3, 1] / spacing[1]
     ds.ImageOrientationPatient = [float(round(v, 6)) for v in (*col, *row)]
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.Rows, ds.Columns = phantom.grid.shape[1], phantom.grid.shape[2]
+    ds.Rows, ds.Columns = grid.shape[1], grid.shape[2]
     ds.BitsAllocated = 16
     ds.BitsStored = 12
     ds.HighBit = 11
@@ -116,26 +117,28 @@ def _series_header(seed: int, number: int, proto: SequenceProtocol, phantom: Pha
 
 def series_datasets(phantom: Phantom) -> list[Dataset]:
     """Every instance of the four series, ready to write or send."""
-    seed = phantom.params.seed
+    seed = phantom.seed
     out: list[Dataset] = []
     for number, proto in enumerate(PROTOCOLS, start=1):
-        header = _series_header(seed, number, proto, phantom)
-        volume = np.clip(np.rint(phantom.images[proto.name]), 0, 4095).astype(np.uint16)
-        centre = int(np.percentile(volume, 99) // 2)
-        for k in range(volume.shape[0]):
+        rendered = phantom.by_sequence(proto.name)
+        header = _series_header(seed, number, proto, rendered.spec)
+        volume = rendered.pixels
+        affine = rendered.grid.affine
+        normal = affine[:3, 0] / np.linalg.norm(affine[:3, 0])
+        centre = int(np.percentile(volume[::2, ::4, ::4], 99) // 2) or 1
+        n = volume.shape[0]
+        for k in range(n):
             ds = Dataset()
             ds.update(header)
             ds.SOPInstanceUID = uid(seed, proto.name, k)
-            ds.InstanceNumber = k + 1
+            ds.InstanceNumber = (n - k) if rendered.spec.reverse else (k + 1)
             ds.AcquisitionNumber = 1
-            position = (
-                phantom.grid.affine[:3, :3] @ np.array([k, 0, 0]) + phantom.grid.affine[:3, 3]
-            )
+            position = affine[:3, :3] @ np.array([k, 0, 0]) + affine[:3, 3]
             ds.ImagePositionPatient = [float(round(v, 4)) for v in position]
-            ds.SliceLocation = float(round(position[2], 4))
+            ds.SliceLocation = float(round(float(position @ normal), 4))
             ds.WindowCenter = centre
             ds.WindowWidth = 2 * centre
-            ds.PixelData = volume[k].tobytes()
+            ds.PixelData = np.ascontiguousarray(volume[k]).tobytes()
             ds.file_meta = FileMetaDataset()
             ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
             ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID

@@ -1,25 +1,41 @@
-"""pure: a 3-D head phantom with a tumour, rendered as T1, T1c, T2 and FLAIR volumes.
+"""pure: a synthetic brain MR study: anatomy -> four sequences -> scanner acquisitions with noise.
 
-Geometry is defined analytically in patient space (LPS, millimetres), so the same phantom can be
-rendered on any grid. Labels follow the BraTS convention used by the shipped model:
-0 background, 1 necrotic core, 2 oedema, 3 enhancing tumour.
+The head is rendered once on a 1 mm object grid (tissue classes, per-sequence contrast, texture,
+bias field); each series then "acquires" it on its own grid: blurred by its slice thickness and
+pixel size, sampled at its voxel centres, given Rician noise and stored as 12-bit integers.
+Everything is deterministic from the seed and the randomisation ranges (ranges.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage  # type: ignore[import-untyped]
 
+from neuronova_inference.synthetic import acquisition
+from neuronova_inference.synthetic.acquisition import SeriesSpec
+from neuronova_inference.synthetic.anatomy import (
+    OBJECT_SPACING_MM,
+    WM,
+    Anatomy,
+    draw_anatomy,
+    labels_from_tissues,
+    object_grid,
+    smooth_noise,
+    tissue_map,
+)
+from neuronova_inference.synthetic.geometry import Grid, axial_grid
+from neuronova_inference.synthetic.ranges import DEMO, Ranges
+
+__all__ = ["SEQUENCES", "Grid", "Phantom", "axial_grid", "draw_study", "render", "render_study"]
+
 SEQUENCES: tuple[str, ...] = ("T1", "T1c", "T2", "FLAIR")
 
-# Tissue classes used only inside the generator.
-_BG, _SCALP, _SKULL, _CSF, _GM, _WM, _ED, _ET, _NCR = range(9)
-
-# Relative signal per tissue (rows) and sequence (columns T1, T1c, T2, FLAIR).
-_SIGNAL = np.array(
+# Relative signal per tissue (rows, anatomy.py's classes) and sequence (T1, T1c, T2, FLAIR).
+SIGNAL = np.array(
     [
         [0, 0, 0, 0],  # background
         [900, 900, 600, 700],  # scalp / fat
@@ -30,155 +46,155 @@ _SIGNAL = np.array(
         [520, 540, 1250, 1300],  # oedema
         [560, 1250, 1000, 1000],  # enhancing tumour (bright after contrast)
         [330, 340, 1450, 620],  # necrotic core
+        [420, 430, 1350, 1050],  # non-enhancing tumour
+        [700, 705, 1100, 1150],  # small white-matter hyperintensity (not tumour)
     ],
     dtype=np.float32,
 )
 
 
 @dataclass(frozen=True)
-class Grid:
-    """A regular grid: array index (k, r, c) -> LPS mm through ``affine`` (4x4)."""
-
-    shape: tuple[int, int, int]
-    affine: NDArray[np.float64]
-
-    def points(self) -> NDArray[np.float64]:
-        """LPS coordinates of every voxel centre, shape (3, *shape)."""
-        idx = np.indices(self.shape, dtype=np.float64).reshape(3, -1)
-        pts = self.affine[:3, :3] @ idx + self.affine[:3, 3:4]
-        return pts.reshape((3, *self.shape))
+class StudySpec:
+    seed: int
+    profile: str
+    anatomy: Anatomy
+    contrast: tuple[tuple[float, ...], ...]  # per sequence (SEQUENCES order): signal per tissue
+    series: tuple[SeriesSpec, ...]  # in series-number order
 
 
-def axial_grid(
-    shape: tuple[int, int, int], spacing: tuple[float, float, float], centre: NDArray[np.float64]
-) -> Grid:
-    """Axial slices ordered inferior to superior; rows run along +P, columns along +L."""
-    dz, dr, dc = spacing
-    affine = np.eye(4)
-    affine[:3, 0] = (0.0, 0.0, dz)
-    affine[:3, 1] = (0.0, dr, 0.0)
-    affine[:3, 2] = (dc, 0.0, 0.0)
-    half = (np.array(shape, dtype=np.float64) - 1) / 2 * np.array(spacing)
-    affine[:3, 3] = centre - np.array((half[2], half[1], half[0]))
-    return Grid(shape=shape, affine=affine)
+def _contrast(rng: np.random.Generator, ranges: Ranges) -> tuple[tuple[float, ...], ...]:
+    """Per-sequence contrast curve: tissue signals jittered, a gamma curve, a gain."""
+    out = []
+    for i in range(len(SEQUENCES)):
+        s = SIGNAL[:, i].astype(np.float64) * np.exp(
+            rng.normal(0, ranges.contrast_jitter, len(SIGNAL))
+        )
+        peak = float(s.max())
+        s = peak * (s / peak) ** ranges.gamma.draw(rng)
+        s *= rng.uniform(0.7, 1.4)
+        s[0] = 0.0
+        out.append(tuple(float(v) for v in s))
+    return tuple(out)
+
+
+def draw_study(
+    seed: int, ranges: Ranges, grids: Grid | Mapping[str, Grid] | None = None
+) -> StudySpec:
+    """Everything random about a study; ``grids`` imposes one grid, or one per sequence."""
+    rng = np.random.default_rng(seed)
+    anatomy = draw_anatomy(rng, ranges)
+    contrast = _contrast(rng, ranges)
+    if isinstance(grids, Grid):
+        grids = dict.fromkeys(SEQUENCES, grids)
+    series = acquisition.draw_series(rng, ranges, anatomy, grids)
+    return StudySpec(seed, ranges.name, anatomy, contrast, series)
 
 
 @dataclass(frozen=True)
-class PhantomParams:
-    """Random draws of one phantom: everything derived from the seed, nothing else."""
+class RenderedSeries:
+    spec: SeriesSpec
+    pixels: NDArray[np.uint16]  # (k, r, c) as stored
 
-    seed: int
-    head_axes: tuple[float, float, float]
-    rotation_deg: float
-    tumour_centre: tuple[float, float, float]
-    tumour_axes: tuple[float, float, float]
-    core_fraction: float
-    oedema_margin: float
-    gains: tuple[float, float, float, float]
-
-
-def draw_params(seed: int) -> PhantomParams:
-    rng = np.random.default_rng(seed)
-    head = (70.0 * rng.uniform(0.92, 1.08), 88.0 * rng.uniform(0.92, 1.08), 66.0)
-    # Tumour inside the white matter, away from the midline ventricles some of the time.
-    side = rng.choice([-1.0, 1.0])
-    centre = (
-        side * rng.uniform(8, 22),
-        rng.uniform(-30, 30),
-        rng.uniform(-5, 20),
-    )
-    radius = rng.uniform(14.0, 23.0)
-    axes = tuple(float(radius * rng.uniform(0.8, 1.2)) for _ in range(3))
-    return PhantomParams(
-        seed=seed,
-        head_axes=head,
-        rotation_deg=float(rng.uniform(-8, 8)),
-        tumour_centre=tuple(float(v) for v in centre),  # type: ignore[arg-type]
-        tumour_axes=axes,  # type: ignore[arg-type]
-        core_fraction=float(rng.uniform(0.45, 0.65)),
-        oedema_margin=float(rng.uniform(8.0, 18.0)),
-        gains=tuple(float(g) for g in rng.uniform(0.7, 1.4, size=4)),  # type: ignore[arg-type]
-    )
-
-
-def _smooth_noise(
-    rng: np.random.Generator, shape: tuple[int, ...], coarse: int
-) -> NDArray[np.float32]:
-    """Low-frequency noise in [-1, 1] on ``shape`` (cubic zoom of a coarse random grid)."""
-    base = rng.uniform(-1, 1, size=(coarse, coarse, coarse))
-    zoom = [s / coarse for s in shape]
-    field = ndimage.zoom(base, zoom, order=3, mode="nearest")[: shape[0], : shape[1], : shape[2]]
-    out: NDArray[np.float32] = np.clip(field, -1, 1).astype(np.float32)
-    return out
-
-
-def _tissues(params: PhantomParams, grid: Grid, rng: np.random.Generator) -> NDArray[np.uint8]:
-    x, y, z = grid.points()
-    theta = np.deg2rad(params.rotation_deg)
-    xr = np.cos(theta) * x - np.sin(theta) * y
-    yr = np.sin(theta) * x + np.cos(theta) * y
-    ax, ay, az = params.head_axes
-    # Normalised ellipsoidal radius of the head; shells are offsets in mm along it.
-    rho = np.sqrt((xr / ax) ** 2 + (yr / ay) ** 2 + (z / az) ** 2)
-    depth = (1.0 - rho) * min(ax, ay, az)  # approx. mm inside the outer surface
-    t = np.full(grid.shape, _BG, dtype=np.uint8)
-    t[depth >= 0] = _SCALP
-    t[depth >= 4] = _SKULL
-    t[depth >= 10] = _CSF
-    wobble = 1.5 * _smooth_noise(rng, grid.shape, 8)
-    t[depth >= 13 + wobble] = _GM
-    t[depth >= 18 + wobble] = _WM
-    # Lateral ventricles: two small ellipsoids beside the midline.
-    for side in (-1.0, 1.0):
-        v = ((xr - side * 9) / 6) ** 2 + ((yr - 2) / 24) ** 2 + ((z - 10) / 12) ** 2
-        t[v <= 1.0] = _CSF
-    brain = (t == _GM) | (t == _WM) | ((t == _CSF) & (depth >= 13))
-    cx, cy, cz = params.tumour_centre
-    tx, ty, tz = params.tumour_axes
-    r = np.sqrt(((x - cx) / tx) ** 2 + ((y - cy) / ty) ** 2 + ((z - cz) / tz) ** 2)
-    r = r * (1.0 + 0.18 * _smooth_noise(rng, grid.shape, 6))  # irregular outline
-    mean_axis = (tx + ty + tz) / 3
-    oedema_r = 1.0 + params.oedema_margin / mean_axis
-    t[brain & (r < oedema_r)] = _ED
-    t[r < 1.0] = _ET
-    t[r < params.core_fraction] = _NCR
-    return t
-
-
-def labels_from_tissues(tissues: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    lab = np.zeros(tissues.shape, dtype=np.uint8)
-    lab[tissues == _NCR] = 1
-    lab[tissues == _ED] = 2
-    lab[tissues == _ET] = 3
-    return lab
+    @property
+    def grid(self) -> Grid:
+        return self.spec.grid
 
 
 @dataclass(frozen=True)
 class Phantom:
-    params: PhantomParams
-    grid: Grid
-    images: dict[str, NDArray[np.float32]]  # sequence name -> volume (k, r, c)
-    labels: NDArray[np.uint8]
+    spec: StudySpec
+    object_grid: Grid
+    object_labels: NDArray[np.uint8]  # labels on the 1 mm object grid
+    object_tissues: NDArray[np.uint8]  # tissue classes (anatomy.py) on the object grid
+    series: tuple[RenderedSeries, ...]
+    labels: NDArray[np.uint8]  # ground truth on the T1 series' grid (the default SEG reference)
+
+    @property
+    def seed(self) -> int:
+        return self.spec.seed
+
+    def by_sequence(self, name: str) -> RenderedSeries:
+        return next(s for s in self.series if s.spec.sequence == name)
+
+    @property
+    def grid(self) -> Grid:
+        return self.by_sequence("T1").grid
+
+    @property
+    def images(self) -> dict[str, NDArray[np.float32]]:
+        return {s.spec.sequence: s.pixels.astype(np.float32) for s in self.series}
+
+    def truth(self, grid: Grid) -> NDArray[np.uint8]:
+        """Ground-truth labels at the voxel centres of any grid."""
+        return sample(self.object_labels, self.object_grid, grid, order=0).astype(np.uint8)
+
+    def tissues(self, grid: Grid) -> NDArray[np.uint8]:
+        """Tissue classes at the voxel centres of any grid."""
+        return sample(self.object_tissues, self.object_grid, grid, order=0).astype(np.uint8)
 
 
-def render(seed: int, grid: Grid) -> Phantom:
-    """Render the phantom of ``seed`` on ``grid``: four MR contrasts with blur, bias and noise."""
-    params = draw_params(seed)
-    rng = np.random.default_rng(seed + 1_000_003)
-    tissues = _tissues(params, grid, rng)
-    spacing = np.linalg.norm(grid.affine[:3, :3], axis=0)
-    sigma = 0.6 / spacing * spacing.min()  # partial volume, about 0.6 voxel
-    images: dict[str, NDArray[np.float32]] = {}
-    for i, name in enumerate(SEQUENCES):
-        clean = _SIGNAL[tissues, i]
-        # Mild texture inside tissues so intensity alone is not a lookup table.
-        clean = clean * (1.0 + 0.05 * _smooth_noise(rng, grid.shape, 12))
-        clean = ndimage.gaussian_filter(clean, sigma=sigma)
-        bias = 1.0 + 0.15 * _smooth_noise(rng, grid.shape, 4)
-        noisy = clean * bias * params.gains[i]
-        sd = 18.0 * params.gains[i]
-        # Rician noise, as magnitude images have.
-        re = noisy + rng.normal(0, sd, grid.shape)
-        im = rng.normal(0, sd, grid.shape)
-        images[name] = np.sqrt(re**2 + im**2).astype(np.float32)
-    return Phantom(params=params, grid=grid, images=images, labels=labels_from_tissues(tissues))
+def sample(
+    source: NDArray[np.generic], source_grid: Grid, grid: Grid, order: int
+) -> NDArray[np.float32]:
+    to_source = np.linalg.inv(source_grid.affine) @ grid.affine
+    out: NDArray[np.float32] = ndimage.affine_transform(
+        source.astype(np.float32, copy=False),
+        to_source[:3, :3],
+        offset=to_source[:3, 3],
+        output_shape=grid.shape,
+        order=order,
+        mode="constant",
+        cval=0.0,
+        output=np.float32,
+    )
+    return out
+
+
+def _acquire(signal: NDArray[np.float32], obj: Grid, spec: SeriesSpec) -> NDArray[np.float32]:
+    """Blur the object by the acquisition voxel (slice profile, pixel), sample the grid."""
+    steps = spec.grid.affine[:3, :3] / spec.grid.spacing  # unit axes: normal, column, row
+    sizes = np.array([spec.thickness_mm, spec.grid.spacing[1], spec.grid.spacing[2]])
+    sigma = []
+    for axis in (np.array([0.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0]), np.array([1.0, 0.0, 0.0])):
+        width = float(np.abs(axis @ steps) @ sizes)  # extent of the voxel along this object axis
+        sigma.append(0.4 * np.sqrt(max(0.0, width**2 - 1.0)))
+    blurred = ndimage.gaussian_filter(signal, sigma, mode="constant", truncate=3.0)
+    return sample(blurred, obj, spec.grid, order=1)
+
+
+def _store(image: NDArray[np.float32], rng: np.random.Generator) -> NDArray[np.uint16]:
+    """12-bit storage with a random scanner scale (what normalisation has to undo)."""
+    peak = float(np.percentile(image[::2, ::2, ::2], 99.9)) or 1.0
+    scale = rng.uniform(1200.0, 3800.0) / peak
+    out: NDArray[np.uint16] = np.clip(np.rint(image * scale), 0, 4095).astype(np.uint16)
+    return out
+
+
+def render_study(spec: StudySpec) -> Phantom:
+    rng = np.random.default_rng(spec.seed + 1_000_003)
+    # 1 mm, or coarser (up to 2.5 mm) when every series is at least twice as coarse: the
+    # acquisition blur hides the difference and small test studies render in a fraction.
+    finest = min(float(s.grid.spacing.min()) for s in spec.series)
+    obj = object_grid(spec.anatomy, float(np.clip(finest / 2, OBJECT_SPACING_MM, 2.5)))
+    tissues = tissue_map(spec.anatomy, obj, rng)
+    texture = 1.0 + 0.05 * smooth_noise(rng, obj.shape, 24)
+    rendered = []
+    for series in spec.series:
+        table = np.array(spec.contrast[SEQUENCES.index(series.sequence)], dtype=np.float32)
+        bias = 1.0 + series.bias * smooth_noise(rng, obj.shape, 4)
+        image = _acquire(table[tissues] * texture * bias, obj, series)
+        sd = float(table[WM]) / series.snr
+        real = image + sd * rng.standard_normal(image.shape, dtype=np.float32)
+        imaginary = sd * rng.standard_normal(image.shape, dtype=np.float32)
+        rician = np.sqrt(real**2 + imaginary**2)  # magnitude images carry Rician noise
+        rendered.append(RenderedSeries(series, _store(rician, rng)))
+    object_labels = labels_from_tissues(tissues)
+    t1_grid = next(s.grid for s in spec.series if s.sequence == "T1")
+    labels = sample(object_labels, obj, t1_grid, order=0).astype(np.uint8)
+    return Phantom(spec, obj, object_labels, tissues, tuple(rendered), labels)
+
+
+def render(seed: int, grid: Grid | Mapping[str, Grid], ranges: Ranges = DEMO) -> Phantom:
+    """The phantom of ``seed`` with all four series on ``grid`` (demo and test studies), or
+    each sequence on its own grid."""
+    return render_study(draw_study(seed, ranges, grid))

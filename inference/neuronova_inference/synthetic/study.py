@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +10,8 @@ from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 
 from neuronova_inference.synthetic.dicom import series_datasets
-from neuronova_inference.synthetic.phantom import Grid, render
+from neuronova_inference.synthetic.phantom import Grid, Phantom, draw_study, render, render_study
+from neuronova_inference.synthetic.ranges import Ranges
 
 MATCH_KEYWORDS = (
     "Modality",
@@ -38,15 +40,25 @@ class SyntheticStudy:
     """Series keyed by SeriesInstanceUID (standing in for Orthanc series ids) plus ground truth."""
 
     series: dict[str, list[Dataset]]
-    labels: NDArray[np.uint8]  # on the acquisition grid, (k, r, c) inferior to superior
+    labels: NDArray[np.uint8]  # on the T1 series' grid, (k, r, c) sorted along the slice normal
+    phantom: Phantom | None = None
 
     @classmethod
-    def generate(cls, seed: int, grid: Grid) -> SyntheticStudy:
-        phantom = render(seed, grid)
+    def from_phantom(cls, phantom: Phantom) -> SyntheticStudy:
         series: dict[str, list[Dataset]] = {}
         for ds in series_datasets(phantom):
             series.setdefault(str(ds.SeriesInstanceUID), []).append(ds)
-        return cls(series=series, labels=phantom.labels)
+        return cls(series=series, labels=phantom.labels, phantom=phantom)
+
+    @classmethod
+    def generate(cls, seed: int, grid: Grid | Mapping[str, Grid]) -> SyntheticStudy:
+        """The demo-style study of ``seed`` with all four series on ``grid`` (or each sequence
+        on its own)."""
+        return cls.from_phantom(render(seed, grid))
+
+    @classmethod
+    def randomised(cls, seed: int, ranges: Ranges) -> SyntheticStudy:
+        return cls.from_phantom(render_study(draw_study(seed, ranges)))
 
     @property
     def study_uid(self) -> str:

@@ -1,4 +1,4 @@
-"""pure: training/evaluation examples: a phantom on a random acquisition grid, in model space."""
+"""pure: training/evaluation examples: a randomised phantom study, in model space."""
 
 from __future__ import annotations
 
@@ -8,30 +8,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neuronova_inference.manifest import Manifest
-from neuronova_inference.preprocess import Volume, resample, to_model_space
-from neuronova_inference.synthetic.phantom import Grid, Phantom, axial_grid, render
+from neuronova_inference.preprocess import Volume, to_model_space
+from neuronova_inference.synthetic.geometry import demo_grid
+from neuronova_inference.synthetic.phantom import Grid, Phantom, draw_study, render_study, sample
+from neuronova_inference.synthetic.ranges import Ranges
 
-
-def acquisition_grid(seed: int) -> Grid:
-    """A plausible axial 2-D acquisition: 1.8-3.4 mm pixels, 2.5-6 mm slices, ~215 x 160 mm FOV."""
-    rng = np.random.default_rng(seed + 7_919)
-    pixel = float(rng.uniform(1.8, 3.4))
-    slice_mm = float(rng.uniform(2.5, 6.0))
-    n_inplane = round(215.0 / pixel)
-    n_slices = round(160.0 / slice_mm)
-    centre = rng.uniform(-5, 5, size=3)
-    return axial_grid((n_slices, n_inplane, n_inplane), (slice_mm, pixel, pixel), centre)
-
-
-def demo_grid(small: bool = False) -> Grid:
-    """The grid of `make demo` studies (and, ``small``, of integration tests)."""
-    if small:
-        return axial_grid((20, 64, 64), (7.0, 3.3, 3.3), np.zeros(3))
-    return axial_grid((40, 96, 96), (4.0, 2.2, 2.2), np.zeros(3))
+__all__ = ["Example", "demo_grid", "dice", "make_example", "phantom_volumes"]
 
 
 def phantom_volumes(phantom: Phantom, manifest: Manifest) -> list[Volume]:
-    return [Volume(phantom.images[spec.name], phantom.grid.affine) for spec in manifest.inputs]
+    """The manifest's inputs as the pipeline would build them from the stored pixels."""
+    return [
+        Volume(s.pixels.astype(np.float32), s.grid.affine)
+        for s in (phantom.by_sequence(spec.name) for spec in manifest.inputs)
+    ]
 
 
 @dataclass(frozen=True)
@@ -40,14 +30,16 @@ class Example:
     labels: NDArray[np.uint8]  # model shape
 
 
-def make_example(seed: int, manifest: Manifest) -> Example:
-    phantom = render(seed, acquisition_grid(seed))
+def make_example(seed: int, manifest: Manifest, ranges: Ranges) -> Example:
+    """One randomised study in model space; the target is the phantom's own 1 mm anatomy."""
+    phantom = render_study(draw_study(seed, ranges))
     x, affine = to_model_space(
-        phantom_volumes(phantom, manifest), manifest.grid, manifest.normalisation
+        phantom_volumes(phantom, manifest),
+        manifest.grid,
+        manifest.normalisation,
+        manifest.reference_index,
     )
-    y = resample(
-        phantom.labels.astype(np.float32), phantom.grid.affine, manifest.grid.shape, affine, order=0
-    )
+    y = sample(phantom.object_labels, phantom.object_grid, Grid(manifest.grid.shape, affine), 0)
     return Example(image=x[0], labels=y.astype(np.uint8))
 
 

@@ -2,8 +2,8 @@
 
     python -m neuronova_inference.training.train --model-dir inference/models/nn-brain-tumour-synth
 
-Reproduces model.onnx and rewrites the sha256 in manifest.json. Seeds 0..N-1 train; the
-evaluation script uses seeds from 100000 so they are never seen in training.
+Reproduces model.onnx and rewrites the sha256 in manifest.json. Seeds 0..N-1 of the "training"
+ranges train; the evaluation sets use seeds from 100000 (evaluate.py), never seen in training.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import torch.nn.functional as F  # noqa: N812
 from numpy.typing import NDArray
 
 from neuronova_inference.manifest import Manifest, parse_manifest
+from neuronova_inference.synthetic.ranges import PROFILES
 from neuronova_inference.training.data import Example, make_example
 from neuronova_inference.training.net import UNet3D
 
@@ -29,14 +30,15 @@ def load_manifest(model_dir: Path) -> Manifest:
     return parse_manifest(json.loads((model_dir / "manifest.json").read_text()))
 
 
-def _example(args: tuple[int, Path, Path | None]) -> Example:
-    """Generate (or read back from ``cache``) the training example of ``seed``."""
-    seed, model_dir, cache = args
-    path = cache / f"{seed}.npz" if cache else None
+def _example(args: tuple[int, Path, Path | None, str]) -> Example:
+    """Generate (or read back from ``cache``) the training example of ``seed``, as float16."""
+    seed, model_dir, cache, profile = args
+    path = cache / f"{profile}-{seed}.npz" if cache else None
     if path is not None and path.is_file():
         with np.load(path) as data:
             return Example(image=data["image"], labels=data["labels"])
-    example = make_example(seed, load_manifest(model_dir))
+    example = make_example(seed, load_manifest(model_dir), PROFILES[profile])
+    example = Example(image=example.image.astype(np.float16), labels=example.labels)
     if path is not None:
         np.savez(path, image=example.image, labels=example.labels)
     return example
@@ -46,7 +48,7 @@ def _crop(
     rng: np.random.Generator, ex: Example, patch: int
 ) -> tuple[NDArray[np.float32], NDArray[np.uint8]]:
     shape = np.array(ex.labels.shape)
-    if rng.random() < 0.7 and (ex.labels > 0).any():
+    if rng.random() < 0.6 and (ex.labels > 0).any():
         # Centre most patches on tumour so the rare classes are seen often.
         where = np.argwhere(ex.labels > 0)
         centre = where[rng.integers(len(where))]
@@ -54,10 +56,17 @@ def _crop(
     else:
         start = np.array([rng.integers(0, s - patch + 1) for s in shape])
     sl = tuple(slice(int(a), int(a) + patch) for a in start)
-    x, y = ex.image[(slice(None), *sl)], ex.labels[sl]
+    x, y = ex.image[(slice(None), *sl)].astype(np.float32), ex.labels[sl]
     if rng.random() < 0.5:  # left-right flip (last axis is x in the zyx model grid)
         x, y = x[..., ::-1], y[..., ::-1]
-    return np.ascontiguousarray(x), np.ascontiguousarray(y)
+    # Cheap intensity jitter on top of the generator's randomisation: per-channel scale, shift
+    # and a little noise, so the network does not key on exact normalised levels.
+    channels = x.shape[0]
+    scale = rng.uniform(0.85, 1.15, (channels, 1, 1, 1)).astype(np.float32)
+    shift = rng.uniform(-0.15, 0.15, (channels, 1, 1, 1)).astype(np.float32)
+    noise = rng.normal(0, rng.uniform(0, 0.1), x.shape).astype(np.float32)
+    x = x * scale + shift + noise
+    return np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(y)
 
 
 def _loss(logits: torch.Tensor, target: torch.Tensor, classes: int) -> torch.Tensor:
@@ -89,9 +98,11 @@ def export_onnx(net: UNet3D, manifest: Manifest, path: Path) -> str:
 def _arguments() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model-dir", type=Path, required=True)
-    ap.add_argument("--train-cases", type=int, default=48)
+    ap.add_argument("--profile", default="training", choices=sorted(PROFILES))
+    ap.add_argument("--train-cases", type=int, default=240)
     ap.add_argument("--iterations", type=int, default=500)
-    ap.add_argument("--patch", type=int, default=40)
+    ap.add_argument("--patch", type=int, default=48)
+    ap.add_argument("--workers", type=int, default=2, help="processes generating phantoms")
     ap.add_argument("--base", type=int, default=8, help="channels of the first U-Net level")
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -121,6 +132,13 @@ def _fit(
         sched.step()
         if it % 10 == 0 or it == args.iterations - 1:
             print(f"it {it} loss {loss.item():.4f} t {time.monotonic() - t0:.0f} s", flush=True)
+        if it % 200 == 199:  # a crash or a kill loses at most 200 iterations (--resume)
+            _save(net, args)
+
+
+def _save(net: UNet3D, args: argparse.Namespace) -> None:
+    base = int(net.head.in_channels)
+    torch.save({"base": base, "state_dict": net.state_dict()}, args.model_dir / "weights.pt")
 
 
 def main() -> None:
@@ -131,9 +149,9 @@ def main() -> None:
     t0 = time.monotonic()
     if args.cache:
         args.cache.mkdir(parents=True, exist_ok=True)
-    with Pool(2) as pool:
-        jobs = [(s, args.model_dir, args.cache) for s in range(args.train_cases)]
-        data = pool.map(_example, jobs)
+    with Pool(args.workers) as pool:
+        jobs = [(s, args.model_dir, args.cache, args.profile) for s in range(args.train_cases)]
+        data = pool.map(_example, jobs, chunksize=1)
     print(f"generated {len(data)} phantoms in {time.monotonic() - t0:.0f} s", flush=True)
     classes = len(manifest.labels) + 1
     checkpoint = torch.load(args.model_dir / "weights.pt") if args.resume else None
@@ -142,7 +160,7 @@ def main() -> None:
     if checkpoint:
         net.load_state_dict(checkpoint["state_dict"])
     _fit(net, data, args, classes, t0)
-    torch.save({"base": base, "state_dict": net.state_dict()}, args.model_dir / "weights.pt")
+    _save(net, args)
     digest = export_onnx(net, manifest, args.model_dir / manifest.onnx_file)
     raw = json.loads((args.model_dir / "manifest.json").read_text())
     raw["onnx"]["sha256"] = digest

@@ -4,6 +4,8 @@ from neuronova_inference.manifest import GridSpec, Normalisation
 from neuronova_inference.postprocess import drop_small_components, labels_on_source, volumes_ml
 from neuronova_inference.preprocess import Volume, model_affine, normalise, resample
 
+from tests.support.synthetic import shipped_manifest
+
 pytestmark = pytest.mark.unit
 
 
@@ -40,10 +42,10 @@ def test_zscore_foreground_ignores_background() -> None:
 
 def test_probabilities_back_on_the_source_grid_and_volumes() -> None:
     reference = Volume(np.zeros((6, 6, 6), np.float32), np.diag([2.0, 2.0, 2.0, 1.0]))
-    probs = np.zeros((2, 6, 6, 6), np.float32)
+    probs = np.zeros((4, 6, 6, 6), np.float32)
     probs[0] = 1.0
-    probs[:, 1:3, 1:3, 1:3] = [[[[0.0]]], [[[1.0]]]]
-    labels = labels_on_source(probs, reference.affine, reference)
+    probs[:2, 1:3, 1:3, 1:3] = [[[[0.0]]], [[[1.0]]]]
+    labels = labels_on_source(probs, reference.affine, reference, shipped_manifest())
     assert int((labels == 1).sum()) == 8
     assert volumes_ml(labels, reference.voxel_ml, 1) == {1: pytest.approx(0.064)}
 

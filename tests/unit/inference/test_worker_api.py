@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from neuronova_inference import api, worker
 from neuronova_inference.orthanc_client import TransientError
 from neuronova_inference.pipeline import RefusedError
+from neuronova_inference.qc import Quality
 
 pytestmark = pytest.mark.unit
 
@@ -74,8 +75,13 @@ def test_refusal_ends_as_skipped_event_with_reason(
         "model_version",
         "seg_series_uid",
         "volumes_ml",
+        "qc_score",
+        "needs_review",
+        "qc",
         "at",
     }
+    assert events[-1][2]["qc_score"] is None
+    assert events[-1][2]["needs_review"] is False
 
 
 def test_transient_errors_are_retried_then_succeed(
@@ -85,18 +91,23 @@ def test_transient_errors_are_retried_then_succeed(
         if n < 3:
             raise TransientError("Orthanc unreachable")
         seg = SimpleNamespace(SeriesInstanceUID="1.2.9")
-        return SimpleNamespace(analysis=SimpleNamespace(seg=seg, volumes_ml={"Oedema": 1.5}))
+        quality = Quality(0.42, 0.6, 0.3, 12.0, threshold=0.5)
+        return SimpleNamespace(
+            analysis=SimpleNamespace(seg=seg, volumes_ml={"Oedema": 1.5}, quality=quality)
+        )
 
     result, calls = _run(monkeypatch, flaky)
     assert len(calls) == 3
-    assert result == {
-        "state": "done",
-        "reason": "",
-        "seg_series_uid": "1.2.9",
-        "volumes_ml": {"Oedema": 1.5},
-    }
-    assert events[-1][2]["state"] == "done"
-    assert events[-1][2]["seg_series_uid"] == "1.2.9"
+    assert result["state"] == "done"
+    assert result["seg_series_uid"] == "1.2.9"
+    assert result["volumes_ml"] == {"Oedema": 1.5}
+    done = events[-1][2]
+    assert done["state"] == "done"
+    assert done["seg_series_uid"] == "1.2.9"
+    # A result under the manifest's QC threshold reaches the portal marked for review.
+    assert done["qc_score"] == 0.42
+    assert done["needs_review"] is True
+    assert done["qc"]["flip_dice"] == 0.6
 
 
 def test_a_bug_fails_the_job_once_without_retry(
