@@ -1,22 +1,29 @@
-"""Benchmark (wiring, CLI): latency split of one AI job and ONNX Runtime vs PyTorch, same input.
+"""Benchmark (wiring, CLI): one AI job's latency, shipped model vs the previous one side by side.
 
-Run: ``.venv/bin/python bench/ai_latency.py [--rounds 3] [--orthanc-url URL]`` (1-2 minutes).
+Run: ``.venv/bin/python bench/ai_latency.py [--rounds 3] [--preset clinical24]``.
 
 Without --orthanc-url it starts a private Orthanc with the plugin (tests/support/orthanc.py),
-C-STOREs the demo study (96x96, 40 slices per series; the plugin stores it as HTJ2K) and runs the
-worker's own code path in-process against it: fetch+decode, preprocess, inference,
-postprocess+SEG, store (the plugin's /neuronova/seg route). Then it times the ONNX model and the
-PyTorch original (inference/models/<id>/weights.pt, needs the `train` group) on the same
-preprocessed input, alternating them, and prints the largest difference between their outputs.
+stores a generated study through REST (the plugin re-encodes it to HTJ2K; default preset
+``clinical24``: 4 series x 24 axial slices of 256 x 256, the issue's latency case) and runs the
+worker's own code path in-process against it: fetch+decode, preprocess, inference (with the
+quality-control flip where the manifest asks for it), postprocess+SEG, store. The baseline is the
+model of an earlier commit (--baseline-rev, default nn-brain-tumour-synth 1.1.0) read from git
+into a temporary registry and run with its own settings (no QC flip), alternating with the
+shipped model on the same stored study. Then it times the shipped ONNX model against its PyTorch
+original (weights.pt, needs the `train` group) on the same input.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,54 +36,87 @@ from neuronova_inference.decode import pixels  # noqa: E402
 from neuronova_inference.pipeline import Timings, load_inputs  # noqa: E402
 from neuronova_inference.preprocess import to_model_space  # noqa: E402
 from neuronova_inference.service import model, segment  # noqa: E402
-from neuronova_inference.synthetic.dicom import series_datasets  # noqa: E402
+from neuronova_inference.synthetic.dicom import series_datasets, to_bytes  # noqa: E402
 from neuronova_inference.synthetic.phantom import render  # noqa: E402
+from neuronova_inference.synthetic.presets import PRESETS  # noqa: E402
 from neuronova_inference.synthetic.study import SyntheticStudy  # noqa: E402
-from neuronova_inference.training.data import demo_grid  # noqa: E402
 
 STAGES = ("fetch_decode", "preprocess", "inference", "postprocess_seg", "store")
+MODEL_ID = "nn-brain-tumour-synth"
+BASELINE_REV = "f90b1b3"  # nn-brain-tumour-synth 1.1.0, the model before domain randomisation
+SEED = 424242
+BUDGET_S = 60.0  # the job's share of "StableAge + 60 s"
 
 
-def _split(config: InferenceConfig, orthanc_study_id: str, rounds: int) -> None:
-    runs: dict[str, list[float]] = {s: [] for s in STAGES}
-    totals = []
+def _baseline_registry(rev: str, folder: Path) -> Path:
+    """The model directory of ``rev`` under ``folder``/<model id> (files from git)."""
+    target = folder / MODEL_ID
+    target.mkdir(parents=True)
+    for name in ("manifest.json", "model.onnx"):
+        blob = subprocess.run(
+            ["git", "show", f"{rev}:inference/models/{MODEL_ID}/{name}"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        ).stdout
+        (target / name).write_bytes(blob)
+    raw = json.loads((target / "manifest.json").read_text())
+    raw.setdefault("qc", {"flip": False, "threshold": 0.0})  # it ran without QC
+    raw["grid"].setdefault("centre", "volume")  # and on the field-of-view centre
+    (target / "manifest.json").write_text(json.dumps(raw))
+    return folder
+
+
+def _split(configs: dict[str, InferenceConfig], study_id: str, rounds: int) -> None:
+    runs: dict[str, dict[str, list[float]]] = {
+        name: {s: [] for s in (*STAGES, "total")} for name in configs
+    }
     for _ in range(rounds):
-        outcome = segment(
-            config,
-            orthanc_study_id=orthanc_study_id,
-            model_id=config.default_model,
-            model_version=None,
-            store=True,
-            job={"job_id": "bench"},
-        )
-        for stage in STAGES:
-            runs[stage].append(outcome.timings.get(stage, 0.0))
-        totals.append(sum(outcome.timings.values()))
-    provider = model(config, config.default_model).provider
-    print(f"\nEnd-to-end job latency, median of {rounds} (ONNX Runtime provider {provider}):")
-    for stage in STAGES:
-        print(f"  {stage:16s} {statistics.median(runs[stage]) * 1000:8.0f} ms")
-    print(f"  {'total':16s} {statistics.median(totals) * 1000:8.0f} ms")
+        for name, config in configs.items():  # alternating, so load affects both alike
+            outcome = segment(
+                config,
+                orthanc_study_id=study_id,
+                model_id=MODEL_ID,
+                model_version=None,
+                store=True,
+                job={"job_id": f"bench-{name}"},
+            )
+            for stage in STAGES:
+                runs[name][stage].append(outcome.timings.get(stage, 0.0))
+            runs[name]["total"].append(sum(outcome.timings.values()))
+    versions = {name: model(c, MODEL_ID).manifest.version for name, c in configs.items()}
+    provider = model(next(iter(configs.values())), MODEL_ID).provider
+    print(f"\nJob latency per study, median of {rounds} (ONNX Runtime provider {provider}):")
+    header = "".join(f"{f'{n} {versions[n]}':>22s}" for n in configs)
+    print(f"  {'stage':16s}{header}{'shipped/baseline':>18s}")
+    for stage in (*STAGES, "total"):
+        medians = [statistics.median(runs[n][stage]) for n in configs]
+        ratio = medians[0] / medians[1] if len(medians) == 2 and medians[1] else float("nan")
+        cells = "".join(f"{m * 1000:19.0f} ms" for m in medians)
+        print(f"  {stage:16s}{cells}{ratio:18.2f}")
+    worst = max(runs["shipped"]["total"])
+    print(f"  shipped model, slowest job {worst:.1f} s of the {BUDGET_S:.0f} s budget")
 
 
-def _onnx_vs_torch(config: InferenceConfig, rounds: int) -> None:
-    net = model(config, config.default_model)
-    study = SyntheticStudy.generate(424242, demo_grid())
+def _onnx_vs_torch(config: InferenceConfig, preset: str, rounds: int) -> None:
+    net = model(config, MODEL_ID)
+    study = SyntheticStudy.generate(SEED, PRESETS[preset]())
     volumes, _, _ = load_inputs("bench", net.manifest, study, pixels, Timings())
-    x, _ = to_model_space(volumes, net.manifest.grid, net.manifest.normalisation)
+    x, _ = to_model_space(
+        volumes, net.manifest.grid, net.manifest.normalisation, net.manifest.reference_index
+    )
     try:
         import torch  # noqa: PLC0415
         from neuronova_inference.training.net import UNet3D  # noqa: PLC0415
     except ImportError:
         print("\nPyTorch not installed (dependency group `train`): ONNX vs PyTorch skipped")
         return
-    checkpoint = torch.load(config.models_dir / config.default_model / "weights.pt")
+    checkpoint = torch.load(config.models_dir / MODEL_ID / "weights.pt")
     torch_net = UNet3D(len(net.manifest.inputs), len(net.manifest.labels) + 1, checkpoint["base"])
     torch_net.load_state_dict(checkpoint["state_dict"])
     torch_net.eval()
-    torch.set_num_threads(
-        max(1, config.onnx_threads) if config.onnx_threads else torch.get_num_threads()
-    )
+    if config.onnx_threads:
+        torch.set_num_threads(config.onnx_threads)
     onnx_times, torch_times = [], []
     net(x)  # warm-up both
     with torch.inference_mode():
@@ -89,7 +129,9 @@ def _onnx_vs_torch(config: InferenceConfig, rounds: int) -> None:
             torch_out = torch_net(torch.from_numpy(x)).numpy()
             torch_times.append(time.perf_counter() - t)
     o, p = statistics.median(onnx_times), statistics.median(torch_times)
-    print(f"\nInference on the same {tuple(x.shape)} input, median of {rounds}, alternating:")
+    print(
+        f"\nOne forward pass on the same {tuple(x.shape)} input, median of {rounds}, alternating:"
+    )
     print(f"  ONNX Runtime ({net.provider}) {o * 1000:8.0f} ms")
     print(f"  PyTorch {torch.__version__:14s} {p * 1000:8.0f} ms")
     print(f"  ratio PyTorch / ONNX Runtime  {p / o:8.2f}")
@@ -98,43 +140,11 @@ def _onnx_vs_torch(config: InferenceConfig, rounds: int) -> None:
     print(f"  voxels with the same label    {agree * 100:8.3f} %")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument(
-        "--orthanc-url", help="use this Orthanc (with the plugin) instead of starting one"
-    )
-    args = ap.parse_args()
-    if args.orthanc_url:
-        import os  # noqa: PLC0415
-
-        os.environ["ORTHANC_URL"] = args.orthanc_url
-        config = from_env()
-        study_id = _send_demo_rest(config)
-        _split(config, study_id, args.rounds)
-    else:
-        from tests.support.orthanc import running_orthanc  # noqa: PLC0415
-
-        with (
-            tempfile.TemporaryDirectory() as tmp,
-            running_orthanc(Path(tmp), neuronova={"RedisUrl": "redis://127.0.0.1:1/0"}) as orthanc,
-        ):
-            import os  # noqa: PLC0415
-
-            os.environ["ORTHANC_URL"] = orthanc.url
-            config = from_env()
-            study_id = _send_demo_rest(config)
-            _split(config, study_id, args.rounds)
-    _onnx_vs_torch(from_env(), max(args.rounds, 5))
-    return 0
-
-
-def _send_demo_rest(config: InferenceConfig) -> str:
-    """Upload the demo study through Orthanc's REST API (the plugin re-encodes it to HTJ2K)."""
+def _send(config: InferenceConfig, preset: str) -> str:
+    """Upload the study through Orthanc's REST API (the plugin re-encodes it to HTJ2K)."""
     import httpx  # noqa: PLC0415
-    from neuronova_inference.synthetic.dicom import to_bytes  # noqa: PLC0415
 
-    datasets = series_datasets(render(424242, demo_grid()))
+    datasets = series_datasets(render(SEED, PRESETS[preset]()))
     with httpx.Client(auth=(config.orthanc_username, config.orthanc_password), timeout=60) as http:
         study_id = ""
         for ds in datasets:
@@ -147,8 +157,41 @@ def _send_demo_rest(config: InferenceConfig) -> str:
             .get("0002,0010", {})
             .get("Value", "?")
         )
-    print(f"demo study {study_id}: {len(datasets)} instances, stored transfer syntax {syntax}")
+    print(f"{preset} study {study_id}: {len(datasets)} instances, stored as {syntax}")
     return study_id
+
+
+def _run(args: argparse.Namespace, orthanc_url: str, tmp: Path) -> None:
+    os.environ["ORTHANC_URL"] = orthanc_url
+    shipped = from_env()
+    configs = {"shipped": shipped}
+    if args.baseline_rev:
+        folder = _baseline_registry(args.baseline_rev, tmp / "baseline-models")
+        configs["baseline"] = replace(shipped, models_dir=folder)
+    study_id = _send(shipped, args.preset)
+    _split(configs, study_id, args.rounds)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--preset", default="clinical24", choices=sorted(PRESETS))
+    ap.add_argument("--baseline-rev", default=BASELINE_REV, help="'' for the shipped model only")
+    ap.add_argument(
+        "--orthanc-url", help="use this Orthanc (with the plugin) instead of starting one"
+    )
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.orthanc_url:
+            _run(args, args.orthanc_url, Path(tmp))
+        else:
+            from tests.support.orthanc import running_orthanc  # noqa: PLC0415
+
+            redis = {"RedisUrl": "redis://127.0.0.1:1/0"}
+            with running_orthanc(Path(tmp), neuronova=redis) as orthanc:
+                _run(args, orthanc.url, Path(tmp))
+    _onnx_vs_torch(from_env(), args.preset, max(args.rounds, 5))
+    return 0
 
 
 if __name__ == "__main__":

@@ -258,7 +258,12 @@ def cmd_demo(config: StackConfig, args: argparse.Namespace) -> int:
         say("the stack is not running: `make up` first")
         return 1
     return demo.run(
-        config, wait=not args.no_wait, small=args.small, seed=args.seed, timeout_s=args.timeout
+        config,
+        wait=not args.no_wait,
+        small=args.small,
+        seed=args.seed,
+        timeout_s=args.timeout,
+        preset=args.preset,
     )
 
 
@@ -290,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     demo_args.add_argument("--no-wait", action="store_true", help="only send the study")
     demo_args.add_argument("--small", action="store_true", help="the small grid the tests use")
     demo_args.add_argument("--seed", type=int, help="another study (default: the demo's own)")
+    demo_args.add_argument(
+        "--preset", help="acquisition layout: sagittal, mixed, clinical24 (default: demo, small)"
+    )
     demo_args.add_argument("--timeout", type=float, default=900.0, help="seconds to wait")
     sub.add_parser("render", help="only render the configs into var/")
     sub.add_parser("compose-config", help="regenerate docker/orthanc/orthanc.json")

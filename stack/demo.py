@@ -22,7 +22,9 @@ def say(message: str) -> None:
     print(f"[demo] {message}", flush=True)
 
 
-def send(config: StackConfig, *, small: bool, seed: int | None) -> str | None:
+def send(
+    config: StackConfig, *, small: bool, seed: int | None, preset: str | None = None
+) -> str | None:
     """C-STORE the demo study to the stack's Orthanc; its StudyInstanceUID, None on failure."""
     command = [
         str(config.venv / "bin" / "python"),
@@ -31,6 +33,7 @@ def send(config: StackConfig, *, small: bool, seed: int | None) -> str | None:
         *("--host", "127.0.0.1", "--port", str(config.orthanc_dicom_port)),
         *("--aet", config.orthanc_aet, "--calling-aet", DEMO_AET),
         *(["--small"] if small else []),
+        *(["--preset", preset] if preset else []),
         *(["--seed", str(seed)] if seed is not None else []),
     ]
     env = {**config.service_environment(), "PYTHONPATH": str(config.root / "inference")}
@@ -54,8 +57,16 @@ def wait_for_result(config: StackConfig, study_uid: str, *, timeout_s: float) ->
     ).returncode
 
 
-def run(config: StackConfig, *, wait: bool, small: bool, seed: int | None, timeout_s: float) -> int:
-    study_uid = send(config, small=small, seed=seed)
+def run(
+    config: StackConfig,
+    *,
+    wait: bool,
+    small: bool,
+    seed: int | None,
+    timeout_s: float,
+    preset: str | None = None,
+) -> int:
+    study_uid = send(config, small=small, seed=seed, preset=preset)
     if study_uid is None:
         say("sending failed (is the stack up? `make status`)")
         return 1

@@ -18,18 +18,19 @@ from neuronova_inference.pipeline import Analysis, RefusedError, Timings, run_st
 from neuronova_inference.registry import load
 from neuronova_inference.session import OnnxModel
 
-_MODELS: dict[str, OnnxModel] = {}
+_MODELS: dict[tuple[str, str], OnnxModel] = {}
 _LOCK = threading.Lock()
 
 
 def model(config: InferenceConfig, model_id: str) -> OnnxModel:
+    key = (str(config.models_dir), model_id)
     with _LOCK:
-        if model_id not in _MODELS:
+        if key not in _MODELS:
             manifest = load(config.models_dir, model_id)
-            _MODELS[model_id] = OnnxModel(
+            _MODELS[key] = OnnxModel(
                 manifest, config.models_dir / model_id, threads=config.onnx_threads
             )
-        return _MODELS[model_id]
+        return _MODELS[key]
 
 
 @dataclass(frozen=True)

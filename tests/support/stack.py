@@ -95,9 +95,14 @@ class RunningStack:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
 
-    def send_demo_study(self, *, seed: int | None = None, small: bool = True) -> str:
-        """C-STORE a generated brain MR study the way `make demo` does; its StudyInstanceUID."""
-        args = ["demo", "--no-wait", *(["--small"] if small else [])]
+    def send_demo_study(
+        self, *, seed: int | None = None, small: bool = True, preset: str | None = None
+    ) -> str:
+        """C-STORE a generated brain MR study the way `make demo` does; its StudyInstanceUID.
+
+        ``preset`` names another acquisition layout (neuronova_inference.synthetic.presets)."""
+        args = ["demo", "--no-wait", *(["--preset", preset] if preset else [])]
+        args += ["--small"] if small and not preset else []
         args += ["--seed", str(seed)] if seed is not None else []
         result = self.cli(*args, timeout=300)
         match = re.search(r"sent study (\S+) \((\d+) instances, 0 failed\)", result.stdout)
