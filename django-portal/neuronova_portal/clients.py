@@ -33,9 +33,20 @@ def client_ip(request: HttpRequest) -> str:
     return value
 
 
+def _address_is_known(request: HttpRequest) -> bool:
+    """Whether client_ip() names the real client: the request came through the portal's nginx,
+    or straight from its peer with no proxy header. A proxy that is not listed in
+    PORTAL_NGINX_ADDRESSES (e.g. nginx in another container) makes every client look like that
+    proxy, a private address: such requests never count as internal or admin."""
+    peer = pure.parse(str(request.META.get("REMOTE_ADDR", "")))
+    if peer is not None and pure.within(peer, settings.CONFIG.security.nginx_addresses):
+        return True
+    return not (request.META.get("HTTP_X_REAL_IP") or request.META.get("HTTP_X_FORWARDED_FOR"))
+
+
 def _in(request: HttpRequest, networks: tuple[Network, ...]) -> bool:
     address = pure.parse(client_ip(request))
-    return address is not None and pure.within(address, networks)
+    return address is not None and pure.within(address, networks) and _address_is_known(request)
 
 
 def is_internal(request: HttpRequest) -> bool:

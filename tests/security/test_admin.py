@@ -108,3 +108,26 @@ def test_admin_changes_are_audited(hardened: Hardened) -> None:
     assert any(
         r["action"] == "admin-change" and "patientassignment/add" in r["target"] for r in rows
     ), rows
+
+
+@pytest.mark.django_db
+def test_an_unlisted_proxy_never_makes_its_clients_internal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """nginx in another container, not in PORTAL_NGINX_ADDRESSES: Django's peer is the proxy's
+    private address. Its clients must not inherit that address's admin (or health) rights."""
+    from django.test import Client  # noqa: PLC0415 - after Django is configured
+    from health import probes, views  # noqa: PLC0415
+    from health.report import ProbeResult  # noqa: PLC0415
+
+    monkeypatch.setattr(probes, "run_all", lambda _probes: {"db": ProbeResult(True, "stub")})
+    views.monitor.cache_clear()
+
+    through_unlisted_proxy = Client(REMOTE_ADDR="172.18.0.5", HTTP_X_REAL_IP="203.0.113.9")
+    assert through_unlisted_proxy.get(LOGIN).status_code == 404
+    health = through_unlisted_proxy.get("/api/health")
+    assert "checks" not in health.json()
+    direct = Client(REMOTE_ADDR="172.18.0.5")  # an internal host calling Django itself
+    assert direct.get(LOGIN).status_code == 200
+    assert "checks" in direct.get("/api/health").json()
+    views.monitor.cache_clear()
