@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from accounts import selectors as account_selectors
 from audit import services as audit
 from django.db.models import QuerySet
@@ -28,6 +30,8 @@ from clinical.serializers import (
     StudyDetailOut,
     StudyRow,
 )
+
+log = logging.getLogger(__name__)
 
 
 class Page(PageNumberPagination):
@@ -134,8 +138,13 @@ class Reanalyze(APIView):
         requested_at = timezone.now()
         try:
             answer = services.request_reanalysis(orthanc=gateway.orthanc(), orthanc_id=orthanc_id)
-        except OrthancError as exc:
-            return Response({"detail": str(exc)[:200]}, status=status.HTTP_502_BAD_GATEWAY)
+        except OrthancError:
+            # Orthanc's message names internal routes: it goes to the log, not to the client
+            log.exception("re-analysis of %s failed", study_uid)
+            return Response(
+                {"detail": "the archive could not queue a re-analysis"},
+                status=status.HTTP_502_BAD_GATEWAY,
+            )
         job = services.record_requested_job(
             orthanc=gateway.orthanc(), study=study, answer=answer, requested_at=requested_at
         )

@@ -43,6 +43,7 @@ def test_health_200_when_everything_answers(http_ok: str, monkeypatch: pytest.Mo
     monkeypatch.setattr(
         views, "_ping", lambda _t: [{"portal@h": {"ok": "pong"}}, {"inference@g": {"ok": "pong"}}]
     )
+    views.monitor.cache_clear()  # a fresh process: its first call runs a probe round
     response = Client().get("/api/health")
     assert response.status_code == 200, response.content
     body = json.loads(response.content)
