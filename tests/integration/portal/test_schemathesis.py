@@ -24,8 +24,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 # /api/schema/ needs a login, and no user exists before the test database does: the same
 # document is generated in-process (what the view serves), then driven through the WSGI app.
+_generator = SchemaGenerator()  # type: ignore[no-untyped-call]
 _document = json.loads(
-    OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True))
+    OpenApiJsonRenderer().render(_generator.get_schema(request=None, public=True))  # type: ignore[no-untyped-call]
 )
 schema = schemathesis.openapi.from_dict(_document)
 schema.app = application
