@@ -1,4 +1,4 @@
-"""Wiring: `python -m stack up|down|status|logs|health|render` — the commands behind `make up` etc.
+"""Wiring: `python -m stack up|down|status|logs|demo|modality|render` — behind `make up` etc.
 
 `up` is idempotent: configs are rewritten only when their text changes, supervisord applies only
 changed programs, and an already healthy stack is left alone.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,23 +21,12 @@ from pathlib import Path
 import yaml
 
 from observability.prometheus.render import render as prometheus_render
-from stack import demo, orthanc_root, render
-from stack.config import ConfigError, StackConfig, load
+from stack import broker, operations, render, secrets_file, var_modes
+from stack.config import ConfigError, StackConfig, load, missing_secrets, var_dir_of
 from stack.supervisor import Supervisor
+from stack.var_files import orthanc_json, say, write_if_changed
 
 HEALTH_PATH = "/api/health"
-
-
-def say(message: str) -> None:
-    print(f"[stack] {message}", flush=True)
-
-
-def write_if_changed(path: Path, text: str) -> bool:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and path.read_text() == text:
-        return False
-    path.write_text(text)
-    return True
 
 
 def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -49,17 +37,9 @@ def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def redis_answers(config: StackConfig) -> bool:
-    try:
-        with socket.create_connection((config.redis_host, config.redis_port), timeout=0.5) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 def decide_manage_redis(config: StackConfig, supervisor: Supervisor) -> bool:
-    """Use a Redis that already answers (the machine's); otherwise run our own under supervisord.
+    """Run our own Redis where nothing answers; otherwise use the one there (if it demands the
+    password: checked by broker.check_external before anything starts).
 
     The decision is kept in var/run while supervisord runs: our own Redis answering on the next
     `make up` must not be mistaken for an external one.
@@ -70,27 +50,30 @@ def decide_manage_redis(config: StackConfig, supervisor: Supervisor) -> bool:
         return wanted == "yes"
     if supervisor.running() and marker.exists():
         return marker.read_text().strip() == "yes"
-    return not redis_answers(config)
+    return broker.state(config) is broker.RedisState.ABSENT
+
+
+def check_ready(config: StackConfig, *, manage_redis: bool) -> None:
+    """What must hold before anything is rendered or started; raises ConfigError."""
+    missing = missing_secrets(config)
+    if missing:
+        raise ConfigError(f"no value for {', '.join(missing)} (var/secrets.env is incomplete)")
+    if not manage_redis:
+        broker.check_external(config)
 
 
 def render_all(config: StackConfig, *, manage_redis: bool) -> list[str]:
     var = config.var_dir
     for sub in ("run", "log", "orthanc/storage", "orthanc/index", "portal", "redis", "nginx/www"):
         (var / sub).mkdir(parents=True, exist_ok=True)
-    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        tmp = var / "nginx" / "tmp" / sub
-        tmp.mkdir(parents=True, exist_ok=True)
-        shutil.chown(tmp, user="nobody")  # nginx workers run as nobody and spool here
+    var_modes.apply(config)
     _link(var / "nginx" / "www" / "spa", config.root / "spa" / "dist")
     _link(var / "nginx" / "www" / "pacs-viewer", config.root / "ohif-build" / "dist")
 
-    base = json.loads((config.root / "orthanc.json").read_text())
     values = render.nginx_values(config)
     nginx_dir = config.root / "nginx"
     files = {
-        var / "orthanc" / "orthanc.json": json.dumps(
-            render.orthanc_config(base, config, codec=built_codec()), indent=2
-        ),
+        var / "orthanc" / "orthanc.json": orthanc_json(config),
         var / "nginx" / "neuronova.conf": render.substitute(
             (nginx_dir / "neuronova.conf.template").read_text(), values
         ),
@@ -105,6 +88,8 @@ def render_all(config: StackConfig, *, manage_redis: bool) -> list[str]:
         ),
         var / "run" / "redis-managed": "yes\n" if manage_redis else "no\n",
     }
+    if manage_redis:
+        files[var / "redis" / "redis.conf"] = render.redis_conf(config)
     if config.prometheus_port is not None:
         base_prometheus = yaml.safe_load(
             (config.root / "observability" / "prometheus" / "prometheus.yml").read_text()
@@ -119,11 +104,6 @@ def render_all(config: StackConfig, *, manage_redis: bool) -> list[str]:
             sort_keys=False,
         )
     return [str(path) for path, text in files.items() if write_if_changed(path, text)]
-
-
-def built_codec() -> Path | None:
-    """The native HTJ2K codec plugin, once bootstrap has built it."""
-    return orthanc_root.CODEC_PLUGIN if orthanc_root.CODEC_PLUGIN.is_file() else None
 
 
 def _link(link: Path, target: Path) -> None:
@@ -142,7 +122,8 @@ def prepare_portal(config: StackConfig) -> None:
     subprocess.run([python, str(manage), "migrate", "--noinput", "-v", "0"], env=env, check=True)  # noqa: S603
     # Django admin's static files, served by nginx at /api/static/ (NN_STATIC).
     collect = [python, str(manage), "collectstatic", "--noinput", "-v", "0"]
-    subprocess.run(collect, env=env, check=True)  # noqa: S603
+    # Public files nginx's workers serve: readable by them, unlike the rest of var/.
+    subprocess.run(collect, env=env, check=True, umask=0o022)  # noqa: S603
     if config.env != "production":
         subprocess.run([python, str(manage), "seed_dev_users"], env=env, check=True)  # noqa: S603
 
@@ -191,6 +172,7 @@ def wait_healthy(config: StackConfig, supervisor: Supervisor, timeout: float) ->
 def cmd_up(config: StackConfig, timeout: float) -> int:
     supervisor = Supervisor(config)
     manage_redis = decide_manage_redis(config, supervisor)
+    check_ready(config, manage_redis=manage_redis)
     changed = render_all(config, manage_redis=manage_redis)
     for path in changed:
         say(f"rendered {path}")
@@ -204,13 +186,15 @@ def cmd_up(config: StackConfig, timeout: float) -> int:
         if busy:
             say(f"ports already in use: {busy}; stop what holds them or set the *_PORT variables")
             return 1
-        redis_source = "own Redis" if manage_redis else f"Redis at {config.redis_url}"
+        redis_source = "own Redis" if manage_redis else f"Redis at {config.redis_url_shown}"
         say(f"starting supervisord ({redis_source})")
         supervisor.start()
     if not wait_healthy(config, supervisor, timeout):
         say("not healthy in time; `make status` and `make logs` tell why")
         print(supervisor.status_text())
         return 1
+    # Orthanc keeps running across `up`: give it the registered modalities as the file has them.
+    operations.apply_modalities(config)
     say(f"NeuroNova is up: {config.public_url}/ (viewer {config.public_url}/pacs-viewer/)")
     return 0
 
@@ -253,22 +237,10 @@ def _as_started(config: StackConfig) -> StackConfig:
     return load({**os.environ, **dict(pairs)}, root=config.root)
 
 
-def cmd_demo(config: StackConfig, args: argparse.Namespace) -> int:
-    if not Supervisor(config).running():
-        say("the stack is not running: `make up` first")
-        return 1
-    return demo.run(
-        config,
-        wait=not args.no_wait,
-        small=args.small,
-        seed=args.seed,
-        timeout_s=args.timeout,
-        preset=args.preset,
-    )
-
-
 def cmd_render(config: StackConfig) -> int:
-    for path in render_all(config, manage_redis=decide_manage_redis(config, Supervisor(config))):
+    manage_redis = decide_manage_redis(config, Supervisor(config))
+    check_ready(config, manage_redis=manage_redis)
+    for path in render_all(config, manage_redis=manage_redis):
         say(f"rendered {path}")
     return 0
 
@@ -277,7 +249,8 @@ def cmd_compose_config(config: StackConfig) -> int:
     base = json.loads((config.root / "orthanc.json").read_text())
     target = config.root / "docker" / "orthanc" / "orthanc.json"
     text = json.dumps(render.compose_orthanc_config(base), indent=2) + "\n"
-    say(f"{'wrote' if write_if_changed(target, text) else 'unchanged'} {target}")
+    changed = write_if_changed(target, text, mode=0o644)  # a repository file, no secret in it
+    say(f"{'wrote' if changed else 'unchanged'} {target}")
     return 0
 
 
@@ -291,30 +264,33 @@ def main(argv: list[str] | None = None) -> int:
     logs = sub.add_parser("logs", help="tail the logs under var/log")
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("programs", nargs="*")
-    demo_args = sub.add_parser("demo", help="send the demo study; wait for and print its AI result")
-    demo_args.add_argument("--no-wait", action="store_true", help="only send the study")
-    demo_args.add_argument("--small", action="store_true", help="the small grid the tests use")
-    demo_args.add_argument("--seed", type=int, help="another study (default: the demo's own)")
-    demo_args.add_argument(
-        "--preset", help="acquisition layout: sagittal, mixed, clinical24 (default: demo, small)"
-    )
-    demo_args.add_argument("--timeout", type=float, default=900.0, help="seconds to wait")
+    operations.add_parsers(sub)
     sub.add_parser("render", help="only render the configs into var/")
     sub.add_parser("compose-config", help="regenerate docker/orthanc/orthanc.json")
     args = parser.parse_args(argv)
+    os.umask(0o077)  # whatever the stack writes under var/ is root's alone (stack/var_modes.py)
     try:
-        config = load()
-        if args.command in {"down", "status", "logs", "demo"}:
-            config = _as_started(config)
+        return _run(args)
     except ConfigError as error:
         say(f"refusing to start: {error}")
         return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    root = Path(__file__).resolve().parent.parent
+    # The first `up` (or `render`) draws the secrets; every later command reads the same file.
+    creating = args.command in {"up", "render"}
+    environ = secrets_file.environment(os.environ, var_dir_of(os.environ, root), create=creating)
+    config = load(environ)
+    if args.command in {"down", "status", "logs", "demo", "modality"}:
+        config = _as_started(config)
     commands: dict[str, Callable[[], int]] = {
         "up": lambda: cmd_up(config, args.timeout),
         "down": lambda: cmd_down(config),
         "status": lambda: cmd_status(config),
         "logs": lambda: cmd_logs(config, args.follow, args.programs),
-        "demo": lambda: cmd_demo(config, args),
+        "demo": lambda: operations.cmd_demo(config, args),
+        "modality": lambda: operations.cmd_modality(config, args),
         "render": lambda: cmd_render(config),
         "compose-config": lambda: cmd_compose_config(config),
     }

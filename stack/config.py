@@ -10,11 +10,34 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-DEV_ORTHANC_PASSWORD = "orthanc"  # noqa: S105 - dev-only, refused when NEURONOVA_ENV=production
-DEV_DJANGO_SECRET = "dev-only-django-secret-do-not-use-in-production"  # noqa: S105
-DEV_JWT_KEY = "dev-only-jwt-signing-key-do-not-use-in-production"
+# Every fixed secret this repository has ever shipped (the stack's and the portal's former dev
+# defaults, the .env.example placeholders). nginx and the DICOM port listen on every interface,
+# so the stack refuses these in any NEURONOVA_ENV; the first `make up` generates real ones
+# (stack/secrets_file.py).
+PUBLISHED_SECRETS: dict[str, frozenset[str]] = {
+    "ORTHANC_PASSWORD": frozenset({"orthanc", "change-me-orthanc"}),
+    "DJANGO_SECRET_KEY": frozenset(
+        {
+            "dev-only-django-secret-do-not-use-in-production",
+            "dev-only-django-secret-key-not-for-production-use-0000",
+            "change-me-django",
+        }
+    ),
+    "JWT_SIGNING_KEY": frozenset(
+        {
+            "dev-only-jwt-signing-key-do-not-use-in-production",
+            "dev-only-jwt-signing-key-not-for-production-use-00000",
+            "change-me-jwt",
+        }
+    ),
+    "REDIS_PASSWORD": frozenset({"change-me-redis"}),
+    "INFERENCE_API_TOKEN": frozenset({"change-me-inference"}),
+}
+# The stack runs its own password-protected Redis here unless NEURONOVA_REDIS_URL says otherwise:
+# not 6379, where many machines already run a Redis without a password.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6390/0"
 
 
 class ConfigError(ValueError):
@@ -39,6 +62,7 @@ class StackConfig:
     database_url: str
     django_secret_key: str
     jwt_signing_key: str
+    inference_api_token: str
     venv: Path
     prometheus_port: int | None  # None: no Prometheus in the native run (NEURONOVA_PROMETHEUS=1)
 
@@ -49,6 +73,16 @@ class StackConfig:
     @property
     def redis_host(self) -> str:
         return urlsplit(self.redis_url).hostname or "127.0.0.1"
+
+    @property
+    def redis_password(self) -> str:
+        return urlsplit(self.redis_url).password or ""
+
+    @property
+    def redis_url_shown(self) -> str:
+        """The broker URL without its password, for messages."""
+        parts = urlsplit(self.redis_url)
+        return urlunsplit(parts._replace(netloc=f"{self.redis_host}:{self.redis_port}"))
 
     @property
     def public_url(self) -> str:
@@ -102,6 +136,16 @@ class StackConfig:
             "DATABASE_URL": self.database_url,
             "DJANGO_SECRET_KEY": self.django_secret_key,
             "JWT_SIGNING_KEY": self.jwt_signing_key,
+            "INFERENCE_API_TOKEN": self.inference_api_token,
+        }
+
+    def secrets(self) -> dict[str, str]:
+        return {
+            "ORTHANC_PASSWORD": self.orthanc_password,
+            "DJANGO_SECRET_KEY": self.django_secret_key,
+            "JWT_SIGNING_KEY": self.jwt_signing_key,
+            "REDIS_PASSWORD": self.redis_password,
+            "INFERENCE_API_TOKEN": self.inference_api_token,
         }
 
 
@@ -116,12 +160,26 @@ def _port(environ: Mapping[str, str], name: str, default: int) -> int:
     return port
 
 
+def var_dir_of(environ: Mapping[str, str], root: Path) -> Path:
+    var_dir = Path(environ.get("NEURONOVA_VAR", str(root / "var")))
+    return var_dir if var_dir.is_absolute() else root / var_dir
+
+
+def _redis_url(environ: Mapping[str, str]) -> str:
+    """NEURONOVA_REDIS_URL, with REDIS_PASSWORD put in when the URL names none of its own."""
+    url = environ.get("NEURONOVA_REDIS_URL", DEFAULT_REDIS_URL)
+    parts = urlsplit(url)
+    password = environ.get("REDIS_PASSWORD", "")
+    if parts.password or not password:
+        return url
+    return urlunsplit(parts._replace(netloc=f":{password}@{parts.netloc.rpartition('@')[2]}"))
+
+
 def load(environ: Mapping[str, str] | None = None, *, root: Path | None = None) -> StackConfig:
+    """The stack's settings; secrets come from the environment (cli.py fills in var/secrets.env)."""
     environ = os.environ if environ is None else environ
     root = (root or Path(__file__).resolve().parent.parent).resolve()
-    var_dir = Path(environ.get("NEURONOVA_VAR", str(root / "var")))
-    if not var_dir.is_absolute():
-        var_dir = root / var_dir
+    var_dir = var_dir_of(environ, root)
     env = environ.get("NEURONOVA_ENV", "dev")
     config = StackConfig(
         root=root,
@@ -132,14 +190,15 @@ def load(environ: Mapping[str, str] | None = None, *, root: Path | None = None) 
         orthanc_dicom_port=_port(environ, "ORTHANC_DICOM_PORT", 4242),
         orthanc_aet=environ.get("ORTHANC_AET", "NEURONOVA"),
         orthanc_username=environ.get("ORTHANC_USERNAME", "orthanc"),
-        orthanc_password=environ.get("ORTHANC_PASSWORD", DEV_ORTHANC_PASSWORD),
+        orthanc_password=environ.get("ORTHANC_PASSWORD", ""),
         django_port=_port(environ, "DJANGO_PORT", 8000),
         inference_port=_port(environ, "INFERENCE_PORT", 8500),
         worker_metrics_port=_port(environ, "NEURONOVA_WORKER_METRICS_PORT", 8501),
-        redis_url=environ.get("NEURONOVA_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        redis_url=_redis_url(environ),
         database_url=environ.get("DATABASE_URL", f"sqlite:///{var_dir / 'portal' / 'db.sqlite3'}"),
-        django_secret_key=environ.get("DJANGO_SECRET_KEY", DEV_DJANGO_SECRET),
-        jwt_signing_key=environ.get("JWT_SIGNING_KEY", DEV_JWT_KEY),
+        django_secret_key=environ.get("DJANGO_SECRET_KEY", ""),
+        jwt_signing_key=environ.get("JWT_SIGNING_KEY", ""),
+        inference_api_token=environ.get("INFERENCE_API_TOKEN", ""),
         venv=Path(environ.get("NEURONOVA_VENV", str(root / ".venv"))),
         prometheus_port=(
             _port(environ, "PROMETHEUS_PORT", 9090)
@@ -147,21 +206,25 @@ def load(environ: Mapping[str, str] | None = None, *, root: Path | None = None) 
             else None
         ),
     )
-    check_production(config)
+    check_secrets(config)
     return config
 
 
-def check_production(config: StackConfig) -> None:
-    """Refuse to run a production stack on the secrets every clone of this repository knows."""
-    if config.env != "production":
-        return
-    dev_values = {
-        "ORTHANC_PASSWORD": (config.orthanc_password, DEV_ORTHANC_PASSWORD),
-        "DJANGO_SECRET_KEY": (config.django_secret_key, DEV_DJANGO_SECRET),
-        "JWT_SIGNING_KEY": (config.jwt_signing_key, DEV_JWT_KEY),
-    }
-    still_dev = sorted(name for name, (value, dev) in dev_values.items() if value == dev)
-    if still_dev:
+def check_secrets(config: StackConfig) -> None:
+    """Refuse a secret anyone can read in this repository, in any NEURONOVA_ENV."""
+    published = sorted(
+        name
+        for name, value in config.secrets().items()
+        if value in PUBLISHED_SECRETS.get(name, frozenset())
+    )
+    if published:
         raise ConfigError(
-            "NEURONOVA_ENV=production refuses the dev-only defaults of: " + ", ".join(still_dev)
+            "refusing secrets published in the repository for: "
+            + ", ".join(published)
+            + " (nginx and the DICOM port listen beyond loopback; unset them and `make up` "
+            "uses the random ones it keeps in var/secrets.env)"
         )
+
+
+def missing_secrets(config: StackConfig) -> list[str]:
+    return sorted(name for name, value in config.secrets().items() if not value)

@@ -15,6 +15,8 @@ from stack import orthanc_root
 from stack.config import StackConfig
 
 DJANGO_SETTINGS = "neuronova_portal.settings"
+# nginx's unprivileged workers: the only non-root identity that may enter var/ (stack/var_modes.py).
+NGINX_USER, NGINX_GROUP = "nobody", "nogroup"
 _NN_NAME = re.compile(r"\$\{(NN_[A-Z_]+)\}")
 
 
@@ -61,16 +63,21 @@ def nginx_values(config: StackConfig) -> dict[str, str]:
         "NN_VAR": var,
         "NN_STATIC": f"{var}/portal/static",  # the portal's STATIC_ROOT under NEURONOVA_VAR
         # nginx started by root drops its workers to an unprivileged user.
-        "NN_USER_DIRECTIVE": "user nobody nogroup;",
+        "NN_USER_DIRECTIVE": f"user {NGINX_USER} {NGINX_GROUP};",
     }
 
 
 def orthanc_config(
-    base: Mapping[str, Any], config: StackConfig, *, codec: Path | None
+    base: Mapping[str, Any],
+    config: StackConfig,
+    *,
+    codec: Path | None,
+    modalities: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The repository's orthanc.json with only the run-specific keys replaced.
 
-    ``codec``: the native HTJ2K codec plugin when bootstrap has built it.
+    ``codec``: the native HTJ2K codec plugin when bootstrap has built it. ``modalities``: the
+    registered ones (var/modalities.json), the only AEs that may store.
     """
     rendered: dict[str, Any] = json.loads(json.dumps(base))  # deep copy, JSON types only
     orthanc_var = config.var_dir / "orthanc"
@@ -84,10 +91,18 @@ def orthanc_config(
             "PythonScript": str(config.root / "orthanc-plugins" / "entry.py"),
             "RegisteredUsers": {config.orthanc_username: config.orthanc_password},
             "Plugins": orthanc_root.plugin_list(python=True, dicomweb=True, codec=codec),
+            "DicomModalities": {name: dict(value) for name, value in (modalities or {}).items()},
         }
     )
     neuronova = dict(rendered.get("NeuroNova", {}))
-    neuronova.update({"RedisUrl": config.redis_url, "VarDirectory": str(config.var_dir)})
+    neuronova.update(
+        {
+            "RedisUrl": config.redis_url,
+            "VarDirectory": str(config.var_dir),
+            # supervisord writes Orthanc's output here; the plugin counts refused associations.
+            "OrthancLogFile": str(config.log_dir / "orthanc.log"),
+        }
+    )
     rendered["NeuroNova"] = neuronova
     return rendered
 
@@ -112,7 +127,8 @@ def compose_orthanc_config(base: Mapping[str, Any]) -> dict[str, Any]:
     )
     rendered["NeuroNova"] = {
         **rendered.get("NeuroNova", {}),
-        "RedisUrl": "redis://redis:6379/0",
+        # Orthanc puts the orthanc container's REDIS_PASSWORD in (environment substitution).
+        "RedisUrl": "redis://:${REDIS_PASSWORD}@redis:6379/0",
         "VarDirectory": "/var/lib/orthanc/neuronova",
     }
     return rendered
@@ -126,6 +142,29 @@ def manage_environment(config: StackConfig) -> dict[str, str]:
         "PYTHONPATH": str(config.root / "django-portal"),
         "DJANGO_SETTINGS_MODULE": DJANGO_SETTINGS,
     }
+
+
+def redis_conf(config: StackConfig) -> str:
+    """The stack's own Redis: loopback only, the generated password, queued jobs persisted."""
+    if not config.redis_password:
+        raise ValueError("the stack's own Redis needs a password (REDIS_PASSWORD)")
+    return "\n".join(
+        [
+            "# Rendered by `python -m stack`; the password comes from var/secrets.env.",
+            "bind 127.0.0.1",
+            f"port {config.redis_port}",
+            "protected-mode yes",
+            f"requirepass {config.redis_password}",
+            f"dir {config.var_dir / 'redis'}",
+            "appendonly yes",
+            'save ""',
+            "",
+        ]
+    )
+
+
+def site_packages(config: StackConfig) -> str:
+    return str(config.venv / "lib" / "python3.11" / "site-packages")
 
 
 def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
@@ -229,11 +268,9 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
         result.append(
             Program(
                 name="redis",
-                # The broker holds queued jobs: persist them (append-only file) in var/redis.
-                command=(
-                    f"/usr/bin/redis-server --bind 127.0.0.1 --port {config.redis_port} "
-                    f'--dir {var}/redis --appendonly yes --save ""'
-                ),
+                # The broker holds queued jobs (append-only file in var/redis); the password is
+                # in the config file, not on a command line every local user can read.
+                command=f"/usr/bin/redis-server {var}/redis/redis.conf",
                 directory=str(var / "redis"),
                 priority=10,
             )
@@ -258,6 +295,8 @@ def supervisord_conf(config: StackConfig, all_programs: Sequence[Program]) -> st
         "",
         "[supervisord]",
         f"logfile={log}/supervisord.log",
+        # Everything the programs write (Orthanc storage, databases, logs) is private to root.
+        "umask=077",
         f"pidfile={config.var_dir}/run/supervisord.pid",
         f"childlogdir={log}",
         "logfile_maxbytes=10MB",

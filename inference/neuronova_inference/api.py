@@ -3,36 +3,57 @@
     uvicorn neuronova_inference.api:app --port $INFERENCE_PORT     (PYTHONPATH=inference)
 
 /healthz answers without touching the model or Orthanc; /v1/segment runs a study synchronously.
+Every /v1 route needs `Authorization: Bearer $INFERENCE_API_TOKEN` (the stack generates the token
+into var/secrets.env; compose takes it from .env); without a configured token they refuse all.
+The service listens on loopback (native) or the compose network only, never a published port.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Any
+import hmac
+from typing import Annotated, Any
 
 import onnxruntime as ort  # type: ignore[import-untyped]
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from neuronova_inference.config import from_env
 from neuronova_inference.manifest import ManifestError
 from neuronova_inference.metrics import REGISTRY as METRICS_REGISTRY
 from neuronova_inference.orthanc_client import NotFoundError, StoreRejectedError, TransientError
 from neuronova_inference.pipeline import RefusedError
-from neuronova_inference.registry import available
+from neuronova_inference.registry import UnknownModelError, available, installed_ids
 from neuronova_inference.service import segment
 from neuronova_inference.session import ModelIntegrityError, providers
 
 CONFIG = from_env()
 app = FastAPI(title="NeuroNova inference", version="1.0.0")
+_BEARER = HTTPBearer(auto_error=False)
+ORTHANC_ID = r"^[0-9a-f]{8}(-[0-9a-f]{8}){4}$"
+
+
+def caller(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> None:
+    """Only callers holding the shared API token get past this."""
+    if not CONFIG.api_token:
+        raise HTTPException(503, detail="INFERENCE_API_TOKEN is not configured")
+    given = credentials.credentials if credentials is not None else ""
+    if not hmac.compare_digest(given.encode(), CONFIG.api_token.encode()):
+        raise HTTPException(401, detail="not authenticated", headers={"WWW-Authenticate": "Bearer"})
+
+
+Authenticated = Depends(caller)
 
 
 class SegmentRequest(BaseModel):
-    orthanc_study_id: str
-    model_id: str | None = None
+    orthanc_study_id: str = Field(pattern=ORTHANC_ID)
+    model_id: str | None = Field(default=None, max_length=128)
     model_version: str | None = None
     store: bool = False  # also POST the SEG to the plugin's /neuronova/seg route
     include_seg: bool = True  # return the SEG bytes (base64) in the answer
@@ -50,7 +71,7 @@ def metrics() -> PlainTextResponse:
     )
 
 
-@app.get("/v1/models")
+@app.get("/v1/models", dependencies=[Authenticated])
 def models() -> list[dict[str, Any]]:
     return [
         {
@@ -70,7 +91,7 @@ def models() -> list[dict[str, Any]]:
     ]
 
 
-@app.post("/v1/segment")
+@app.post("/v1/segment", dependencies=[Authenticated])
 async def segment_study(request: SegmentRequest) -> dict[str, Any]:
     model_id = request.model_id or CONFIG.default_model
     job = {"job_id": f"api:{request.orthanc_study_id}:{model_id}"}
@@ -86,6 +107,9 @@ async def segment_study(request: SegmentRequest) -> dict[str, Any]:
         )
     except RefusedError as exc:
         raise HTTPException(422, detail={"state": exc.state, "reason": exc.reason}) from exc
+    except UnknownModelError as exc:
+        detail = {"reason": "unknown model", "installed": installed_ids(CONFIG.models_dir)}
+        raise HTTPException(422, detail=detail) from exc
     except NotFoundError as exc:
         raise HTTPException(404, detail=str(exc)) from exc
     except (ManifestError, ModelIntegrityError) as exc:

@@ -20,6 +20,7 @@ class InferenceConfig:
     default_model: str
     onnx_threads: int
     http_timeout_s: float
+    api_token: str  # callers of the HTTP API send it as a Bearer token; empty: /v1 refuses all
 
 
 def from_env(env: Mapping[str, str] | None = None) -> InferenceConfig:
@@ -33,4 +34,5 @@ def from_env(env: Mapping[str, str] | None = None) -> InferenceConfig:
         default_model=e.get("NEURONOVA_MODEL_ID", "nn-brain-tumour-synth"),
         onnx_threads=int(e.get("NEURONOVA_ONNX_THREADS", "0")),
         http_timeout_s=float(e.get("NEURONOVA_HTTP_TIMEOUT_S", "60")),
+        api_token=e.get("INFERENCE_API_TOKEN", ""),
     )

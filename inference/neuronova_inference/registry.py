@@ -1,4 +1,8 @@
-"""adapter: the model registry on disk (inference/models/<model_id>/manifest.json + ONNX file)."""
+"""adapter: the model registry on disk (inference/models/<model_id>/manifest.json + ONNX file).
+
+A model id is a name, never a path: only the names of the folders installed in the models
+directory are accepted, whoever asks (an API caller or a job message).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,18 @@ from neuronova_inference.manifest import Manifest, ManifestError, parse_manifest
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 
 
+class UnknownModelError(ManifestError):
+    """The id names no installed model."""
+
+
+def installed_ids(models_dir: Path) -> list[str]:
+    return sorted(path.parent.name for path in models_dir.glob("*/manifest.json"))
+
+
 def load(models_dir: Path, model_id: str) -> Manifest:
+    if model_id not in installed_ids(models_dir):
+        raise UnknownModelError(f"no installed model {model_id[:64]!r}")
     path = models_dir / model_id / "manifest.json"
-    if not path.is_file():
-        raise ManifestError(f"no model {model_id!r} in {models_dir}")
     return parse_manifest(json.loads(path.read_text()))
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stack import secrets_file
 from stack.config import StackConfig, load
 from stack.supervisor import Supervisor
 
@@ -145,6 +146,9 @@ def native_stack(extra_env: dict[str, str] | None = None) -> Iterator[RunningSta
     running = RunningStack(config=load(env, root=ROOT), env=env)
     try:
         result = running.cli("up", "--timeout", "300")
+        # The secrets `up` generated, read from var/secrets.env as the stack itself reads them.
+        running.env = secrets_file.environment(env, var_dir)
+        running.config = load(running.env, root=ROOT)
         if result.returncode != 0:
             logs = "\n".join(
                 f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"

@@ -105,7 +105,7 @@ def test_generated_study_ends_on_the_fhir_server(world: World) -> None:
 
 def test_resending_adds_nothing(world: World) -> None:
     before = world.fhir.stats()
-    app = Celery(broker=world.stack.env["NEURONOVA_REDIS_URL"], set_as_current=False)
+    app = Celery(broker=world.stack.config.redis_url, set_as_current=False)
     try:
         app.send_task(
             "neuronova.fhir.sync_study", kwargs={"study_uid": world.study_uid}, queue="portal"

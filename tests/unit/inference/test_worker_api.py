@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -8,6 +9,7 @@ from neuronova_inference import api, worker
 from neuronova_inference.orthanc_client import TransientError
 from neuronova_inference.pipeline import RefusedError
 from neuronova_inference.qc import Quality
+from neuronova_inference.registry import DEFAULT_MODELS_DIR, UnknownModelError, load
 
 pytestmark = pytest.mark.unit
 
@@ -122,20 +124,44 @@ def test_a_bug_fails_the_job_once_without_retry(
     assert "internal error: KeyError" in result["reason"]
 
 
-def test_api_health_and_models() -> None:
+AUTH = {"Authorization": "Bearer unit-test-token"}
+STUDY = "0123abcd-0123abcd-0123abcd-0123abcd-0123abcd"
+
+
+@pytest.fixture
+def token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api, "CONFIG", replace(api.CONFIG, api_token="unit-test-token"))
+
+
+def test_api_health_and_models(token: None) -> None:
     client = TestClient(api.app)
     assert client.get("/healthz").json()["status"] == "ok"
-    models = client.get("/v1/models").json()
+    models = client.get("/v1/models", headers=AUTH).json()
     assert models[0]["model_id"] == "nn-brain-tumour-synth"
     assert models[0]["inputs"] == ["T1", "T1c", "T2", "FLAIR"]
     assert "neuronova_inference_stage_seconds" in client.get("/metrics").text
 
 
-def test_api_segment_maps_refusals_to_422(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_segment_maps_refusals_to_422(monkeypatch: pytest.MonkeyPatch, token: None) -> None:
     def refuse(config: object, **kwargs: Any) -> Any:
         raise RefusedError("failed", "T2 series: slice gap")
 
     monkeypatch.setattr(api, "segment", refuse)
-    response = TestClient(api.app).post("/v1/segment", json={"orthanc_study_id": "abc"})
+    response = TestClient(api.app).post(
+        "/v1/segment", json={"orthanc_study_id": STUDY}, headers=AUTH
+    )
     assert response.status_code == 422
     assert response.json()["detail"] == {"state": "failed", "reason": "T2 series: slice gap"}
+
+
+def test_api_refuses_everyone_without_a_configured_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api, "CONFIG", replace(api.CONFIG, api_token=""))
+    response = TestClient(api.app).get("/v1/models", headers={"Authorization": "Bearer "})
+    assert response.status_code == 503
+
+
+@pytest.mark.parametrize("model_id", ["../nn-brain-tumour-synth", "nn-brain-tumour-synth/..", ""])
+def test_registry_accepts_installed_names_only(model_id: str) -> None:
+    with pytest.raises(UnknownModelError):
+        load(DEFAULT_MODELS_DIR, model_id)
+    assert load(DEFAULT_MODELS_DIR, "nn-brain-tumour-synth").model_id == "nn-brain-tumour-synth"

@@ -37,12 +37,30 @@ def test_bad_port_is_a_clear_error(raw: str) -> None:
         load({"NEURONOVA_HTTP_PORT": raw}, root=ROOT)
 
 
-def test_production_refuses_dev_secrets() -> None:
+@pytest.mark.parametrize("env", ["dev", "production"])
+def test_published_secrets_are_refused_in_every_env(env: str) -> None:
     with pytest.raises(ConfigError) as error:
-        load({"NEURONOVA_ENV": "production", "JWT_SIGNING_KEY": "real"}, root=ROOT)
+        load(
+            {
+                "NEURONOVA_ENV": env,
+                "JWT_SIGNING_KEY": "real",
+                "ORTHANC_PASSWORD": "orthanc",
+                "DJANGO_SECRET_KEY": "dev-only-django-secret-do-not-use-in-production",
+            },
+            root=ROOT,
+        )
     assert "ORTHANC_PASSWORD" in str(error.value)
     assert "DJANGO_SECRET_KEY" in str(error.value)
     assert "JWT_SIGNING_KEY" not in str(error.value)
+
+
+def test_the_redis_password_goes_into_the_broker_url() -> None:
+    config = load({"REDIS_PASSWORD": "pw-1", "NEURONOVA_REDIS_URL": "redis://h:7/2"}, root=ROOT)
+    assert config.redis_url == "redis://:pw-1@h:7/2"
+    assert config.redis_url_shown == "redis://h:7/2"
+    own = load({"REDIS_PASSWORD": "pw-1", "NEURONOVA_REDIS_URL": "redis://:x@h:7/2"}, root=ROOT)
+    assert own.redis_url == "redis://:x@h:7/2"
+    assert load({}, root=ROOT).redis_url == "redis://127.0.0.1:6390/0"
 
 
 def test_production_with_own_secrets_loads() -> None:
@@ -98,6 +116,9 @@ def test_orthanc_config_overrides_only_run_keys(tmp_path: Path) -> None:
     assert rendered["HttpPort"] == 18042
     assert rendered["StorageDirectory"] == str(tmp_path / "orthanc" / "storage")
     assert rendered["NeuroNova"]["RedisUrl"] == "redis://127.0.0.1:16379/0"
+    assert rendered["NeuroNova"]["OrthancLogFile"] == str(tmp_path / "log" / "orthanc.log")
+    assert rendered["DicomModalities"] == {}
+    assert rendered["DicomAlwaysAllowStore"] is False
     assert rendered["AuthenticationEnabled"] is True
     assert rendered["RemoteAccessAllowed"] is False
     untouched = {k for k in base if rendered[k] == base[k]}

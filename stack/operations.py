@@ -1,0 +1,88 @@
+"""Wiring: the operator's commands on a native stack besides up/down — `demo` and `modality`.
+
+`python -m stack modality add NAME --host IP [--aet AET] [--port 104]` registers a modality
+allowed to store by DICOM (stack/modalities.py); `remove NAME` and `list` do what they say.
+`python -m stack demo` registers the demo sender (NN-DEMO from 127.0.0.1) the same way first.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from stack import demo, modalities
+from stack.config import ConfigError, StackConfig
+from stack.supervisor import Supervisor
+from stack.var_files import orthanc_json, say, write_if_changed
+
+
+def add_parsers(sub: Any) -> None:  # noqa: ANN401 - argparse's private _SubParsersAction
+    demo_args = sub.add_parser("demo", help="send the demo study; wait for and print its AI result")
+    demo_args.add_argument("--no-wait", action="store_true", help="only send the study")
+    demo_args.add_argument("--small", action="store_true", help="the small grid the tests use")
+    demo_args.add_argument("--seed", type=int, help="another study (default: the demo's own)")
+    demo_args.add_argument(
+        "--preset", help="acquisition layout: sagittal, mixed, clinical24 (default: demo, small)"
+    )
+    demo_args.add_argument("--timeout", type=float, default=900.0, help="seconds to wait")
+    modality = sub.add_parser("modality", help="list, add or remove a modality allowed to store")
+    modality.add_argument("action", choices=["list", "add", "remove"])
+    modality.add_argument("name", nargs="?", default="", help="Orthanc's name for it")
+    modality.add_argument("--aet", help="its calling AE title (default: the name)")
+    modality.add_argument("--host", help="its IP address; associations from elsewhere fail")
+    modality.add_argument("--port", type=int, default=104, help="its own DICOM port")
+
+
+def register_modality(config: StackConfig, name: str, entry: dict[str, Any] | None) -> None:
+    """Add (or with None remove) a modality: the file, Orthanc's config, the running Orthanc."""
+    registered = modalities.read(config.var_dir)
+    if entry is None:
+        registered.pop(name, None)
+    else:
+        registered[name] = entry
+    modalities.write(config.var_dir, registered)
+    if (config.var_dir / "orthanc").is_dir():
+        write_if_changed(config.var_dir / "orthanc" / "orthanc.json", orthanc_json(config))
+    live = modalities.apply_live(config, registered)
+    state = "applied to the running Orthanc" if live else "applied at the next `make up`"
+    say(f"{'registered' if entry else 'removed'} modality {name} ({state})")
+
+
+def apply_modalities(config: StackConfig) -> None:
+    """A running Orthanc keeps running across `up`: give it the registered modalities too."""
+    modalities.apply_live(config, modalities.read(config.var_dir))
+
+
+def cmd_demo(config: StackConfig, args: argparse.Namespace) -> int:
+    if not Supervisor(config).running():
+        say("the stack is not running: `make up` first")
+        return 1
+    # The demo sender is a modality like any other: it stores only once registered.
+    wanted = modalities.entry(demo.DEMO_AET, "127.0.0.1")
+    if modalities.read(config.var_dir).get(demo.DEMO_AET) != wanted:
+        register_modality(config, demo.DEMO_AET, wanted)
+    return demo.run(
+        config,
+        wait=not args.no_wait,
+        small=args.small,
+        seed=args.seed,
+        timeout_s=args.timeout,
+        preset=args.preset,
+    )
+
+
+def cmd_modality(config: StackConfig, args: argparse.Namespace) -> int:
+    if args.action != "list" and not args.name:
+        raise ConfigError(f"`modality {args.action}` needs the modality's name")
+    if args.action == "list":
+        for name, value in sorted(modalities.read(config.var_dir).items()):
+            print(f"{name}: AET {value['AET']} from {value['Host']} (port {value['Port']})")
+        return 0
+    if args.action == "add":
+        if not args.host:
+            raise ConfigError("`modality add` needs --host (the modality's IP address)")
+        entry = modalities.entry(args.aet or args.name, args.host, args.port)
+        register_modality(config, args.name, entry)
+    else:
+        register_modality(config, args.name, None)
+    return 0

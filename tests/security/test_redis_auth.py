@@ -1,0 +1,171 @@
+"""Door 6: the broker requires a password, so a forged Celery message cannot reach the workers.
+
+Whoever can publish on the stack's Redis can tell the portal worker that any study's AI job is
+done with any volumes (`neuronova.portal.job_event`) or queue work for the inference worker. The
+stack's own Redis requires the generated password; a client without it is refused, and the stack
+refuses to use an existing Redis that answers without one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import redis
+import yaml
+from celery import Celery
+
+from tests.support.stack import ROOT, RunningStack, stack_environment
+
+pytestmark = pytest.mark.security
+
+JOB_EVENT = "neuronova.portal.job_event"
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    return f"redis://{parts.hostname}:{parts.port}{parts.path}"
+
+
+def test_a_client_without_the_password_is_refused(stack: RunningStack) -> None:
+    url = stack.config.redis_url
+    assert urlsplit(url).password, "the stack's broker URL carries no password"
+    anonymous = redis.Redis.from_url(_without_password(url), socket_timeout=5)
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        anonymous.ping()
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        anonymous.lpush("portal", b"{}")
+    wrong = redis.Redis.from_url(
+        url.replace(urlsplit(url).password or "", "wrong"), socket_timeout=5
+    )
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        wrong.ping()
+    assert redis.Redis.from_url(url, socket_timeout=5).ping()
+
+
+def _report(stack: RunningStack, study_uid: str) -> dict[str, object]:
+    request = urllib.request.Request(
+        f"{stack.url}/api/studies/{study_uid}/report",
+        headers={"Authorization": f"Bearer {stack.token('radiologist')}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return dict(json.loads(response.read()))
+
+
+def test_a_forged_job_event_without_credentials_never_reaches_the_portal(
+    stack: RunningStack,
+) -> None:
+    study_uid = stack.send_demo_study(seed=61)
+    orthanc = stack.orthanc_url
+    request = urllib.request.Request(f"{orthanc}/tools/lookup", data=study_uid.encode())
+    request.add_header("Authorization", _basic(stack.orthanc_auth))
+    with urllib.request.urlopen(request, timeout=10) as response:
+        (found,) = json.loads(response.read())
+    forged = {
+        "job_id": "forged-job",
+        "study_uid": study_uid,
+        "orthanc_study_id": found["ID"],
+        "state": "done",
+        "reason": "",
+        "model_id": "nn-brain-tumour-synth",
+        "model_version": "1.1.0",
+        "seg_series_uid": "",
+        "volumes_ml": {"Enhancing tumour": 999.0},
+        "at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+    }
+    attacker = Celery("attacker", broker=_without_password(stack.config.redis_url), fixups=[])
+    attacker.conf.broker_connection_retry = False
+    attacker.conf.broker_connection_max_retries = 0
+    with pytest.raises(Exception) as refused:  # kombu wraps the Redis error in its own
+        attacker.send_task(JOB_EVENT, kwargs=forged, queue="portal", retry=False)
+    assert "auth" in repr(refused.value).lower(), refused.value
+
+    # A legitimate event after it (same broker, with the password) is processed: the forged
+    # one, sent first on the same queue, would have been by then.
+    legit = Celery("legit", broker=stack.config.redis_url, fixups=[])
+    marker = {**forged, "job_id": "marker-job", "state": "queued", "volumes_ml": {}}
+    marker["at"] = datetime.now(UTC).isoformat()
+    legit.send_task(JOB_EVENT, kwargs=marker, queue="portal")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and _report(stack, study_uid)["status"] == "none":
+        time.sleep(1)
+    report = _report(stack, study_uid)
+    assert report["status"] != "none", report
+    volumes = [label["volume_ml"] for label in report["labels"]]  # type: ignore[attr-defined]
+    assert 999.0 not in volumes, report
+
+
+def _basic(auth: tuple[str, str]) -> str:
+    import base64  # noqa: PLC0415
+
+    return "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+
+
+@pytest.fixture
+def open_redis(tmp_path: Path) -> Iterator[int]:
+    """A Redis without a password, like the one many machines (this CI's too) already run."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis(port=port, socket_timeout=1).ping():
+                    break
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_the_stack_refuses_a_redis_that_answers_without_a_password(open_redis: int) -> None:
+    var = ROOT / "var" / f"test-open-redis-{os.getpid()}"
+    env = {
+        **stack_environment(var),
+        "NEURONOVA_REDIS_URL": f"redis://127.0.0.1:{open_redis}/0",
+        "NEURONOVA_MANAGE_REDIS": "auto",
+    }
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "stack", "render"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(var, ignore_errors=True)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "without a password" in result.stdout
+
+
+def test_compose_redis_requires_the_password() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    redis_service = compose["services"]["redis"]
+    assert "--requirepass" in str(redis_service["command"])
+    url = compose["x-python-env"]["NEURONOVA_REDIS_URL"]
+    assert re.fullmatch(r"redis://:\$\{REDIS_PASSWORD(:\?[^}]*)?\}@redis:6379/0", url), url
+    orthanc = json.loads((ROOT / "docker" / "orthanc" / "orthanc.json").read_text())
+    assert urlsplit(orthanc["NeuroNova"]["RedisUrl"]).password == "${REDIS_PASSWORD}"
