@@ -136,6 +136,10 @@ def store_uncompressed(stack: RunningStack, folder: Path) -> None:
     """Restart the stack's Orthanc with NeuroNova.Transcode false, then C-STORE ``folder``.
 
     Only on the bench's own throw-away stack: the rendered config lives in its var folder."""
+    # Only registered modalities store (docs/plugin.md): register the bench's calling AE first.
+    registered = stack.cli("modality", "add", "NNBENCH", "--host", "127.0.0.1")
+    if registered.returncode != 0:
+        raise RuntimeError(registered.stdout + registered.stderr)
     config_path = stack.config.var_dir / "orthanc" / "orthanc.json"
     config = json.loads(config_path.read_text())
     config.setdefault("NeuroNova", {})["Transcode"] = False

@@ -29,6 +29,11 @@ if Path(_VENV).is_dir() and _VENV not in sys.path:
 import orthanc  # type: ignore[import-not-found]  # noqa: E402
 from neuronova_plugin import __version__, routes  # noqa: E402
 from neuronova_plugin.config import PluginConfig, plugin_config  # noqa: E402
+from neuronova_plugin.dicom_refusals import (  # noqa: E402
+    LogFollower,
+    RefusedAssociations,
+    log_file_readable,
+)
 from neuronova_plugin.host import HostError, Request, Response  # noqa: E402
 from neuronova_plugin.ingest import on_received  # noqa: E402
 from neuronova_plugin.metrics import PluginMetrics  # noqa: E402
@@ -111,6 +116,11 @@ def _rest_route(
 
 # --- metrics -------------------------------------------------------------------------------------
 def register_metrics() -> None:
+    if CONFIG.orthanc_log_file:
+        if not log_file_readable(CONFIG.orthanc_log_file):
+            HOST.log_warning(f"cannot read {CONFIG.orthanc_log_file}: refusals go uncounted")
+        follower = LogFollower(Path(CONFIG.orthanc_log_file))
+        METRICS.registry.register(RefusedAssociations(follower))
     orthanc.RegisterRestCallback(
         "/neuronova/metrics", _rest_route(lambda _request: METRICS.response(), name="metrics")
     )

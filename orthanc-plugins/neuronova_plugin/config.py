@@ -23,6 +23,7 @@ class PluginConfig:
     transcode_colour: bool = True  # 8-bit RGB images too (grey images always when transcoding)
     zero_preamble: bool = True  # also for instances kept as received (dataset untouched)
     rendering_routes: bool = True  # HTJ2K-aware /preview and /rendered overrides
+    orthanc_log_file: str = ""  # Orthanc's log, followed to count refused DICOM associations
 
 
 CONFIG_KEYS: dict[str, str] = {
@@ -48,7 +49,10 @@ def plugin_config(orthanc_config: Mapping[str, Any]) -> PluginConfig:
     section = orthanc_config.get("NeuroNova") or {}
     if not isinstance(section, Mapping):
         raise ConfigError("NeuroNova must be a JSON object")
-    values = {
+    log_file = section.get("OrthancLogFile", "")
+    if not isinstance(log_file, str):
+        raise ConfigError(f"NeuroNova.OrthancLogFile must be a path, not {log_file!r}")
+    values: dict[str, Any] = {
         attr: _as_bool(key, section[key]) for key, attr in CONFIG_KEYS.items() if key in section
     }
-    return PluginConfig(**values)
+    return PluginConfig(**values, orthanc_log_file=log_file)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -53,8 +54,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_DIR = REPO_ROOT / "orthanc-plugins"
 ENTRY_SCRIPT = PLUGIN_DIR / "entry.py"
 USERNAME = "orthanc"
-PASSWORD = "orthanc"
+# Drawn per test session: no fixed secret, even for a loopback-only test Orthanc (door 2).
+PASSWORD = secrets.token_urlsafe(24)
 AET = "NEURONOVA"
+# The calling AE of `storescu()`, registered as a modality in every test Orthanc: only registered
+# modalities store (orthanc.json). Tests calling with another AE title register it in overrides.
+SCU_AET = "TESTSCU"
 
 
 def free_port() -> int:
@@ -134,6 +139,7 @@ class OrthancProcess:
                 "StorageDirectory": str(self.workdir / "storage"),
                 "IndexDirectory": str(self.workdir / "index"),
                 "RegisteredUsers": {USERNAME: PASSWORD},
+                "DicomModalities": {SCU_AET: {"AET": SCU_AET, "Host": "127.0.0.1", "Port": 104}},
                 "Plugins": plugins,
                 "PythonScript": str(ENTRY_SCRIPT),
             }
@@ -143,6 +149,7 @@ class OrthancProcess:
         section = config.setdefault("NeuroNova", {})
         section["VarDirectory"] = str(self.workdir / "var")
         section["RedisUrl"] = self.redis_url or _closed_redis_url()
+        section["OrthancLogFile"] = str(self.log_path)
         _deep_merge(section, self.neuronova)
         _deep_merge(config, self.overrides)
         section = config["NeuroNova"]
@@ -259,7 +266,7 @@ class OrthancProcess:
             "-aec",
             self.aet,
             "-aet",
-            "TESTSCU",
+            SCU_AET,
             "127.0.0.1",
             str(self.dicom_port),
         ]

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.support.orthanc import REPO_ROOT, OrthancProcess, base_config
+from tests.support.orthanc import REPO_ROOT, SCU_AET, OrthancProcess, base_config
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,15 @@ def test_requires_authentication(orthanc: OrthancProcess) -> None:
 
 def test_restart_keeps_storage_and_stop_frees_port(fresh_orthanc: OrthancProcess) -> None:
     echo = subprocess.run(
-        ["echoscu", "-aec", fresh_orthanc.aet, "127.0.0.1", str(fresh_orthanc.dicom_port)],
+        [
+            "echoscu",
+            "-aec",
+            fresh_orthanc.aet,
+            "-aet",
+            SCU_AET,
+            "127.0.0.1",
+            f"{fresh_orthanc.dicom_port}",
+        ],
         capture_output=True,
         text=True,
         timeout=30,

@@ -93,6 +93,7 @@ def test_alertmanager_config_is_valid() -> None:
     [
         (["alertname=NeuroNovaServiceDown", "severity=critical", "job=orthanc"], "on-call"),
         (["alertname=NeuroNovaAuthorisationDenialSpike", "severity=warning"], "security"),
+        (["alertname=NeuroNovaDicomAssociationsRefused", "severity=warning"], "security"),
         (["alertname=NeuroNovaFhirSyncLagging", "severity=warning"], "operators"),
     ],
 )
