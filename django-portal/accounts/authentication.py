@@ -1,5 +1,7 @@
 """Adapter (simplejwt): authenticate DRF requests by Bearer header or the HttpOnly access cookie.
 
+The token itself is checked by accounts.verifier, the same check the image gateway makes.
+
 A token from the cookie is a browser session: unsafe methods must then pass Django's CSRF check
 (the SPA echoes the ``csrftoken`` cookie in ``X-CSRFToken``). Bearer callers are not cookie-borne
 and need no CSRF token.
@@ -15,9 +17,9 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
-from rest_framework_simplejwt.tokens import AccessToken, Token
+from rest_framework_simplejwt.tokens import Token
 
-from accounts.tokens import is_revoked
+from accounts import verifier
 
 ACCESS_COOKIE = "nn_access"
 REFRESH_COOKIE = "nn_refresh"
@@ -54,11 +56,11 @@ class CookieOrHeaderJWTAuthentication(JWTAuthentication):
         token, from_cookie = raw_token(request._request)
         if token is None:
             return None
-        validated = self.get_validated_token(token.encode())
-        if not isinstance(validated, AccessToken):
-            raise InvalidToken("not an access token")
-        if is_revoked(str(validated["jti"])):
-            raise InvalidToken("token revoked")
+        try:
+            verified = verifier.verify_access(token)
+        except verifier.TokenRefused as refused:
+            raise InvalidToken(refused.reason) from refused
+        validated = verified.token
         user = self.get_user(validated)
         if from_cookie and request.method not in {"GET", "HEAD", "OPTIONS", "TRACE"}:
             enforce_csrf(request._request)

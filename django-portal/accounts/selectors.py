@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pacs.access import Principal
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.models import ALL_STUDIES_ROLES, PatientAssignment, User
 
@@ -24,3 +27,16 @@ def assigned_patient_ids(*, user: User) -> frozenset[str]:
     return frozenset(
         PatientAssignment.objects.filter(user=user).values_list("patient_id", flat=True)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialState:
+    active: bool
+    password_digest: str  # simplejwt's hash_password claim for the current password
+
+
+def credential_state(*, user_id: int) -> CredentialState | None:
+    row = User.objects.filter(pk=user_id).values_list("is_active", "password").first()
+    if row is None:
+        return None
+    return CredentialState(active=bool(row[0]), password_digest=get_md5_hash_password(row[1]))

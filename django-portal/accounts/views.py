@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, NoReturn
 
 from audit import services as audit
@@ -82,7 +83,7 @@ def _set_cookies(response: Response, pair: tokens.TokenPair) -> None:
     response.set_cookie(
         REFRESH_COOKIE,
         pair.refresh,
-        max_age=config.refresh_token_hours * 3600,
+        max_age=max(0, pair.refresh_expires_at - int(time.time())),
         path="/api/auth/",
         **common,
     )

@@ -154,6 +154,9 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "LEEWAY": 0,
+    # Tokens carry a digest of the password hash they were issued under: a password change ends
+    # every earlier access and refresh token (accounts.verifier, accounts.tokens.rotate).
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 SPECTACULAR_SETTINGS = {

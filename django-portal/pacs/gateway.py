@@ -1,26 +1,24 @@
 """Wiring: the per-process objects of the image gateway and the request-level steps it shares.
 
-Authentication here bypasses DRF on purpose: the frame path must stay cheap (a JWT decode, the
-revocation read from the shared cache at most once a second per token and process, in-process
-caches for the principal, decision and instance lookups).
+Authentication here bypasses DRF's request machinery on purpose (the frame path must stay cheap)
+but makes exactly the API's token check (accounts.verifier, with its per-process caches); then
+in-process caches for the principal, decision and instance lookups.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urlencode
 
 from accounts import selectors as account_selectors
+from accounts import verifier
 from accounts.authentication import raw_token
-from accounts.tokens import is_revoked
 from audit import services as audit
 from clinical import selectors as clinical_selectors
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from pacs import query
@@ -72,30 +70,21 @@ def orthanc() -> OrthancClient:
 # UIDs never change meaning, so positive hierarchy lookups are cached for long; misses are not.
 _instances: TTLCache[tuple[str, str]] = TTLCache(600.0)
 _series: TTLCache[str] = TTLCache(600.0)
-# A token string that verified once (signature, aud, iss, type) is not re-verified for a few
-# seconds; its expiry is still checked on every request, and revocation (shared cache) at least
-# every PORTAL_REVOCATION_RECHECK_SECONDS per process.
-_verified: TTLCache[AccessToken] = TTLCache(10.0, max_entries=10_000)
 
 
 def authenticate(request: HttpRequest) -> Caller:
+    """The caller, by the same access-token check as the API (accounts.verifier)."""
     token_text, _from_cookie = raw_token(request)
     if not token_text:
         raise Refused(401, "no token")
-    token = _verified.get(token_text)
-    if token is None or int(token["exp"]) <= time.time():
-        try:
-            token = AccessToken(token_text)  # type: ignore[arg-type]
-        except TokenError as exc:
-            raise Refused(401, f"invalid token: {exc}") from exc
-        _verified.put(token_text, token)
-    recheck = settings.CONFIG.revocation_recheck_seconds
-    if is_revoked(str(token["jti"]), recheck_after_s=recheck):
-        raise Refused(401, "token revoked")
-    principal = authoriser().principal(int(token["user_id"]))
+    try:
+        verified = verifier.verify_access(token_text)
+    except verifier.TokenRefused as refused:
+        raise Refused(401, refused.reason) from refused
+    principal = authoriser().principal(verified.user_id)
     if principal is None or not principal.active:
         raise Refused(401, "user inactive or gone")
-    return Caller(token=token, principal=principal)
+    return Caller(token=verified.token, principal=principal)
 
 
 def check_study(request: HttpRequest, caller: Caller, study_uid: str, target: str) -> None:
