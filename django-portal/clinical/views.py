@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
 
 from accounts import selectors as account_selectors
+from accounts.permissions import OrdersReanalysis
+from accounts.throttling import ReanalyzeRateThrottle
 from audit import services as audit
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -15,6 +18,7 @@ from pacs.orthanc import OrthancError
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -129,6 +133,24 @@ class StudyJobs(APIView):
 
 
 class Reanalyze(APIView):
+    """Radiologists and admins; at most PORTAL_REANALYZE_RATE per study, whoever asks."""
+
+    permission_classes = (IsAuthenticated, OrdersReanalysis)
+    throttle_classes = (ReanalyzeRateThrottle,)
+
+    def permission_denied(
+        self, request: Request, message: str | None = None, code: str | None = None
+    ) -> NoReturn:
+        if request.user and request.user.is_authenticated:
+            _audit_refusal(
+                request, self.kwargs.get("study_uid", ""), 403, "role may not re-analyse"
+            )
+        super().permission_denied(request, message, code)
+
+    def throttled(self, request: Request, wait: float) -> NoReturn:
+        _audit_refusal(request, self.kwargs.get("study_uid", ""), 429, "PORTAL_REANALYZE_RATE")
+        super().throttled(request, wait)
+
     @extend_schema(request=None, responses={202: ReanalyzeOut})
     def post(self, request: Request, study_uid: str) -> Response:
         study = _study(request, study_uid, "reanalyze")
@@ -155,6 +177,19 @@ class Reanalyze(APIView):
             )
         body = {**JobRow(job).data, "status": job.state, "plugin": answer}
         return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+def _audit_refusal(request: Request, study_uid: str, code: int, reason: str) -> None:
+    audit.record(
+        action="reanalyze",
+        allowed=False,
+        request=request._request,
+        user_id=request.user.pk,
+        username=request.user.get_username(),
+        study_uid=str(study_uid)[:64],
+        status_code=code,
+        detail=reason,
+    )
 
 
 class PatientList(generics.ListAPIView[Patient]):

@@ -110,6 +110,7 @@ describe("portal pages", () => {
   it("requests re-analysis with the CSRF header and shows the queued job", async () => {
     document.cookie = "csrftoken=csrf-1";
     const calls = backend({
+      "GET /api/auth/me": { status: 200, body: { username: "radiologist", role: "radiologist" } },
       [`POST /api/studies/${STUDY.study_uid}/reanalyze`]: { status: 202, body: { job_id: "j2", state: "queued" } },
     });
     renderAt(`/studies/${STUDY.study_uid}`, <Route path="/*" element={<App />} />);
@@ -117,6 +118,13 @@ describe("portal pages", () => {
     expect(await screen.findByText("Re-analysis queued.")).toBeInTheDocument();
     const post = calls.find((call) => call.init.method === "POST");
     expect((post?.init.headers as Record<string, string>)["X-CSRFToken"]).toBe("csrf-1");
+  });
+
+  it("offers re-analysis to radiologists and admins only", async () => {
+    backend();  // signed in as a clinician
+    renderAt(`/studies/${STUDY.study_uid}`, <Route path="/*" element={<App />} />);
+    await screen.findByTestId("ai-report");
+    expect(screen.queryByRole("button", { name: "Request re-analysis" })).not.toBeInTheDocument();
   });
 
   it("tells the user when a study is not accessible", async () => {

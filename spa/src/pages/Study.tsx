@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { useTranslation } from "react-i18next";
 import { api, asList, viewerUrl, type Job, type Report } from "../api";
-import { useApiCall } from "../auth";
+import { useApiCall, useAuth } from "../auth";
 import { ErrorBox } from "../components/ErrorBox";
 import { StatusBadge } from "../components/StatusBadge";
 import { formatDate, formatName, formatVolume, modalitiesText, rgbCss } from "../format";
@@ -82,6 +82,9 @@ export function Study() {
   const { t, i18n } = useTranslation();
   const { studyUid = "" } = useParams();
   const call = useApiCall();
+  const { me } = useAuth();
+  // Re-analysis is ordered by radiologists and admins; the API refuses anyone else.
+  const mayReanalyze = me?.role === "radiologist" || me?.role === "admin";
   const study = useLoad(() => api.study(studyUid), [studyUid]);
   const [notice, setNotice] = useState<string | null>(null);
   const [actionError, setActionError] = useState<Error | null>(null);
@@ -139,9 +142,11 @@ export function Study() {
         <a className="button primary" href={viewerUrl(data.study_uid)} data-testid="open-viewer">
           {t("study.openViewer")}
         </a>
-        <button type="button" onClick={() => void reanalyze()} disabled={active}>
-          {t("study.reanalyze")}
-        </button>
+        {mayReanalyze && (
+          <button type="button" onClick={() => void reanalyze()} disabled={active}>
+            {t("study.reanalyze")}
+          </button>
+        )}
       </div>
       {notice && <p className="notice">{notice}</p>}
       {actionError && <ErrorBox error={actionError} />}

@@ -269,7 +269,7 @@ def test_reanalyze_answers_the_queued_job_and_later_events_supersede_it(
     )
     archive.reanalyze = lambda orthanc_study_id: next(answers)  # type: ignore[method-assign]
     client = Client()
-    auth = bearer(client, "clinician")
+    auth = bearer(client, "radiologist")  # re-analysis is a radiologist's or admin's order
     url = f"/api/studies/{STUDY}/reanalyze"
     with django_capture_on_commit_callbacks(execute=True):
         first = client.post(url, **auth)  # type: ignore[arg-type]
