@@ -241,5 +241,29 @@ def accel(location: str, query: str = "", content_type: str | None = None) -> Ht
     return response
 
 
+def accepts_stored(accept: str, transfer_syntax: str) -> bool:
+    """Whether an Accept header takes frames as stored: octets labelled ``transfer_syntax``.
+
+    Only an ``application/octet-stream`` range (alone or as a multipart ``type``) naming
+    ``transfer-syntax=*`` or that exact syntax does. Anything else (no transfer syntax, which
+    PS3.18 reads as Explicit VR Little Endian, another syntax, ``image/jpeg``…) is Orthanc's to
+    transcode or refuse.
+    """
+    for media_range in accept.split(","):
+        media_type, *parameters = (part.strip() for part in media_range.split(";"))
+        values = {}
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            values[name.strip().lower()] = value.strip().strip('"').lower()
+        if media_type.lower() == "multipart/related":
+            media_type = values.get("type", "")
+        if media_type.lower() == "application/octet-stream" and values.get("transfer-syntax") in (
+            "*",
+            transfer_syntax,
+        ):
+            return True
+    return False
+
+
 def wants_single_part(accept: str) -> bool:
     return "multipart/related" not in accept or bool(_CORNERSTONE_ACCEPT.search(accept))

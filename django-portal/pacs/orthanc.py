@@ -85,12 +85,19 @@ class OrthancClient:
         return str(found[0]) if len(found) == 1 else None
 
     def transfer_syntax(self, orthanc_instance_id: str) -> str:
-        """The stored file's (0002,0010); Orthanc 1.10 does not always keep it as metadata."""
+        """The stored file's (0002,0010), else the syntax Orthanc recorded when it parsed a
+        file without a meta header (a bare dataset has no (0002,0010) to read)."""
         header = self._json("GET", f"/instances/{orthanc_instance_id}/header")
         value = (header.get("0002,0010") or {}).get("Value", "")
-        if not isinstance(value, str) or not value:
+        if isinstance(value, str) and value.strip("\x00 "):
+            return value.strip("\x00 ")
+        try:
+            response = self._http.get(f"/instances/{orthanc_instance_id}/metadata/TransferSyntax")
+        except httpx.HTTPError as exc:
+            raise OrthancError(f"transfer syntax of {orthanc_instance_id}: {exc}") from exc
+        if response.status_code != 200 or not response.text.strip():
             raise OrthancError(f"no transfer syntax for {orthanc_instance_id}")
-        return value.strip("\x00 ")
+        return response.text.strip("\x00 \n")
 
     def store(self, dicom: bytes) -> tuple[int, dict[str, Any]]:
         try:

@@ -13,6 +13,9 @@ from enum import Enum
 UID = r"[0-9]{1,64}(?:\.[0-9]{1,64}){0,63}"
 _UID_RE = re.compile(rf"\A{UID}\Z")
 _FRAMES_RE = re.compile(r"\A[1-9][0-9]{0,5}(?:,[1-9][0-9]{0,5}){0,63}\Z")
+# A BulkDataURI below .../bulk/: tags (8 hex digits, or Orthanc's gggg,eeee) and item numbers.
+_BULK_SEGMENT = re.compile(r"\A(?:[0-9A-Fa-f]{8}|[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}|[0-9]{1,6})\Z")
+MAX_BULK_DEPTH = 15
 MAX_UID_LENGTH = 64
 
 
@@ -21,7 +24,8 @@ class Kind(Enum):
     SEARCH_SERIES = "search-series"  # QIDO /series (all studies)
     SEARCH_INSTANCES = "search-instances"  # QIDO /instances (all studies)
     STUDY = "study"  # anything under one study (retrieve, metadata, QIDO in study, rendered)
-    FRAMES = "frames"
+    FRAMES = "frames"  # frames (tail "" ) or their rendering (tail "rendered")
+    BULK = "bulk"  # an instance's bulk data (tail "bulk/{tag}[/{item}/{tag}…]")
 
 
 # What may follow a study / series / instance UID, per level.
@@ -58,7 +62,7 @@ class Target:
             parts += ["instances", self.sop_uid]
         if self.kind is Kind.FRAMES:
             parts += ["frames", ",".join(str(f) for f in self.frames)]
-        elif self.tail:
+        if self.tail:
             parts.append(self.tail)
         return "/".join(parts)
 
@@ -108,11 +112,17 @@ def _parse_study(study_uid: str, rest: list[str]) -> Target:
     sop_uid = _uid(rest[1])
     rest = rest[2:]
     instance = Target(kind=Kind.STUDY, study_uid=study_uid, series_uid=series_uid, sop_uid=sop_uid)
-    if len(rest) == 2 and rest[0] == "frames":
+    if len(rest) in (2, 3) and rest[0] == "frames":
         if not _FRAMES_RE.match(rest[1]):
             raise PathRefused("bad frame list")
+        if rest[2:] not in ([], ["rendered"]):
+            raise PathRefused("unknown frames sub-resource")
         frames = tuple(int(f) for f in rest[1].split(","))
-        return Target(Kind.FRAMES, study_uid, series_uid, sop_uid, frames)
+        return Target(Kind.FRAMES, study_uid, series_uid, sop_uid, frames, "/".join(rest[2:]))
+    if len(rest) >= 2 and rest[0] == "bulk":
+        if len(rest) > MAX_BULK_DEPTH + 1 or not all(_BULK_SEGMENT.match(p) for p in rest[1:]):
+            raise PathRefused("bad bulk data path")
+        return Target(Kind.BULK, study_uid, series_uid, sop_uid, (), "/".join(rest))
     if len(rest) <= 1:
         return _leaf(instance, rest, _INSTANCE_TAILS)
     raise PathRefused("unknown instance sub-resource")

@@ -8,13 +8,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from audit import services as audit
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
 from health.metrics import AUTHZ_DECISIONS, AUTHZ_SECONDS
 
-from pacs import gateway, paths, search, wado_uri
+from pacs import gateway, paths, query, search, wado_uri
 from pacs.gateway import Refused
 from pacs.orthanc import OrthancError
 from pacs.query import QueryRefused
@@ -90,8 +91,8 @@ def dicomweb(request: HttpRequest, path: str) -> HttpResponse:
         gateway.check_study(request, caller, target.study_uid, f"dicom-web/{path}")
         if target.series_uid and not target.sop_uid:
             gateway.series_in_study(target.study_uid, target.series_uid)
-        if target.kind is paths.Kind.FRAMES:
-            return _frames(request, target)
+        if target.kind is paths.Kind.FRAMES and not target.tail:
+            return _frames(request, target, pairs)
         if target.tail == "thumbnail":
             return gateway.thumbnail(request, target)
         if target.sop_uid:
@@ -107,11 +108,20 @@ def dicomweb(request: HttpRequest, path: str) -> HttpResponse:
         return _failed(request, failure, f"dicom-web/{path}"[:300])
 
 
-def _frames(request: HttpRequest, target: paths.Target) -> HttpResponse:
+def _frames(
+    request: HttpRequest, target: paths.Target, pairs: tuple[query.Pair, ...]
+) -> HttpResponse:
     orthanc_id, transfer_syntax = gateway.instance(
         target.study_uid, target.series_uid, target.sop_uid
     )
     accept = str(request.META.get("HTTP_ACCEPT", ""))
+    if not gateway.accepts_stored(accept, transfer_syntax):
+        # Another transfer syntax (or the standard's default, Explicit VR Little Endian) is
+        # Orthanc's to transcode, or to refuse.
+        return gateway.accel(
+            f"{gateway.INTERNAL}/dicom-web/{target.orthanc_path()}",
+            gateway.orthanc_query(gateway.plain_keys(pairs)),
+        )
     if len(target.frames) == 1 and gateway.wants_single_part(accept):
         return gateway.accel(
             f"{gateway.INTERNAL_RAW}/instances/{orthanc_id}/frames/{target.frames[0] - 1}/raw",
@@ -121,10 +131,13 @@ def _frames(request: HttpRequest, target: paths.Target) -> HttpResponse:
     boundary = uuid.uuid4().hex
     part_type = f"application/octet-stream; transfer-syntax={transfer_syntax}"
     chunks: list[bytes] = []
+    public = f"{request.scheme}://{request.get_host()}/api/pacs/dicom-web/"
     for number in target.frames:
         data = gateway.orthanc().frame(orthanc_id, number - 1)
+        location = public + replace(target, frames=(number,)).orthanc_path()
         chunks += [
-            f"--{boundary}\r\nContent-Type: {part_type}\r\n\r\n".encode(),
+            f"--{boundary}\r\nContent-Type: {part_type}\r\n"
+            f"Content-Location: {location}\r\n\r\n".encode(),
             data,
             b"\r\n",
         ]

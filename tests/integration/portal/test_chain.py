@@ -141,7 +141,10 @@ def test_bad_tokens_are_refused_on_every_route(loaded: Loaded) -> None:
     tokens["revoked"] = revoked["access"]
     tokens["no-token"] = ""
     for name, path in routes(S1, SE1, I1A).items():
-        assert loaded.get(path, pair["access"]).status_code == 200, name
+        # Frames in their stored syntax, as the viewer asks: without an Accept that takes it,
+        # Orthanc itself would have to transcode HTJ2K (docs/portal.md, image gateway).
+        headers = {"Accept": CORNERSTONE} if name == "frames" else {}
+        assert loaded.get(path, pair["access"], **headers).status_code == 200, name
         for token_name, token in tokens.items():
             assert loaded.get(path, token).status_code == 401, (name, token_name)
     for token_name, token in tokens.items():

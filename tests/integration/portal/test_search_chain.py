@@ -96,3 +96,18 @@ def test_a_space_in_a_name_is_matched_or_refused_never_mismatched(named: Named) 
 def test_clinician_name_search_finds_only_own_patients(named: Named) -> None:
     assert uids(named.search("clinician", PatientName="*growth*")) == ["1.2.826.0.77.1"]
     assert uids(named.search("clinician", PatientName="OTHER*")) == []
+
+
+def test_urls_in_answers_name_the_portal(named: Named) -> None:
+    """RetrieveURL (and BulkDataURI) point where the client can fetch: the portal's address."""
+    rows = named.search("radiologist", PatientName="GROWTH^7").json()
+    url = rows[0]["00081190"]["Value"][0]
+    assert url == f"{named.chain.url}/api/pacs/dicom-web/studies/1.2.826.0.77.1"
+    followed = requests.get(
+        f"{url}/metadata",
+        headers={"Authorization": f"Bearer {named.chain.token_pair('radiologist')['access']}"},
+        timeout=60,
+    )
+    assert followed.status_code == 200, followed.text
+    bulk = followed.json()[0]["7FE00010"]["BulkDataURI"]
+    assert bulk.startswith(f"{url}/series/1.2.826.0.77.1.1/instances/1.2.826.0.77.1.1.1/bulk/")

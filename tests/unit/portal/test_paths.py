@@ -32,6 +32,21 @@ S, SE, INST = "1.2.840.1", "1.2.840.1.2", "1.2.840.1.2.3"
             Kind.FRAMES,
             f"studies/{S}/series/{SE}/instances/{INST}/frames/1,2",
         ),
+        (
+            f"studies/{S}/series/{SE}/instances/{INST}/frames/3/rendered",
+            Kind.FRAMES,
+            f"studies/{S}/series/{SE}/instances/{INST}/frames/3/rendered",
+        ),
+        (  # a BulkDataURI as Orthanc writes them: tags, item numbers, gggg,eeee
+            f"studies/{S}/series/{SE}/instances/{INST}/bulk/60031010/1/60031011",
+            Kind.BULK,
+            f"studies/{S}/series/{SE}/instances/{INST}/bulk/60031010/1/60031011",
+        ),
+        (
+            f"studies/{S}/series/{SE}/instances/{INST}/bulk/7fe0,0010",
+            Kind.BULK,
+            f"studies/{S}/series/{SE}/instances/{INST}/bulk/7fe0,0010",
+        ),
     ],
 )
 def test_accepted_paths_rebuild_identically(path: str, kind: Kind, rebuilt: str) -> None:
@@ -66,6 +81,13 @@ def test_frames_are_parsed_as_numbers() -> None:
         f"studies/{S}/series/{SE}/instances/{INST}/frames/0",
         f"studies/{S}/series/{SE}/instances/{INST}/frames/1;2",
         f"studies/{S}/series/{SE}/instances/{INST}/frames",
+        f"studies/{S}/series/{SE}/instances/{INST}/frames/1/thumbnail",
+        f"studies/{S}/series/{SE}/instances/{INST}/frames/1/rendered/x",
+        f"studies/{S}/series/{SE}/instances/{INST}/bulk",
+        f"studies/{S}/series/{SE}/instances/{INST}/bulk/7fe00010/../../metadata",
+        f"studies/{S}/series/{SE}/instances/{INST}/bulk/7fe0001",
+        f"studies/{S}/series/{SE}/bulk/7fe00010",
+        f"studies/{S}/series/{SE}/instances/{INST}/bulk/" + "1/" * 16 + "7fe00010",
         f"studies/{S}/series/{SE}/instances/{INST}/metadata/extra",
         f"studies/{S}/instances/{INST}",  # instances below a study only as a QIDO search
         "tools/find",

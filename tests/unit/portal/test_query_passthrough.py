@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.unit, pytest.mark.django_db]
 S1, SE1, I1 = "1.2.826.0.1.1", "1.2.826.0.1.1.1", "1.2.826.0.1.1.1.1"
 S2 = "1.2.826.0.1.2"
 QIDO = "/internal-orthanc/dicom-web/studies?"
+TS = "1.2.840.10008.1.2.1"  # the fake instance's stored syntax
 
 
 @pytest.fixture
@@ -250,3 +251,46 @@ def test_clinician_pages_are_exact_and_bounded(
     capped = client.get("/api/pacs/dicom-web/studies", **headers)  # type: ignore[arg-type]
     assert len(json.loads(capped.content)) == 3
     assert capped["Warning"].startswith("299 /api/pacs/dicom-web: The number of results exceeded")
+
+
+@pytest.mark.parametrize(
+    ("accept", "stored_answer"),
+    [
+        ("multipart/related; type=application/octet-stream; transfer-syntax=*", True),  # OHIF
+        ('multipart/related; type="application/octet-stream"; transfer-syntax=*', True),
+        (f"multipart/related; type=application/octet-stream; transfer-syntax={TS}", True),
+        ("multipart/related; type=application/octet-stream", False),  # means Explicit LE
+        ("", False),
+        ("multipart/related; type=image/jpeg; transfer-syntax=1.2.840.10008.1.2.4.50", False),
+        (
+            "multipart/related; type=application/octet-stream; transfer-syntax=1.2.840.10008.1.2",
+            False,
+        ),
+    ],
+)
+def test_frames_in_another_syntax_are_orthancs_to_transcode(
+    client: Client, fake_orthanc: FakeOrthanc, accept: str, stored_answer: bool
+) -> None:
+    path = f"/api/pacs/dicom-web/studies/{S1}/series/{SE1}/instances/{I1}/frames/1"
+    response = client.get(path, HTTP_ACCEPT=accept, **bearer(client, "radiologist"))  # type: ignore[arg-type]
+    assert response.status_code == 200
+    redirect = response.get("X-Accel-Redirect", "")
+    if stored_answer:
+        assert not redirect.startswith("/internal-orthanc/dicom-web/"), redirect
+    else:
+        assert redirect == f"/internal-orthanc{path.removeprefix('/api/pacs')}"
+
+
+def test_rendered_frames_and_bulk_data_pass_through(client: Client) -> None:
+    instance = f"studies/{S1}/series/{SE1}/instances/{I1}"
+    rendered = f"/api/pacs/dicom-web/{instance}/frames/1/rendered?window=127,256,linear"
+    assert accel(client, rendered) == (
+        f"/internal-orthanc/dicom-web/{instance}/frames/1/rendered?window=127,256,linear"
+    )
+    bulk = f"/api/pacs/dicom-web/{instance}/bulk/60031010/1/60031011"
+    assert accel(client, bulk) == f"/internal-orthanc/dicom-web/{instance}/bulk/60031010/1/60031011"
+    other = client.get(
+        f"/api/pacs/dicom-web/studies/{S2}/series/{SE1}/instances/{I1}/bulk/7fe00010",
+        **bearer(client, "clinician"),  # type: ignore[arg-type]
+    )
+    assert other.status_code == 403
