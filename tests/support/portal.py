@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import django
 import jwt
@@ -278,10 +279,14 @@ def portal_chain(
     public_raw_route: bool = False,
     gunicorn_options: Sequence[str] = GUNICORN_OPTIONS,
     env: Mapping[str, str] | None = None,
+    orthanc_plugin: bool = True,
+    orthanc_overrides: Mapping[str, Any] | None = None,
 ) -> Iterator[PortalChain]:
     """Own Redis, Orthanc with the plugin, gunicorn and nginx, all on spare ports.
 
     ``env`` adds to (or overrides) the portal's environment, e.g. tighter limits for a test.
+    ``orthanc_plugin`` and ``orthanc_overrides`` go to ``running_orthanc`` (``plugin``,
+    ``overrides``), e.g. Orthanc's own test suite needs Lua and its private dictionary.
     """
     workdir = Path(tempfile.mkdtemp(prefix="nn-portal-it-"))
     workdir.chmod(0o755)  # nginx workers (nobody) write their temp files under it
@@ -296,7 +301,12 @@ def portal_chain(
         procs.append(redis_server)
         _wait_port(redis_port, redis_server, "redis")
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
-        with running_orthanc(workdir / "orthanc", neuronova={"RedisUrl": redis_url}) as orthanc:
+        with running_orthanc(
+            workdir / "orthanc",
+            plugin=orthanc_plugin,
+            neuronova={"RedisUrl": redis_url},
+            overrides=orthanc_overrides,
+        ) as orthanc:
             django_port, http_port = _free_port(), _free_port()
             base_env = {
                 **os.environ,

@@ -76,6 +76,14 @@ def _missing(message: str) -> SuiteMissing:
     )
 
 
+def require_source() -> Path:
+    """The configured location if it can hold the suite (cheap: no tag is looked at yet)."""
+    location = source()
+    if not _is_checkout(location) and _git_dir(location) is None:
+        raise _missing(f"{location} is neither a checkout nor a git directory")
+    return location
+
+
 def checkout(tag: str) -> Path:
     """A folder holding the suite at ``tag`` (``Tests/``, ``Plugins/``, ``Database/``)."""
     location = source()
