@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Build the HTJ2K codec plugin inside a Debian root that holds g++, make, orthanc-dev and
+# libopenjph-dev (the Orthanc runtime root), so the .so links that root's OpenJPH and libstdc++.
+#
+#   orthanc-plugins/htj2k-codec/build.sh ROOT OUT [plugin] [tool] [asan]
+#
+# ROOT: the root directory; OUT: where the outputs go (created). Targets (default: plugin):
+#   plugin  OUT/libNeuroNovaHtj2k.so   the Orthanc plugin
+#   tool    OUT/htj2k-tool             the codec's command line (tests)
+#   asan    OUT/htj2k-tool-asan        the same with AddressSanitizer + UBSan (fuzz test)
+# A target is rebuilt only when its key changes: the sources here, this script, the target and
+# the versions of the root's compiler, OpenJPH, Orthanc SDK and libstdc++. Outputs replace the
+# old ones by rename, so an Orthanc that has the old .so loaded is never disturbed. Prints each
+# output's path. Runs as root (it chroots); the root itself is never written to.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+say() { printf '[htj2k-codec] %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+[ $# -ge 2 ] || die "usage: $0 ROOT OUT [plugin] [tool] [asan]"
+root=$(realpath "$1")
+out=$(realpath -m "$2")
+shift 2
+targets=("${@:-plugin}")
+
+[ -x "$root/usr/bin/g++" ] && [ -f "$root/usr/include/orthanc/OrthancCPlugin.h" ] &&
+    [ -f "$root/usr/include/openjph/ojph_codestream.h" ] && [ -f "$root/usr/include/dcmtk/dcmdata/dccodec.h" ] ||
+    die "$root lacks g++, orthanc-dev, libopenjph-dev or libdcmtk-dev"
+
+file_of() {
+    case $1 in
+        plugin) echo libNeuroNovaHtj2k.so ;;
+        tool) echo htj2k-tool ;;
+        asan) echo htj2k-tool-asan ;;
+        *) die "unknown target $1" ;;
+    esac
+}
+
+# The root's versions of what goes into the binary, read from its dpkg database (no chroot).
+root_versions() {
+    awk '/^Package: /{p=$2} /^Version: /{v=$2} /^$/{if (p ~ /^(g\+\+|gcc|libopenjph-dev|orthanc-dev|libdcmtk-dev|libstdc\+\+6|libc6-dev)$/) print p"="v}' \
+        "$root/var/lib/dpkg/status" | sort
+}
+
+key_of() {
+    {
+        echo "$1"
+        root_versions
+        cd "$here" && sha256sum Makefile build.sh src/*
+    } | sha256sum | cut -c1-16
+}
+
+mkdir -p "$out"
+exec 9>"$out/.htj2k-codec.lock"
+flock 9  # one build per output folder at a time (bootstrap and parallel tests)
+
+todo=()
+for t in "${targets[@]}"; do
+    f=$(file_of "$t")
+    if [ -f "$out/$f" ] && [ "$(cat "$out/.$f.key" 2>/dev/null)" = "$(key_of "$t")" ]; then
+        say "$f: up to date"
+    else
+        todo+=("$t")
+    fi
+done
+
+if [ ${#todo[@]} -gt 0 ]; then
+    make_targets=()
+    for t in "${todo[@]}"; do make_targets+=("/tmp/out/$(file_of "$t")"); done
+    stage=$(mktemp -d "$out/.build.XXXXXX")
+    trap 'rm -rf "$stage"' EXIT
+    say "building ${todo[*]} in $root"
+    started=$(date +%s%N)
+    # A private mount namespace: the sources (read-only) and the staging folder are bound under
+    # a tmpfs on the root's /tmp that only this command sees; nothing remains mounted afterwards.
+    unshare --mount --propagation private -- /bin/sh -ec '
+        root=$1 src=$2 stage=$3; shift 3
+        mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
+        mkdir "$root/tmp/src" "$root/tmp/out"
+        mount --bind "$src" "$root/tmp/src" && mount -o remount,bind,ro "$root/tmp/src"
+        mount --bind "$stage" "$root/tmp/out"
+        mount --bind /dev/null "$root/dev/null"
+        exec chroot "$root" /usr/bin/make -s -C /tmp/src -j2 OUT=/tmp/out "$@"
+    ' sh "$root" "$here" "$stage" "${make_targets[@]}" >&2 || die "build failed"
+    for t in "${todo[@]}"; do
+        f=$(file_of "$t")
+        mv -f "$stage/$f" "$out/$f"
+        key_of "$t" >"$out/.$f.key"
+    done
+    say "built in $(( ($(date +%s%N) - started) / 1000000 )) ms"
+fi
+
+for t in "${targets[@]}"; do echo "$out/$(file_of "$t")"; done
