@@ -328,6 +328,18 @@ std::string peek_transfer_syntax(const uint8_t* data, size_t size) {
   }
 }
 
+std::string peek_sop_instance_uid(const uint8_t* data, size_t size) {
+  try {
+    std::vector<Element> meta;
+    std::string transfer_syntax;
+    read_meta(Reader(data, size), data, size, meta, transfer_syntax);
+    for (const Element& e : meta)
+      if (e.tag == tag(0x0002, 0x0003)) return trimmed(data + e.value, e.end - e.value);
+  } catch (const DicomError&) {
+  }
+  return "";
+}
+
 NewElement us_element(uint32_t t, uint16_t value) {
   return NewElement{t, "US", {uint8_t(value), uint8_t(value >> 8)}};
 }

@@ -102,6 +102,10 @@ std::vector<size_t> frame_starts(uint32_t frames, const std::vector<uint32_t>& t
 // file. Cheap, used to decline every non-HTJ2K file before any real parsing.
 std::string peek_transfer_syntax(const uint8_t* data, size_t size);
 
+// The Media Storage SOP Instance UID from the File Meta Information ("" if none): names the
+// instance in log messages.
+std::string peek_sop_instance_uid(const uint8_t* data, size_t size);
+
 // An element to write: tag, VR and value bytes (padded to even length by the writer).
 struct NewElement {
   uint32_t tag;

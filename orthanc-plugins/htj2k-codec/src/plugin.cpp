@@ -62,7 +62,8 @@ OrthancPluginErrorCode decode_image(OrthancPluginImage** target, const void* dic
   } catch (const nn::Declined&) {
     return OrthancPluginErrorCode_NotImplemented;
   } catch (const std::exception& e) {
-    log(OrthancPluginLogLevel_Warning, std::string("cannot decode frame: ") + e.what());
+    log(OrthancPluginLogLevel_Warning, "cannot decode frame " + std::to_string(frame) + " of " +
+                                           nn::peek_sop_instance_uid(data, size) + ": " + e.what());
     return OrthancPluginErrorCode_CorruptedFile;
   } catch (...) {
     return OrthancPluginErrorCode_InternalError;
@@ -142,10 +143,11 @@ OrthancPluginErrorCode transcode_callback(OrthancPluginMemoryBuffer* out, const 
   } catch (const nn::Refused& e) {
     log(e.what() == std::string("verify-mismatch") ? OrthancPluginLogLevel_Warning
                                                    : OrthancPluginLogLevel_Info,
-        std::string("not encoded to HTJ2K, kept as it is: ") + e.what());
+        nn::peek_sop_instance_uid(data, size) + " not encoded to HTJ2K (" + e.what() + ")");
     return OrthancPluginErrorCode_NotImplemented;
   } catch (const std::exception& e) {
-    log(OrthancPluginLogLevel_Warning, "cannot transcode from " + source + ": " + e.what());
+    log(OrthancPluginLogLevel_Warning, "cannot transcode " + nn::peek_sop_instance_uid(data, size) +
+                                           " from " + source + ": " + e.what());
     return OrthancPluginErrorCode_CorruptedFile;
   } catch (...) {
     return OrthancPluginErrorCode_InternalError;

@@ -45,6 +45,7 @@ KINDS = [
     Kind("signed16", 16, 16, signed=True),
     Kind("signed12", 16, 12, signed=True),
     Kind("mono1-12", 16, 12, signed=False, photometric="MONOCHROME1"),
+    Kind("palette8", 8, 8, signed=False, photometric="PALETTE COLOR"),
     Kind("rgb8", 8, 8, signed=False, samples=3, photometric="RGB"),
     Kind("rgb8-planar", 8, 8, signed=False, samples=3, photometric="RGB", planar=1),
     Kind("grey12-multiframe", 16, 12, signed=False, frames=4),
@@ -109,6 +110,15 @@ def dataset_for(kind: Kind, pixels: Pixels | None = None) -> Dataset:
     ds.PixelRepresentation = int(kind.signed)
     if kind.signed:
         ds.RescaleIntercept, ds.RescaleSlope = 0, 1
+    if kind.photometric == "PALETTE COLOR":
+        ramp = np.arange(256, dtype="<u2")
+        for colour, table in (
+            ("Red", ramp * 257),
+            ("Green", (255 - ramp) * 257),
+            ("Blue", ramp * 64),
+        ):
+            setattr(ds, f"{colour}PaletteColorLookupTableDescriptor", [256, 0, 16])
+            setattr(ds, f"{colour}PaletteColorLookupTableData", table.astype("<u2").tobytes())
     stored = pixels
     if kind.samples > 1 and kind.planar == 1:
         stored = np.ascontiguousarray(np.moveaxis(pixels, -1, 1))  # (frames, samples, rows, cols)

@@ -30,7 +30,7 @@ from tests.support.orthanc import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 BUILD_SCRIPT = REPO / "orthanc-plugins" / "htj2k-codec" / "build.sh"
-BUILD_DIR = REPO / "var" / "htj2k-codec"
+BUILD_DIR = REPO / "orthanc-plugins" / "htj2k-codec" / "build"  # where bootstrap builds it too
 DICOMWEB = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 IMPLICIT_LE = "1.2.840.10008.1.2"
@@ -180,6 +180,9 @@ class RootedOrthanc:
 
     def post(self, path: str, body: Any, **kwargs: Any) -> requests.Response:
         return requests.post(f"{self.url}{path}", json=body, timeout=120, **kwargs)
+
+    def delete(self, path: str) -> requests.Response:
+        return requests.delete(f"{self.url}{path}", timeout=120)
 
     def put(self, path: str, body: Any) -> requests.Response:
         return requests.put(f"{self.url}{path}", json=body, timeout=120)

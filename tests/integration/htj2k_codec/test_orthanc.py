@@ -43,6 +43,8 @@ from tests.integration.htj2k_codec.support import (
 
 pytestmark = pytest.mark.integration
 
+GREY_OR_RGB = [k for k in KINDS if k.photometric != "PALETTE COLOR"]  # numpy shows LUT colours
+
 
 @dataclass(frozen=True)
 class Pair:
@@ -96,7 +98,8 @@ def test_image_routes_answer_as_for_the_uncompressed_instance(
     orthanc13: RootedOrthanc, pairs: dict[str, Pair], kind: Kind
 ) -> None:
     """Same status and bytes; a route plain Orthanc refuses for this format (image-uint8 of
-    colour: 415) is refused the same way. Preview, rendered and numpy always answer."""
+    colour: 415; this palette image: "Invalid size") is refused the same way. Except for the
+    palette image, preview, rendered, matlab and numpy always answer."""
     pair = pairs[kind.name]
     for route in image_routes(kind):
         native = orthanc13.get(f"/instances/{pair.native_id}/{route}")
@@ -105,10 +108,11 @@ def test_image_routes_answer_as_for_the_uncompressed_instance(
         if native.status_code == 200:
             assert htj2k.content == native.content, route
         else:
-            assert "image-uint8" in route or "image-int16" in route, (route, native.text[:300])
+            allowed = kind.photometric == "PALETTE COLOR" or "image-uint8" in route
+            assert allowed or "image-int16" in route, (route, native.text[:300])
 
 
-@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+@pytest.mark.parametrize("kind", GREY_OR_RGB, ids=lambda k: k.name)
 def test_numpy_and_image_uint16_equal_the_original_pixels(
     orthanc13: RootedOrthanc, pairs: dict[str, Pair], kind: Kind
 ) -> None:
@@ -133,8 +137,9 @@ def test_dicomweb_rendered_answers_as_for_the_uncompressed_instance(
         series = f"/dicom-web/studies/{pair.study_uid}/series/{pair.series_uid}"
         native = orthanc13.get(f"{series}/instances/{native_sop}/rendered")
         htj2k = orthanc13.get(f"{series}/instances/{pair.sop_uid}/rendered")
-        assert native.status_code == 200
-        assert (htj2k.status_code, htj2k.content) == (200, native.content), pair.kind.name
+        assert htj2k.status_code == native.status_code, pair.kind.name
+        if pair.kind.photometric != "PALETTE COLOR":
+            assert (htj2k.status_code, htj2k.content) == (200, native.content), pair.kind.name
 
 
 def same_pixels(data: bytes, kind: Kind, transfer_syntax: str) -> None:
