@@ -24,9 +24,11 @@ out=$(realpath -m "$2")
 shift 2
 targets=("${@:-plugin}")
 
-[ -x "$root/usr/bin/g++" ] && [ -f "$root/usr/include/orthanc/OrthancCPlugin.h" ] &&
-    [ -f "$root/usr/include/openjph/ojph_codestream.h" ] && [ -f "$root/usr/include/dcmtk/dcmdata/dccodec.h" ] ||
-    die "$root lacks g++, orthanc-dev, libopenjph-dev or libdcmtk-dev"
+for needed in usr/bin/g++ usr/bin/make usr/include/orthanc/OrthancCPlugin.h \
+    usr/include/openjph/ojph_codestream.h usr/include/dcmtk/dcmdata/dccodec.h; do
+    [ -e "$root/$needed" ] ||
+        die "$root lacks /$needed (g++, make, orthanc-dev, libopenjph-dev, libdcmtk-dev)"
+done
 
 file_of() {
     case $1 in
@@ -39,7 +41,9 @@ file_of() {
 
 # The root's versions of what goes into the binary, read from its dpkg database (no chroot).
 root_versions() {
-    awk '/^Package: /{p=$2} /^Version: /{v=$2} /^$/{if (p ~ /^(g\+\+|gcc|libopenjph-dev|orthanc-dev|libdcmtk-dev|libstdc\+\+6|libc6-dev)$/) print p"="v}' \
+    local wanted='^(g[+][+]|gcc|libopenjph-dev|orthanc-dev|libdcmtk-dev|libstdc[+][+]6|libc6-dev)$'
+    awk -v wanted="$wanted" \
+        '/^Package: /{p=$2} /^Version: /{v=$2} /^$/{if (p ~ wanted) print p"="v}' \
         "$root/var/lib/dpkg/status" | sort
 }
 

@@ -75,8 +75,8 @@ void private_block(const DicomFile& f, const std::string& original,
   if (!ours) replace.push_back(string_element(tag(kPrivateGroup, *free_slot), "LO", kCreator));
   if (!ours || f.find(base | kOriginalElement) == nullptr)
     replace.push_back(string_element(base | kOriginalElement, "UI", original));
-  replace.push_back(
-      string_element(base | kVersionElement, "LO", std::string("neuronova-htj2k-codec ") + kVersion));
+  replace.push_back(string_element(base | kVersionElement, "LO",
+                                   std::string("neuronova-htj2k-codec ") + kVersion));
 }
 
 void verify(const Bytes& written, const std::vector<Samples>& originals, const PixelModule& p) {
@@ -100,9 +100,11 @@ DecodedFrame decode_frame(const uint8_t* data, size_t size, uint32_t index) {
   const DicomFile f = parse_htj2k(data, size);
   const PixelModule p = pixel_module(f);
   const FrameSpec& s = p.spec;
-  const bool grey = s.samples == 1 && (p.photometric == "MONOCHROME1" || p.photometric == "MONOCHROME2");
-  const bool colour = s.samples == 3 && s.bits_stored == 8 && !s.is_signed &&
-                      (p.photometric == "RGB" || p.photometric == "YBR_RCT" || p.photometric == "YBR_ICT");
+  const bool grey =
+      s.samples == 1 && (p.photometric == "MONOCHROME1" || p.photometric == "MONOCHROME2");
+  const bool colour =
+      s.samples == 3 && s.bits_stored == 8 && !s.is_signed &&
+      (p.photometric == "RGB" || p.photometric == "YBR_RCT" || p.photometric == "YBR_ICT");
   // The formats Orthanc's own decoder maps to Grayscale8/16, SignedGrayscale16 and RGB24; for
   // any other, Orthanc's built-in decoder runs on our Explicit VR Little Endian transcode.
   if (!(grey && (s.bits_allocated == 16 || (s.bits_stored == 8 && !s.is_signed))) && !colour)
@@ -118,7 +120,8 @@ Bytes htj2k_to_native(const uint8_t* data, size_t size) {
   const std::vector<Bytes> codestreams = f.encapsulated_frames(p.frames);
   const size_t bytes_per = p.spec.bits_allocated / 8;
   NewElement pixels{kPixelData, bytes_per == 2 ? "OW" : "OB", {}};
-  pixels.value.reserve(size_t(p.spec.width) * p.spec.height * p.spec.samples * bytes_per * p.frames);
+  pixels.value.reserve(size_t(p.spec.width) * p.spec.height * p.spec.samples * bytes_per *
+                       p.frames);
   for (const Bytes& c : codestreams) {
     for (int32_t v : decode(c.data(), c.size(), p.spec)) {
       pixels.value.push_back(uint8_t(v));  // two's complement words, sign-extended for signed data

@@ -27,7 +27,8 @@ namespace {
 
 bool is_htj2k_xfer(E_TransferSyntax x) {
   return x == EXS_HighThroughputJPEG2000LosslessOnly ||
-         x == EXS_HighThroughputJPEG2000withRPCLOptionsLosslessOnly || x == EXS_HighThroughputJPEG2000;
+         x == EXS_HighThroughputJPEG2000withRPCLOptionsLosslessOnly ||
+         x == EXS_HighThroughputJPEG2000;
 }
 
 class Parameter : public DcmCodecParameter {
@@ -151,7 +152,8 @@ class Decoder : public DcmCodec {
       auto* out = reinterpret_cast<uint8_t*>(words);
       if (total % 2) out[total] = 0;
       for (size_t f = 0; f < codestreams.size(); ++f)
-        put_samples(decode_codestream(codestreams[f], image.spec), image.spec, out + f * frame_bytes);
+        put_samples(decode_codestream(codestreams[f], image.spec), image.spec,
+                    out + f * frame_bytes);
       if (image.spec.samples == 3) {
         item->putAndInsertUint16(DCM_PlanarConfiguration, 0);
         item->putAndInsertString(DCM_PhotometricInterpretation,
@@ -203,9 +205,9 @@ class Decoder : public DcmCodec {
     return allocated == 8 || allocated == 16 ? allocated : 0;
   }
 
-  OFCondition determineDecompressedColorModel(const DcmRepresentationParameter*,
-                                              DcmPixelSequence*, const DcmCodecParameter*,
-                                              DcmItem* dataset, OFString& colourModel) const override {
+  OFCondition determineDecompressedColorModel(const DcmRepresentationParameter*, DcmPixelSequence*,
+                                              const DcmCodecParameter*, DcmItem* dataset,
+                                              OFString& colourModel) const override {
     OFString photometric;
     if (dataset == nullptr ||
         dataset->findAndGetOFString(DCM_PhotometricInterpretation, photometric).bad())

@@ -43,6 +43,11 @@ constexpr uint32_t kIconImageSequence = tag(0x0088, 0x0200);
 constexpr uint32_t kExtendedOffsetTable = tag(0x7FE0, 0x0001);
 constexpr uint32_t kExtendedOffsetTableLengths = tag(0x7FE0, 0x0002);
 constexpr uint32_t kPixelData = tag(0x7FE0, 0x0010);
+constexpr uint32_t kUndefined = 0xFFFFFFFF;  // undefined length
+constexpr size_t kPreamble = 128;
+
+// VRs whose Explicit VR encoding has a 4-byte length (PS3.5 7.1.2).
+bool long_vr(const char* vr);
 
 // One element as found in the file: its encoded bytes are [start, end), its value [value, end).
 struct Element {
@@ -74,9 +79,9 @@ class DicomFile {
   const uint8_t* data() const { return data_; }
 
   const Element* find(uint32_t tag) const;
-  std::optional<uint16_t> us(uint32_t tag) const;     // US value, if present and 2 bytes long
+  std::optional<uint16_t> us(uint32_t tag) const;       // US value, if present and 2 bytes long
   std::optional<std::string> text(uint32_t tag) const;  // string value without trailing pad
-  uint32_t number_of_frames() const;                  // 1 when absent or empty
+  uint32_t number_of_frames() const;                    // 1 when absent or empty
 
   // Encapsulated Pixel Data: the codestream bytes of each frame (fragments joined as needed),
   // or of frame `only` alone.

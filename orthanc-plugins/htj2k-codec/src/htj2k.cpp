@@ -18,7 +18,7 @@ namespace {
 constexpr uint16_t kSOC = 0xFF4F, kSOT = 0xFF90, kSIZ = 0xFF51, kCOD = 0xFF52, kTLM = 0xFF55,
                    kCAP = 0xFF50;
 constexpr const char* kProgressions[] = {"LRCP", "RLCP", "RPCL", "PCRL", "CPRL"};
-constexpr uint32_t kBaseResolution = 64;  // PS3.5 10.18: thumbnail size for HTJ2K Lossless RPCL
+constexpr uint32_t kBaseResolution = 64;    // PS3.5 10.18: thumbnail size for HTJ2K Lossless RPCL
 constexpr uint32_t kMinDecompositions = 5;  // OpenJPH's default, good for 256-2048 pixel images
 
 uint16_t be16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
@@ -165,8 +165,7 @@ Samples decode(const uint8_t* data, size_t size, const FrameSpec& spec) {
       const bool wide = (line->flags & ojph::line_buf::LFT_64BIT) != 0;
       int32_t* row = out.data() + (size_t(y) * spec.width) * spec.samples + c;
       for (uint32_t x = 0; x < spec.width; ++x)
-        row[size_t(x) * spec.samples] =
-            dicom_value(wide ? line->i64[x] : line->i32[x], info, spec);
+        row[size_t(x) * spec.samples] = dicom_value(wide ? line->i64[x] : line->i32[x], info, spec);
     }
   }
   codestream.close();

@@ -7,17 +7,27 @@
 // runs as if the plugin were absent. Callbacks never let an exception reach Orthanc.
 #include <orthanc/OrthancCPlugin.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "codec.h"
 #include "dcmtk_codec.h"
+#include "metrics.h"
 
 namespace {
 
 OrthancPluginContext* context = nullptr;
 const char* const kName = "neuronova-htj2k";
+nn::Metrics metrics;
+
+// A transcoder's output and the transfer syntax it was written in.
+struct Written {
+  nn::Bytes data;
+  std::string transfer_syntax;
+};
 
 void log(OrthancPluginLogLevel level, const std::string& message) {
   const std::string text = std::string("HTJ2K codec: ") + message;
@@ -55,13 +65,16 @@ OrthancPluginImage* to_image(const nn::DecodedFrame& frame) {
 OrthancPluginErrorCode decode_image(OrthancPluginImage** target, const void* dicom, uint32_t size,
                                     uint32_t frame) {
   const auto* data = static_cast<const uint8_t*>(dicom);
-  if (!nn::is_htj2k(nn::peek_transfer_syntax(data, size))) return OrthancPluginErrorCode_NotImplemented;
+  if (!nn::is_htj2k(nn::peek_transfer_syntax(data, size)))
+    return OrthancPluginErrorCode_NotImplemented;
   try {
     *target = to_image(nn::decode_frame(data, size, frame));
+    metrics.decoded_frame();
     return OrthancPluginErrorCode_Success;
   } catch (const nn::Declined&) {
     return OrthancPluginErrorCode_NotImplemented;
   } catch (const std::exception& e) {
+    metrics.error("decode");
     log(OrthancPluginLogLevel_Warning, "cannot decode frame " + std::to_string(frame) + " of " +
                                            nn::peek_sop_instance_uid(data, size) + ": " + e.what());
     return OrthancPluginErrorCode_CorruptedFile;
@@ -72,7 +85,8 @@ OrthancPluginErrorCode decode_image(OrthancPluginImage** target, const void* dic
 
 nn::Bytes serialize(OrthancPluginDicomInstance* instance) {
   OrthancPluginMemoryBuffer buffer{};
-  const OrthancPluginErrorCode code = OrthancPluginSerializeDicomInstance(context, &buffer, instance);
+  const OrthancPluginErrorCode code =
+      OrthancPluginSerializeDicomInstance(context, &buffer, instance);
   OrthancPluginFreeDicomInstance(context, instance);
   if (code != OrthancPluginErrorCode_Success) throw std::runtime_error("serialisation failed");
   const auto* bytes = static_cast<const uint8_t*>(buffer.data);
@@ -84,74 +98,102 @@ nn::Bytes serialize(OrthancPluginDicomInstance* instance) {
 // Orthanc's own transcoder (DCMTK; it asks this plugin first, which declines non-HTJ2K work)
 // from `source` to the first of `targets` it manages. Lossy targets only when a new SOP
 // Instance UID is allowed, as Orthanc's transcoder would.
-nn::Bytes through_orthanc(const nn::Bytes& source, const std::vector<std::string>& targets,
-                          bool allow_new_uid) {
+Written through_orthanc(const nn::Bytes& source, const std::vector<std::string>& targets,
+                        bool allow_new_uid) {
   if (source.size() > UINT32_MAX) throw std::runtime_error("instance larger than 4 GiB");
   for (const std::string& t : targets) {
     if (nn::is_htj2k(t) || (!allow_new_uid && !nn::is_lossless(t))) continue;
     OrthancPluginDicomInstance* instance = OrthancPluginTranscodeDicomInstance(
         context, source.data(), uint32_t(source.size()), t.c_str());
-    if (instance != nullptr) return serialize(instance);
+    if (instance != nullptr) return Written{serialize(instance), t};
   }
   throw std::runtime_error("Orthanc cannot transcode to any allowed syntax");
 }
 
-nn::Bytes transcode(const uint8_t* data, size_t size, const std::string& source,
-                    const std::vector<std::string>& targets, const std::string& htj2k_target,
-                    bool allow_new_uid) {
+Written encode(const nn::Bytes& explicit_le, const std::string& target,
+               const std::string& original) {
+  const auto started = std::chrono::steady_clock::now();
+  Written out{nn::native_to_htj2k(explicit_le.data(), explicit_le.size(), target, original),
+              target};
+  metrics.encoded(
+      target, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return out;
+}
+
+Written transcode(const uint8_t* data, size_t size, const std::string& source,
+                  const std::vector<std::string>& targets, const std::string& htj2k_target,
+                  bool allow_new_uid) {
   if (nn::is_htj2k(source)) {
     nn::Bytes native = nn::htj2k_to_native(data, size);
     if (!htj2k_target.empty())  // another HTJ2K flavour: only from lossless HTJ2K (policy)
-      return nn::native_to_htj2k(native.data(), native.size(), htj2k_target, source);
-    for (const std::string& t : targets)
-      if (t == nn::kExplicitLittleEndian) return native;
-    return through_orthanc(native, targets, allow_new_uid);
+      return encode(native, htj2k_target, source);
+    Written out =
+        std::find(targets.begin(), targets.end(), nn::kExplicitLittleEndian) != targets.end()
+            ? Written{std::move(native), nn::kExplicitLittleEndian}
+            : through_orthanc(native, targets, allow_new_uid);
+    metrics.from_htj2k(out.transfer_syntax);
+    return out;
   }
   if (source == nn::kExplicitLittleEndian)
-    return nn::native_to_htj2k(data, size, htj2k_target, source);
+    return encode(nn::Bytes(data, data + size), htj2k_target, source);
   // Let DCMTK undo any other syntax first (Implicit VR, big endian, deflate, RLE, JPEG-LS...):
   // it knows the data dictionary and every byte-order rule. The policy still sees `source`.
   if (!nn::is_lossless(source)) throw nn::Refused("lossy-or-unsupported-compression");
-  const nn::Bytes explicit_le =
+  const Written explicit_le =
       through_orthanc(nn::Bytes(data, data + size), {nn::kExplicitLittleEndian}, false);
-  return nn::native_to_htj2k(explicit_le.data(), explicit_le.size(), htj2k_target, source);
+  return encode(explicit_le.data, htj2k_target, source);
+}
+
+OrthancPluginErrorCode answer(OrthancPluginMemoryBuffer* out, const uint8_t* data, size_t size) {
+  if (size > UINT32_MAX || OrthancPluginCreateMemoryBuffer(context, out, uint32_t(size)) !=
+                               OrthancPluginErrorCode_Success)
+    return OrthancPluginErrorCode_NotEnoughMemory;
+  std::memcpy(out->data, data, size);
+  return OrthancPluginErrorCode_Success;
 }
 
 OrthancPluginErrorCode transcode_callback(OrthancPluginMemoryBuffer* out, const void* buffer,
-                                          uint64_t size, const char* const* allowed,
-                                          uint32_t count, uint8_t allow_new_uid) {
+                                          uint64_t size, const char* const* allowed, uint32_t count,
+                                          uint8_t allow_new_uid) {
   const auto* data = static_cast<const uint8_t*>(buffer);
   const std::string source = nn::peek_transfer_syntax(data, size);
-  std::vector<std::string> targets;
-  std::string htj2k_target;
-  for (uint32_t i = 0; i < count; ++i) {
-    targets.emplace_back(allowed[i]);
-    if (nn::is_htj2k(allowed[i]) && (htj2k_target.empty() || targets.back() == nn::kHtj2kLosslessRpcl))
-      htj2k_target = allowed[i];
-  }
+  std::vector<std::string> targets(allowed, allowed + count);
+  std::string htj2k_target;  // HTJ2K Lossless RPCL when allowed, else any allowed HTJ2K flavour
+  for (const std::string& t : targets)
+    if (nn::is_htj2k(t) && (htj2k_target.empty() || t == nn::kHtj2kLosslessRpcl)) htj2k_target = t;
   if (source.empty() || (!nn::is_htj2k(source) && htj2k_target.empty()))
     return OrthancPluginErrorCode_NotImplemented;  // not ours: DCMTK does it
-  if (htj2k_target == source) htj2k_target.clear();
+  if (std::find(targets.begin(), targets.end(), source) != targets.end())
+    return answer(out, data, size);  // already in an allowed syntax
   try {
-    const nn::Bytes result = transcode(data, size, source, targets, htj2k_target, allow_new_uid != 0);
-    if (result.size() > UINT32_MAX ||
-        OrthancPluginCreateMemoryBuffer(context, out, uint32_t(result.size())) !=
-            OrthancPluginErrorCode_Success)
-      return OrthancPluginErrorCode_NotEnoughMemory;
-    std::memcpy(out->data, result.data(), result.size());
-    return OrthancPluginErrorCode_Success;
+    const Written result = transcode(data, size, source, targets, htj2k_target, allow_new_uid != 0);
+    return answer(out, result.data.data(), result.data.size());
   } catch (const nn::Refused& e) {
+    metrics.kept(e.what());
     log(e.what() == std::string("verify-mismatch") ? OrthancPluginLogLevel_Warning
                                                    : OrthancPluginLogLevel_Info,
         nn::peek_sop_instance_uid(data, size) + " not encoded to HTJ2K (" + e.what() + ")");
     return OrthancPluginErrorCode_NotImplemented;
   } catch (const std::exception& e) {
+    metrics.error("transcode");
     log(OrthancPluginLogLevel_Warning, "cannot transcode " + nn::peek_sop_instance_uid(data, size) +
                                            " from " + source + ": " + e.what());
     return OrthancPluginErrorCode_CorruptedFile;
   } catch (...) {
     return OrthancPluginErrorCode_InternalError;
   }
+}
+
+OrthancPluginErrorCode serve_metrics(OrthancPluginRestOutput* output, const char*,
+                                     const OrthancPluginHttpRequest* request) {
+  if (request->method != OrthancPluginHttpMethod_Get) {
+    OrthancPluginSendMethodNotAllowed(context, output, "GET");
+    return OrthancPluginErrorCode_Success;
+  }
+  const std::string text = metrics.render();
+  OrthancPluginAnswerBuffer(context, output, text.data(), uint32_t(text.size()),
+                            "text/plain; version=0.0.4");
+  return OrthancPluginErrorCode_Success;
 }
 
 }  // namespace
@@ -169,8 +211,10 @@ ORTHANC_PLUGINS_API int32_t OrthancPluginInitialize(OrthancPluginContext* c) {
                                "Lossless HTJ2K decoding and transcoding (OpenJPH), NeuroNova");
   OrthancPluginRegisterDecodeImageCallback(c, decode_image);
   OrthancPluginRegisterTranscoderCallback(c, transcode_callback);
+  OrthancPluginRegisterRestCallback(c, "/neuronova/htj2k/metrics", serve_metrics);
   if (!nn::register_dcmtk_decoder())
-    log(OrthancPluginLogLevel_Warning, "could not register the DCMTK decoder: /numpy cannot decode HTJ2K");
+    log(OrthancPluginLogLevel_Warning,
+        "could not register the DCMTK decoder: /numpy cannot decode HTJ2K");
   log(OrthancPluginLogLevel_Info, std::string("version ") + nn::kVersion + " registered");
   return 0;
 }

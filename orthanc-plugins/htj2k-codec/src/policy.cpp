@@ -48,7 +48,9 @@ bool is_htj2k(const std::string& ts) {
   return ts == kHtj2kLossless || ts == kHtj2kLosslessRpcl || ts == kHtj2k;
 }
 
-bool is_lossless(const std::string& ts) { return kNative.count(ts) || kLosslessCompressed.count(ts); }
+bool is_lossless(const std::string& ts) {
+  return kNative.count(ts) || kLosslessCompressed.count(ts);
+}
 
 PixelModule pixel_module(const DicomFile& f) {
   PixelModule p;
@@ -63,8 +65,7 @@ PixelModule pixel_module(const DicomFile& f) {
   p.photometric = f.text(kPhotometric).value_or("");
   p.planar = f.us(kPlanarConfiguration).value_or(0);
   p.frames = f.number_of_frames();
-  if (p.spec.width == 0 || p.spec.height == 0 || p.frames == 0)
-    throw DicomError("empty image");
+  if (p.spec.width == 0 || p.spec.height == 0 || p.frames == 0) throw DicomError("empty image");
   if ((p.spec.samples != 1 && p.spec.samples != 3) ||
       (p.spec.bits_allocated != 8 && p.spec.bits_allocated != 16) || p.spec.bits_stored == 0 ||
       p.spec.bits_stored > p.spec.bits_allocated)

@@ -4,7 +4,9 @@
 //   htj2k-tool to-htj2k IN OUT TARGET ORIGINAL      Explicit VR LE file -> HTJ2K (verified)
 //   htj2k-tool frame IN INDEX OUT                   one decoded frame as int32 LE samples
 //   htj2k-tool fuzz IN ROUNDS SEED                  mutated copies of IN through every path
+//   htj2k-tool time IN ROUNDS                       ms per encode (+verify) and per decode of IN
 // Exit status: 0 done, 1 refused or failed cleanly (message on stderr), 2 usage.
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -62,7 +64,8 @@ int fuzz(const nn::Bytes& original, long rounds, unsigned seed) {
         b.resize(tail(random));
         break;
       case 1:
-        for (int i = 0; i < 1 + int(random() % 8); ++i) b[tail(random)] ^= uint8_t(1 + random() % 255);
+        for (int i = 0; i < 1 + int(random() % 8); ++i)
+          b[tail(random)] ^= uint8_t(1 + random() % 255);
         break;
       case 2:
         for (int i = 0; i < 1 + int(random() % 4); ++i) b[any(random)] = uint8_t(random());
@@ -78,6 +81,23 @@ int fuzz(const nn::Bytes& original, long rounds, unsigned seed) {
   return 0;
 }
 
+// In-process cost of what Orthanc's callbacks do with IN (an Explicit VR Little Endian file).
+int time_paths(const nn::Bytes& native, long rounds) {
+  using clock = std::chrono::steady_clock;
+  auto started = clock::now();
+  nn::Bytes htj2k;
+  for (long r = 0; r < rounds; ++r)
+    htj2k = nn::native_to_htj2k(native.data(), native.size(), nn::kHtj2kLosslessRpcl,
+                                nn::kExplicitLittleEndian);
+  const double encode = std::chrono::duration<double, std::milli>(clock::now() - started).count();
+  started = clock::now();
+  for (long r = 0; r < rounds; ++r) nn::htj2k_to_native(htj2k.data(), htj2k.size());
+  const double decode = std::chrono::duration<double, std::milli>(clock::now() - started).count();
+  std::printf("encode+verify %.3f ms, decode %.3f ms per instance; %zu -> %zu bytes\n",
+              encode / rounds, decode / rounds, native.size(), htj2k.size());
+  return 0;
+}
+
 int run(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
   if (command == "to-native" && argc == 4) {
@@ -88,13 +108,16 @@ int run(int argc, char** argv) {
     write_file(argv[3], nn::native_to_htj2k(in.data(), in.size(), argv[4], argv[5]));
   } else if (command == "frame" && argc == 5) {
     const nn::Bytes in = read_file(argv[2]);
-    const nn::DecodedFrame f = nn::decode_frame(in.data(), in.size(), uint32_t(std::stoul(argv[3])));
+    const nn::DecodedFrame f =
+        nn::decode_frame(in.data(), in.size(), uint32_t(std::stoul(argv[3])));
     nn::Bytes out;
     for (int32_t v : f.samples)
       for (int i = 0; i < 4; ++i) out.push_back(uint8_t(uint32_t(v) >> (8 * i)));
     write_file(argv[4], out);
     std::printf("%u %u %u %u %d\n", f.spec.width, f.spec.height, f.spec.samples,
                 f.spec.bits_allocated, int(f.spec.is_signed));
+  } else if (command == "time" && argc == 4) {
+    return time_paths(read_file(argv[2]), std::stol(argv[3]));
   } else if (command == "fuzz" && argc == 5) {
     return fuzz(read_file(argv[2]), std::stol(argv[3]), unsigned(std::stoul(argv[4])));
   } else {

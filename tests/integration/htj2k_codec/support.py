@@ -170,6 +170,12 @@ class RootedOrthanc:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
 
+    def metrics(self) -> dict[str, float]:
+        """The codec plugin's Prometheus counters, keyed by their sample line's name{labels}."""
+        text = self.get("/neuronova/htj2k/metrics").text
+        pairs = (line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+        return {name: float(value) for name, value in pairs}
+
     def upload(self, data: bytes) -> str:
         answer = requests.post(f"{self.url}/instances", data=data, timeout=60)
         answer.raise_for_status()

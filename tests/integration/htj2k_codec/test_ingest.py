@@ -125,6 +125,7 @@ def test_lossy_seg_and_pixel_free_objects_are_kept_as_received(
     report = dataset_for(KIND["grey8"])
     report.SOPClassUID = report.file_meta.MediaStorageSOPClassUID = BASIC_TEXT_SR
     del report.PixelData
+    before = ingesting.metrics()
     for ds, name, options in (
         (lossy, "lossy.dcm", ["-R", "-xy"]),
         (seg, "seg.dcm", ["-R"]),
@@ -136,3 +137,7 @@ def test_lossy_seg_and_pixel_free_objects_are_kept_as_received(
         kept = stored(ingesting, ds)
         assert read(kept).file_meta.TransferSyntaxUID == ds.file_meta.TransferSyntaxUID, name
         assert "NEURONOVA" not in str(read(kept).get((0x0009, 0x0010), "")), name
+    after = ingesting.metrics()
+    for reason in ("lossy-or-unsupported-compression", "excluded-sop-class"):
+        name = f'neuronova_htj2k_kept_total{{reason="{reason}"}}'
+        assert after[name] - before.get(name, 0) == 1

@@ -299,3 +299,26 @@ def test_orthanc_encodes_to_htj2k_through_the_plugin(
     assert answer.status_code == 200, answer.text
     same_pixels(answer.content, kind, HTJ2K_RPCL)
     assert read(answer.content).private_block(0x0009, "NEURONOVA")[0x10].value == EXPLICIT_LE
+
+
+def test_metrics_count_decodes_encodes_and_transcodes(
+    orthanc13: RootedOrthanc, pairs: dict[str, Pair]
+) -> None:
+    """Counted once per piece of work (Orthanc 1.13 caches transcoded files: a new instance)."""
+    pair = pairs["grey12"]
+    fresh = orthanc13.upload(to_bytes(dataset_for(KIND["grey12"])))
+    before = orthanc13.metrics()
+    assert orthanc13.get(f"/instances/{pair.htj2k_id}/frames/0/image-uint16").ok
+    encoded = orthanc13.post(f"/instances/{fresh}/modify", {"Transcode": HTJ2K_RPCL})
+    assert encoded.ok
+    new_htj2k = orthanc13.upload(encoded.content)
+    assert orthanc13.post(f"/instances/{new_htj2k}/modify", {"Transcode": IMPLICIT_LE}).ok
+    after = orthanc13.metrics()
+
+    def grew(name: str) -> float:
+        return after.get(name, 0) - before.get(name, 0)
+
+    assert grew("neuronova_htj2k_decoded_frames_total") >= 1
+    assert grew(f'neuronova_htj2k_encoded_total{{transfer_syntax="{HTJ2K_RPCL}"}}') == 1
+    assert grew(f'neuronova_htj2k_transcoded_from_total{{transfer_syntax="{IMPLICIT_LE}"}}') == 1
+    assert grew("neuronova_htj2k_encode_seconds_count") == 1
