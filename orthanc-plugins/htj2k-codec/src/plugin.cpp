@@ -214,7 +214,9 @@ ORTHANC_PLUGINS_API int32_t OrthancPluginInitialize(OrthancPluginContext* c) {
   OrthancPluginRegisterRestCallback(c, "/neuronova/htj2k/metrics", serve_metrics);
   if (!nn::register_dcmtk_decoder())
     log(OrthancPluginLogLevel_Warning,
-        "could not register the DCMTK decoder: /numpy cannot decode HTJ2K");
+        std::string(NN_WITH_DCMTK ? "could not register the DCMTK decoder"
+                                  : "built without libdcmtk-dev") +
+            ": Orthanc's DCMTK-only paths (/numpy) cannot decode HTJ2K");
   log(OrthancPluginLogLevel_Info, std::string("version ") + nn::kVersion + " registered");
   return 0;
 }
