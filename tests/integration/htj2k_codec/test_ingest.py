@@ -92,6 +92,11 @@ def test_lossless_sources_are_stored_as_verified_htj2k(
     assert np.array_equal(frames_of(back), pixels_for(KIND[name]))
     assert back.private_block(0x0009, "NEURONOVA")[0x10].value == EXPLICIT_LE
     assert result[:128] == bytes(128)
+    # What Orthanc stored (its re-serialisation of the plugin's file) keeps every attribute.
+    changed = {"PixelData", "PhotometricInterpretation", "PlanarConfiguration"}
+    for element in ds:
+        if element.keyword not in changed:
+            assert back[element.tag] == element, element.keyword
 
 
 def test_implicit_and_rle_sources_record_their_syntax(
