@@ -2,9 +2,10 @@
 # Build the HTJ2K codec plugin inside a Debian root that holds g++, make, orthanc-dev and
 # libopenjph-dev (the Orthanc runtime root), so the .so links that root's OpenJPH and libstdc++.
 #
-#   orthanc-plugins/htj2k-codec/build.sh ROOT OUT [plugin] [tool] [asan]
+#   orthanc-plugins/htj2k-codec/build.sh ROOT [OUT [plugin] [tool] [asan]]
 #
-# ROOT: the root directory; OUT: where the outputs go (created). Targets (default: plugin):
+# ROOT: the root directory; OUT: where the outputs go (created; default: build/ next to this
+# script, where the stack loads the plugin from). Targets (default: plugin):
 #   plugin  OUT/libNeuroNovaHtj2k.so   the Orthanc plugin
 #   tool    OUT/htj2k-tool             the codec's command line (tests)
 #   asan    OUT/htj2k-tool-asan        the same with AddressSanitizer + UBSan (fuzz test)
@@ -18,10 +19,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 say() { printf '[htj2k-codec] %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
-[ $# -ge 2 ] || die "usage: $0 ROOT OUT [plugin] [tool] [asan]"
+[ $# -ge 1 ] || die "usage: $0 ROOT [OUT [plugin] [tool] [asan]]"
 root=$(realpath "$1")
-out=$(realpath -m "$2")
-shift 2
+out=$(realpath -m "${2:-$here/build}")
+shift $(($# >= 2 ? 2 : 1))
 targets=("${@:-plugin}")
 
 for needed in usr/bin/g++ usr/bin/make usr/include/orthanc/OrthancCPlugin.h \

@@ -1,13 +1,13 @@
 """Test helper (wiring): build the HTJ2K codec plugin and run Orthanc 1.13 with it from the root.
 
 The Orthanc runtime root (Debian sid: orthanc 1.13, orthanc-dicomweb, orthanc-dev,
-libopenjph-dev, libdcmtk-dev, g++) is found in ``NEURONOVA_ORTHANC_ROOT`` or asked from
-``scripts/orthanc-root.sh path``; without one the tests fail and say how to make it.
+libopenjph-dev, libdcmtk-dev, g++; ``scripts/orthanc-root.sh build`` prepares it, as bootstrap
+does) is where the plugin is compiled and where Orthanc and the codec's tools run, through
+``stack.orthanc_root``: the repository read-only and the test's folders writable at the same
+paths inside. Without a root the tests fail and say how to make it.
 
-Orthanc runs chrooted in a private mount and pid namespace in which the host's /tmp is bound
-over the root's /tmp (pytest's folders and the plugin copy live there, at the same paths inside
-and out); the root itself is never written. The host network is shared: the ports are spare
-host ports.
+The Orthanc here loads the codec and DICOMweb only (no Python plugin, which would re-encode
+what the tests upload): what the codec does is seen alone.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -26,12 +25,13 @@ from typing import Any
 
 import requests
 
+from stack import orthanc_root
 from tests.support.orthanc import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 BUILD_SCRIPT = REPO / "orthanc-plugins" / "htj2k-codec" / "build.sh"
 BUILD_DIR = REPO / "orthanc-plugins" / "htj2k-codec" / "build"  # where bootstrap builds it too
-DICOMWEB = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+DICOMWEB = f"{orthanc_root.PLUGINS}/libOrthancDicomWeb.so"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 IMPLICIT_LE = "1.2.840.10008.1.2"
 HTJ2K_RPCL = "1.2.840.10008.1.2.4.202"
@@ -40,16 +40,12 @@ HTJ2K_LOSSLESS = "1.2.840.10008.1.2.4.201"
 
 def runtime_root() -> Path:
     """The Debian sid root Orthanc 1.13 runs from (and the plugin is compiled in)."""
-    if os.environ.get("NEURONOVA_ORTHANC_ROOT"):
-        return Path(os.environ["NEURONOVA_ORTHANC_ROOT"])
-    script = REPO / "scripts" / "orthanc-root.sh"
-    if script.exists():
-        done = subprocess.run([script, "path"], capture_output=True, text=True, check=False)
-        if done.returncode == 0:
-            return Path(done.stdout.strip())
-    raise RuntimeError(
-        "no Orthanc 1.13 root: run scripts/bootstrap.sh runtime (or set NEURONOVA_ORTHANC_ROOT)"
+    done = subprocess.run(
+        [orthanc_root.SCRIPT, "path"], capture_output=True, text=True, check=False
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"no Orthanc 1.13 root: run scripts/bootstrap.sh runtime\n{done.stderr}")
+    return Path(done.stdout.strip())
 
 
 def build(root: Path, *targets: str) -> dict[str, Path]:
@@ -65,29 +61,17 @@ def build(root: Path, *targets: str) -> dict[str, Path]:
     return dict(zip(targets, map(Path, done.stdout.split()), strict=True))
 
 
-def in_root(root: Path, *command: str | Path) -> list[str]:
-    """``command`` chrooted in ``root`` with the host's /tmp at /tmp, in its own namespaces."""
-    script = (
-        'r=$1; shift; mount --rbind /tmp "$r/tmp"; mount -t proc proc "$r/proc"; '
-        'exec chroot "$r" "$@"'
-    )
-    return [
-        *("unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child"),
-        *("/bin/sh", "-c", script, "sh", str(root), *map(str, command)),
-    ]
-
-
-def run_tool(root: Path, tool: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        in_root(root, tool, *args), capture_output=True, text=True, timeout=600, check=False
-    )
+def run_tool(tool: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The codec's command line in the root; the folders of its file arguments bound writable."""
+    folders = {Path(a).resolve().parent for a in args if isinstance(a, Path)}
+    command = orthanc_root.run_command([str(tool), *map(str, args)], bind=sorted(folders))
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
 
 
 @dataclass
 class RootedOrthanc:
     """Orthanc 1.13 + the codec plugin (+ DICOMweb) from ``root``, in ``workdir`` (under /tmp)."""
 
-    root: Path
     plugin: Path
     workdir: Path
     codec: bool = True
@@ -109,11 +93,7 @@ class RootedOrthanc:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def config(self) -> dict[str, Any]:
-        plugins = [DICOMWEB]
-        if self.codec:
-            copy = self.workdir / self.plugin.name  # inside /tmp, so visible in the root
-            shutil.copy2(self.plugin, copy)
-            plugins.insert(0, str(copy))
+        plugins = [str(self.plugin), DICOMWEB] if self.codec else [DICOMWEB]
         config: dict[str, Any] = {
             "Name": "htj2k-codec-test",
             "HttpPort": self.http_port,
@@ -137,8 +117,11 @@ class RootedOrthanc:
         config_path = self.workdir / "orthanc.json"
         config_path.write_text(json.dumps(self.config(), indent=2))
         with self.log_path.open("ab") as log:
+            command = orthanc_root.run_command(
+                [orthanc_root.ORTHANC, "--verbose", str(config_path)], bind=[self.workdir.resolve()]
+            )
             self._proc = subprocess.Popen(
-                in_root(self.root, "/usr/sbin/Orthanc", "--verbose", config_path),
+                command,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -195,10 +178,8 @@ class RootedOrthanc:
 
 
 @contextlib.contextmanager
-def rooted_orthanc(
-    root: Path, plugin: Path, workdir: Path, **kwargs: Any
-) -> Iterator[RootedOrthanc]:
-    orthanc = RootedOrthanc(root=root, plugin=plugin, workdir=workdir, **kwargs)
+def rooted_orthanc(plugin: Path, workdir: Path, **kwargs: Any) -> Iterator[RootedOrthanc]:
+    orthanc = RootedOrthanc(plugin=plugin, workdir=workdir, **kwargs)
     try:
         yield orthanc.start()
     finally:

@@ -38,7 +38,7 @@ SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"
 def encode(codec: Codec, tmp_path: Path, data: bytes, original: str = EXPLICIT_LE) -> bytes:
     src, out = tmp_path / "in.dcm", tmp_path / "out.dcm"
     src.write_bytes(data)
-    done = run_tool(codec.root, codec.tool, "to-htj2k", src, out, HTJ2K_RPCL, original)
+    done = run_tool(codec.tool, "to-htj2k", src, out, HTJ2K_RPCL, original)
     assert done.returncode == 0, done.stderr
     return out.read_bytes()
 
@@ -46,7 +46,7 @@ def encode(codec: Codec, tmp_path: Path, data: bytes, original: str = EXPLICIT_L
 def to_native(codec: Codec, tmp_path: Path, data: bytes) -> bytes:
     src, out = tmp_path / "h.dcm", tmp_path / "n.dcm"
     src.write_bytes(data)
-    done = run_tool(codec.root, codec.tool, "to-native", src, out)
+    done = run_tool(codec.tool, "to-native", src, out)
     assert done.returncode == 0, done.stderr
     return out.read_bytes()
 
@@ -118,11 +118,11 @@ def test_frame_decoding_picks_the_right_frame(codec: Codec, tmp_path: Path) -> N
     path.write_bytes(encode(codec, tmp_path, to_bytes(dataset_for(kind))))
     for index in range(kind.frames):
         raw = tmp_path / f"f{index}.raw"
-        done = run_tool(codec.root, codec.tool, "frame", path, str(index), raw)
+        done = run_tool(codec.tool, "frame", path, str(index), raw)
         assert done.returncode == 0, done.stderr
         frame = np.fromfile(raw, "<i4").reshape(kind.rows, kind.columns)
         assert np.array_equal(frame, pixels_for(kind)[index])
-    done = run_tool(codec.root, codec.tool, "frame", path, str(kind.frames), tmp_path / "x")
+    done = run_tool(codec.tool, "frame", path, str(kind.frames), tmp_path / "x")
     assert done.returncode == 1
     assert "no such frame" in done.stderr
 
@@ -140,7 +140,7 @@ def test_records_the_original_transfer_syntax_once(codec: Codec, tmp_path: Path)
 def refused(codec: Codec, tmp_path: Path, data: bytes, original: str = EXPLICIT_LE) -> str:
     src = tmp_path / "refused.dcm"
     src.write_bytes(data)
-    done = run_tool(codec.root, codec.tool, "to-htj2k", src, tmp_path / "x", HTJ2K_RPCL, original)
+    done = run_tool(codec.tool, "to-htj2k", src, tmp_path / "x", HTJ2K_RPCL, original)
     assert done.returncode == 1
     return done.stderr.strip()
 
@@ -175,6 +175,6 @@ def test_fuzzed_inputs_fail_cleanly_under_asan(codec: Codec, tmp_path: Path, kin
     for name, data in (("htj2k.dcm", encode(codec, tmp_path, native)), ("native.dcm", native)):
         path = tmp_path / name
         path.write_bytes(data)
-        done = run_tool(codec.root, codec.asan, "fuzz", path, "400", "7")
+        done = run_tool(codec.asan, "fuzz", path, "400", "7")
         assert done.returncode == 0, done.stderr[-3000:]
         assert "no crash" in done.stdout

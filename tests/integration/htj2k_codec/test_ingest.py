@@ -50,7 +50,7 @@ BASIC_TEXT_SR = UID("1.2.840.10008.5.1.4.1.1.88.11")
 def ingesting(codec: Codec, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RootedOrthanc]:
     workdir = tmp_path_factory.mktemp("ingest")
     overrides = {"IngestTranscoding": HTJ2K_RPCL}
-    with rooted_orthanc(codec.root, codec.plugin, workdir, overrides=overrides) as running:
+    with rooted_orthanc(codec.plugin, workdir, overrides=overrides) as running:
         yield running
     assert "Segmentation fault" not in running.log_text()
 

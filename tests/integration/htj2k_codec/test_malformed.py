@@ -33,7 +33,7 @@ def good(codec: Codec, tmp_path_factory: pytest.TempPathFactory) -> bytes:
     folder = tmp_path_factory.mktemp("malformed")
     src, out = folder / "in.dcm", folder / "out.dcm"
     src.write_bytes(to_bytes(dataset_for(KIND["grey12-multiframe"])))
-    done = run_tool(codec.root, codec.tool, "to-htj2k", src, out, HTJ2K_RPCL, EXPLICIT_LE)
+    done = run_tool(codec.tool, "to-htj2k", src, out, HTJ2K_RPCL, EXPLICIT_LE)
     assert done.returncode == 0, done.stderr
     return out.read_bytes()
 

@@ -68,7 +68,7 @@ def pairs(
         native.SOPInstanceUID = native.file_meta.MediaStorageSOPInstanceUID = generate_uid()
         src, out = folder / f"{kind.name}.dcm", folder / f"{kind.name}.htj2k.dcm"
         src.write_bytes(to_bytes(native))
-        done = run_tool(codec.root, codec.tool, "to-htj2k", src, out, HTJ2K_RPCL, EXPLICIT_LE)
+        done = run_tool(codec.tool, "to-htj2k", src, out, HTJ2K_RPCL, EXPLICIT_LE)
         assert done.returncode == 0, done.stderr
         htj2k_id = orthanc13.upload(out.read_bytes())
         assert orthanc13.get(f"/instances/{htj2k_id}/metadata/TransferSyntax").text == HTJ2K_RPCL
