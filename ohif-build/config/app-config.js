@@ -27,8 +27,9 @@
         );
       },
     },
-    // The clinician/radiologist worklist is the portal; the viewer opens studies by URL.
-    showStudyList: false,
+    // The portal is the worklist; OHIF's own study list (/pacs-viewer/) searches the archive
+    // through the same authorised QIDO (a clinician's answers hold only their patients).
+    showStudyList: true,
     investigationalUseDialog: { option: 'never' },
     maxNumberOfWebWorkers: 2,
     showWarningMessageForCrossOrigin: false,
