@@ -113,14 +113,15 @@ def _basic(auth: tuple[str, str]) -> str:
     return "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
 
 
-@pytest.fixture
-def open_redis(tmp_path: Path) -> Iterator[int]:
-    """A Redis without a password, like the one many machines (this CI's too) already run."""
+EXTERNAL_PASSWORD = "an-external-redis-password-0123456789"
+
+
+def _redis_server(tmp_path: Path, *extra: str) -> Iterator[int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", *extra],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
     )
@@ -128,8 +129,10 @@ def open_redis(tmp_path: Path) -> Iterator[int]:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                if redis.Redis(port=port, socket_timeout=1).ping():
-                    break
+                redis.Redis(port=port, socket_timeout=1).ping()
+                break
+            except redis.exceptions.AuthenticationError:
+                break
             except redis.exceptions.ConnectionError:
                 time.sleep(0.1)
         yield port
@@ -138,15 +141,23 @@ def open_redis(tmp_path: Path) -> Iterator[int]:
         process.wait(timeout=20)
 
 
-def test_the_stack_refuses_a_redis_that_answers_without_a_password(open_redis: int) -> None:
-    var = ROOT / "var" / f"test-open-redis-{os.getpid()}"
-    env = {
-        **stack_environment(var),
-        "NEURONOVA_REDIS_URL": f"redis://127.0.0.1:{open_redis}/0",
-        "NEURONOVA_MANAGE_REDIS": "auto",
-    }
+@pytest.fixture
+def open_redis(tmp_path: Path) -> Iterator[int]:
+    """A Redis without a password, like the one many machines (this CI's too) already run."""
+    yield from _redis_server(tmp_path)
+
+
+@pytest.fixture
+def protected_redis(tmp_path: Path) -> Iterator[int]:
+    yield from _redis_server(tmp_path, "--requirepass", EXTERNAL_PASSWORD)
+
+
+def _render(url: str, name: str) -> subprocess.CompletedProcess[str]:
+    """`python -m stack render` against an external Redis (the decision `make up` makes)."""
+    var = ROOT / "var" / f"test-{name}-{os.getpid()}"
+    env = {**stack_environment(var), "NEURONOVA_REDIS_URL": url, "NEURONOVA_MANAGE_REDIS": "auto"}
     try:
-        result = subprocess.run(
+        return subprocess.run(
             [sys.executable, "-m", "stack", "render"],
             cwd=ROOT,
             env=env,
@@ -157,8 +168,21 @@ def test_the_stack_refuses_a_redis_that_answers_without_a_password(open_redis: i
         )
     finally:
         shutil.rmtree(var, ignore_errors=True)
+
+
+def test_the_stack_refuses_a_redis_that_answers_without_a_password(open_redis: int) -> None:
+    result = _render(f"redis://127.0.0.1:{open_redis}/0", "open-redis")
     assert result.returncode == 2, result.stdout + result.stderr
     assert "without a password" in result.stdout
+
+
+def test_an_external_redis_is_used_only_with_its_password(protected_redis: int) -> None:
+    wrong = _render(f"redis://:not-it@127.0.0.1:{protected_redis}/0", "wrong-redis")
+    assert wrong.returncode == 2, wrong.stdout + wrong.stderr
+    assert "refuses the stack's password" in wrong.stdout
+    right = _render(f"redis://:{EXTERNAL_PASSWORD}@127.0.0.1:{protected_redis}/0", "ext-redis")
+    assert right.returncode == 0, right.stdout + right.stderr
+    assert "redis.conf" not in right.stdout  # the stack runs no Redis of its own then
 
 
 def test_compose_redis_requires_the_password() -> None:
