@@ -91,6 +91,10 @@ def apply_live(config: StackConfig, modalities: dict[str, dict[str, Any]]) -> bo
         for name, value in sorted(modalities.items()):
             body = json.dumps(value).encode()
             _orthanc(config, "PUT", f"/modalities/{quote(name, safe='')}", body)
+    except urllib.error.HTTPError as error:
+        raise ConfigError(
+            f"Orthanc refused the modalities: HTTP {error.code} {error.reason}"
+        ) from error
     except (urllib.error.URLError, OSError):
-        return False
+        return False  # not running: the rendered orthanc.json carries them at its next start
     return True
