@@ -189,6 +189,8 @@ def main() -> int:
 
             redis = {"RedisUrl": "redis://127.0.0.1:1/0"}
             with running_orthanc(Path(tmp), neuronova=redis) as orthanc:
+                # The helper's Orthanc has a per-session password, as the stack's (door 2).
+                os.environ["ORTHANC_USERNAME"], os.environ["ORTHANC_PASSWORD"] = orthanc.auth
                 _run(args, orthanc.url, Path(tmp))
     _onnx_vs_torch(from_env(), args.preset, max(args.rounds, 5))
     return 0

@@ -203,6 +203,8 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         PYTHONPATH=str(REPO / "inference"),
         NEURONOVA_REDIS_URL=server.url,
         ORTHANC_URL=orthanc.url,
+        ORTHANC_USERNAME=orthanc.auth[0],
+        ORTHANC_PASSWORD=orthanc.auth[1],
         NEURONOVA_ONNX_THREADS="1",
         # Short, so the kill-the-worker test sees the job delivered again within the test.
         NEURONOVA_VISIBILITY_TIMEOUT_S="15",
