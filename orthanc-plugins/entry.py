@@ -171,7 +171,6 @@ STEPS.append(register_reading)
 # The change log is the source of truth (a durable cursor in NeuroNova.VarDirectory); the on-change
 # callback only starts/stops the background loop and wakes it early on StableStudy.
 from neuronova_plugin.ai.config import ai_config  # noqa: E402
-from neuronova_plugin.ai.loopback import LoopbackStore  # noqa: E402
 from neuronova_plugin.ai.publisher import CeleryPublisher  # noqa: E402
 from neuronova_plugin.ai.service import AiService, build  # noqa: E402
 
@@ -179,21 +178,17 @@ from neuronova_plugin.ai.service import AiService, build  # noqa: E402
 class AiOrthancHost(OrthancHost):
     """Adapter: the AiHost Protocol (GET plus POST and DELETE) on the ``orthanc`` module.
 
-    Stores go over loopback HTTP, never through ``orthanc.RestApiPost("/instances")``: that
-    deadlocks against concurrent C-STOREs on Orthanc 1.10 + Python plugin 4.0 (ai/loopback.py).
+    ``rest_post("/instances")`` stores the SEG in-process. That needs orthanc.json's
+    ``Python.AllowThreads``: with the GIL held during SDK calls, the store waits for the plugin
+    engine's mutex while a concurrent C-STORE holds that mutex and waits for the GIL in our
+    received-instance callback (tests/integration/ai/test_store_under_ingest.py).
     """
-
-    def __init__(self, loopback: LoopbackStore) -> None:
-        self._loopback = loopback
 
     def rest_post(self, uri: str, body: bytes) -> bytes:
         try:
             return bytes(orthanc.RestApiPost(uri, body))
         except orthanc.OrthancException as exc:
             raise HostError(f"POST {uri}: {exc}") from exc
-
-    def store_instance(self, dicom: bytes) -> bytes:
-        return self._loopback.store(dicom)
 
     def rest_delete(self, uri: str) -> None:
         try:
@@ -224,9 +219,8 @@ def register_ai() -> None:
     config = ai_config(ORTHANC_CONFIG)
     if not config.enabled:
         return
-    loopback = LoopbackStore.from_orthanc_config(ORTHANC_CONFIG)
     try:
-        AI = build(config, AiOrthancHost(loopback), lambda url: CeleryPublisher(url).publish)
+        AI = build(config, AiOrthancHost(), lambda url: CeleryPublisher(url).publish)
     except Exception:  # noqa: BLE001 - a broken model folder must not stop Orthanc
         HOST.log_error(f"AI pipeline disabled:\n{traceback.format_exc()}")
         return

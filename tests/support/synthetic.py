@@ -107,11 +107,9 @@ class FakeHost:
         self.posted.append((uri, body))
         if uri == "/tools/lookup":
             return json.dumps(self.lookup.get(body.decode(), [])).encode()
+        if uri == "/instances":
+            return json.dumps({"ID": "new-instance", "ParentSeries": "seg-series"}).encode()
         raise AssertionError(f"unexpected POST {uri}")
-
-    def store_instance(self, dicom: bytes) -> bytes:
-        self.posted.append(("/instances", dicom))
-        return json.dumps({"ID": "new-instance", "ParentSeries": "seg-series"}).encode()
 
     def rest_delete(self, uri: str) -> None:
         self.deleted.append(uri)

@@ -12,15 +12,7 @@ class AiHost(Protocol):
         ...
 
     def rest_post(self, uri: str, body: bytes) -> bytes:
-        """POST that reads only (``/tools/lookup``): never one that stores an instance."""
-        ...
-
-    def store_instance(self, dicom: bytes) -> bytes:
-        """Store a DICOM file as ``POST /instances`` would; returns Orthanc's JSON answer.
-
-        Deliberately not ``rest_post("/instances")`` from plugin code: see the adapter in
-        entry.py (Orthanc 1.10 + Python plugin 4.0 deadlock on a nested store).
-        """
+        """POST on Orthanc's built-in REST API (``/tools/lookup``, ``/instances``)."""
         ...
 
     def rest_delete(self, uri: str) -> None: ...

@@ -93,7 +93,7 @@ def store_seg(host: AiHost, results_dir: Path, request: Request) -> Response:
     if replaced is not None:
         host.rest_delete(f"/instances/{replaced}")
     try:
-        stored = json.loads(host.store_instance(raw))
+        stored = json.loads(host.rest_post("/instances", raw))
     except HostError as exc:  # transient for the worker: a 5xx makes it retry
         return Response.error(503, f"SEG not stored: {exc}")
     results_dir.mkdir(parents=True, exist_ok=True)

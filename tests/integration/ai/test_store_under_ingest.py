@@ -1,11 +1,12 @@
 """A SEG stored through /neuronova/seg while modalities push by C-STORE: nothing hangs.
 
-Regression for the "stall" of issue 4. With the SEG stored by ``orthanc.RestApiPost`` inside
-the REST callback, Orthanc 1.10 + Python plugin 4.0 deadlocked within a few SEG posts: the REST
-thread held the GIL and waited for the plugin engine's mutex, a C-STORE thread held that mutex
-and waited for the GIL (neuronova_plugin/ai/loopback.py has the whole story). Every association
-then timed out and the SEG was never stored. The HTTP timeouts below only turn such a hang into
-a failure; nothing here measures speed.
+Regression for the "stall" of issue 4. The SEG is stored by ``orthanc.RestApiPost`` inside the
+REST callback; unless the Python plugin releases the GIL during SDK calls (orthanc.json's
+``Python.AllowThreads``), that deadlocks within a few SEG posts: the REST thread holds the GIL
+and waits for the plugin engine's mutex, a C-STORE thread holds that mutex and waits for the GIL
+in the received-instance callback. Every association then times out and the SEG is never stored
+(checked on Orthanc 1.13 + plugin 7.1 with the option off: a ReadTimeout after 6 posts).
+The HTTP timeouts below only turn such a hang into a failure; nothing here measures speed.
 """
 
 from __future__ import annotations
