@@ -60,15 +60,16 @@ install_python() {
 }
 
 # Orthanc 1.13 from Debian sid in a root prepared once (keyed on docker/orthanc/packages.txt),
-# then the native HTJ2K codec plugin built against it (orthanc-plugins/htj2k-codec/build.sh ROOT
-# leaves build/libNeuroNovaHtj2k.so there; it skips itself when nothing changed).
+# then the native HTJ2K codec plugin built against it: `build.sh ROOT OUT` leaves
+# OUT/libNeuroNovaHtj2k.so (stack/orthanc_root.py loads it from there) and skips itself when
+# nothing changed.
 prepare_orthanc() {
-    local orthanc_root codec_build=$root/orthanc-plugins/htj2k-codec/build.sh
+    local orthanc_root codec=$root/orthanc-plugins/htj2k-codec
     orthanc_root=$("$root/scripts/orthanc-root.sh" build)
-    if [ -x "$codec_build" ]; then
-        "$codec_build" "$orthanc_root"
+    if [ -x "$codec/build.sh" ]; then
+        "$codec/build.sh" "$orthanc_root" "$codec/build" >/dev/null
     else
-        say "HTJ2K codec plugin: no $codec_build yet, Orthanc runs without it"
+        say "HTJ2K codec plugin: no $codec/build.sh yet, Orthanc runs without it"
     fi
 }
 

@@ -107,9 +107,15 @@ cmd_build() {
         printf '%s\n' "$(pins)" >"$root.tmp/.neuronova-root"
         mv "$root.tmp.log" "$root.log"
         mv "$root.tmp" "$root"
-        # Older roots are other pins' (or a changed recipe's): nothing runs them any more.
-        find "$cache" -mindepth 1 -maxdepth 1 ! -name "$(key)*" ! -name .lock -exec rm -rf {} +
     fi
+    touch "$root.used"
+    # Other pins' roots (another checkout's, or older ones) go once unused for two days; an
+    # Orthanc running on one keeps it alive (`run` touches it).
+    local used
+    for used in "$cache"/*.used; do
+        [ "$used" = "$root.used" ] || [ -z "$(find "$used" -mmin +2880)" ] ||
+            rm -rf "${used%.used}" "${used%.used}.log" "${used%.used}.stage" "$used"
+    done
     build_venv "$root"
     printf '%s\n' "$root"
 }
@@ -125,8 +131,9 @@ cmd_path() {
 # it, everything it starts dies with it), unshare waits for it and --kill-child kills it if
 # unshare itself is killed. The mounts exist only in the namespace: nothing is left to unmount.
 cmd_run() {
-    local root lines=() binds=() path mode
+    local root lines=() binds=() path mode sorted
     root=$(cmd_path)
+    touch "$root.used"
     while [ $# -gt 0 ]; do
         case $1 in
             --bind | --ro-bind) lines+=("$(realpath -m "$2")"$'\t'"$1"); shift 2 ;;
@@ -135,11 +142,13 @@ cmd_run() {
         esac
     done
     [ $# -gt 0 ] || die "run: no command"
-    # Parents before children, so a writable folder can sit inside a read-only one.
+    # Parents before children, so a writable folder can sit inside a read-only one. (No process
+    # substitution: its unreaped child would become a zombie of unshare after the exec.)
     if [ ${#lines[@]} -gt 0 ]; then
+        sorted=$(printf '%s\n' "${lines[@]}" | sort -t $'\t' -k1,1 -u)
         while IFS=$'\t' read -r path mode; do
             binds+=("$mode" "$path")
-        done < <(printf '%s\n' "${lines[@]}" | sort -t $'\t' -k1,1 -u)
+        done <<<"$sorted"
     fi
     exec unshare --mount --propagation private --pid --fork --kill-child -- \
         "$0" _enter "$root" "${binds[@]}" -- "$@"
@@ -172,7 +181,9 @@ cmd_enter() {
     done
     shift
     # The caller's working directory, when it is bound; / otherwise.
-    exec chroot "$mnt" /usr/bin/env --chdir="$([ -d "$mnt$PWD" ] && echo "$PWD" || echo /)" "$@"
+    local cwd=/
+    [ -d "$mnt$PWD" ] && cwd=$PWD
+    exec chroot "$mnt" /usr/bin/env --chdir="$cwd" "$@"
 }
 
 case ${1:-} in
