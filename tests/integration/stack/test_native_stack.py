@@ -8,6 +8,7 @@ import urllib.request
 from typing import Any
 
 import pytest
+import requests
 
 from tests.support.stack import RunningStack
 
@@ -68,6 +69,12 @@ def test_internal_orthanc_route_is_not_public(stack: RunningStack) -> None:
 def test_orthanc_itself_requires_credentials(stack: RunningStack) -> None:
     code, _, _ = _get(stack.orthanc_url + "/system")
     assert code == 401
+
+
+def test_orthanc_runs_the_htj2k_codec_plugin(stack: RunningStack) -> None:
+    """Bootstrap built the native codec (orthanc-plugins/htj2k-codec) and Orthanc loaded it."""
+    answer = requests.get(f"{stack.orthanc_url}/plugins", auth=stack.orthanc_auth, timeout=10)
+    assert "neuronova-htj2k" in answer.json()
 
 
 def test_security_headers_on_every_door(stack: RunningStack) -> None:
