@@ -22,6 +22,7 @@ namespace {
 OrthancPluginContext* context = nullptr;
 const char* const kName = "neuronova-htj2k";
 nn::Metrics metrics;
+bool dcmtk_decoder = false;  // our HTJ2K decoder is in DCMTK's codec list
 
 // A transcoder's output and the transfer syntax it was written in.
 struct Written {
@@ -165,6 +166,13 @@ OrthancPluginErrorCode transcode_callback(OrthancPluginMemoryBuffer* out, const 
     return OrthancPluginErrorCode_NotImplemented;  // not ours: DCMTK does it
   if (std::find(targets.begin(), targets.end(), source) != targets.end())
     return answer(out, data, size);  // already in an allowed syntax
+  // Only lossy targets (JPEG...): the SDK gives plugins no lossy quality, but Orthanc hands it
+  // to DCMTK, which decodes HTJ2K with our DCMTK decoder. So DCMTK does these, as asked.
+  const bool lossless_target = std::any_of(targets.begin(), targets.end(), [](const auto& t) {
+    return nn::is_lossless(t) && !nn::is_htj2k(t);
+  });
+  if (nn::is_htj2k(source) && htj2k_target.empty() && !lossless_target && dcmtk_decoder)
+    return OrthancPluginErrorCode_NotImplemented;
   try {
     const Written result = transcode(data, size, source, targets, htj2k_target, allow_new_uid != 0);
     return answer(out, result.data.data(), result.data.size());
@@ -212,7 +220,8 @@ ORTHANC_PLUGINS_API int32_t OrthancPluginInitialize(OrthancPluginContext* c) {
   OrthancPluginRegisterDecodeImageCallback(c, decode_image);
   OrthancPluginRegisterTranscoderCallback(c, transcode_callback);
   OrthancPluginRegisterRestCallback(c, "/neuronova/htj2k/metrics", serve_metrics);
-  if (!nn::register_dcmtk_decoder())
+  dcmtk_decoder = nn::register_dcmtk_decoder();
+  if (!dcmtk_decoder)
     log(OrthancPluginLogLevel_Warning,
         std::string(NN_WITH_DCMTK ? "could not register the DCMTK decoder"
                                   : "built without libdcmtk-dev") +

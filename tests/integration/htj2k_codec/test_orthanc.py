@@ -322,3 +322,23 @@ def test_metrics_count_decodes_encodes_and_transcodes(
     assert grew(f'neuronova_htj2k_encoded_total{{transfer_syntax="{HTJ2K_RPCL}"}}') == 1
     assert grew(f'neuronova_htj2k_transcoded_from_total{{transfer_syntax="{IMPLICIT_LE}"}}') == 1
     assert grew("neuronova_htj2k_encode_seconds_count") == 1
+
+
+def test_lossy_targets_honour_the_requested_quality(
+    orthanc13: RootedOrthanc, pairs: dict[str, Pair]
+) -> None:
+    """The SDK passes plugins no lossy quality: HTJ2K to JPEG goes to DCMTK (through the
+    plugin's DCMTK decoder), which applies LossyQuality as for an uncompressed source."""
+    for name in ("rgb8", "grey8"):
+        pair = pairs[name]
+        sizes = {}
+        for instance in (pair.native_id, pair.htj2k_id):
+            for quality in (40, 80):
+                body = {"Transcode": "1.2.840.10008.1.2.4.50", "LossyQuality": quality}
+                answer = orthanc13.post(f"/instances/{instance}/modify", body)
+                assert answer.status_code == 200, answer.text
+                assert read(answer.content).file_meta.TransferSyntaxUID.endswith(".4.50")
+                sizes[instance, quality] = len(answer.content)
+        assert sizes[pair.htj2k_id, 40] < sizes[pair.htj2k_id, 80], name
+        for quality in (40, 80):  # same pixels in, same JPEG out (give or take the header)
+            assert abs(sizes[pair.htj2k_id, quality] - sizes[pair.native_id, quality]) < 600
