@@ -42,6 +42,7 @@ KINDS = [
     Kind("grey8", 8, 8, signed=False),
     Kind("grey12", 16, 12, signed=False),
     Kind("grey16", 16, 16, signed=False),
+    Kind("signed8", 8, 8, signed=True),
     Kind("signed16", 16, 16, signed=True),
     Kind("signed12", 16, 12, signed=True),
     Kind("mono1-12", 16, 12, signed=False, photometric="MONOCHROME1"),
