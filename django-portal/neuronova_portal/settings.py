@@ -131,7 +131,11 @@ SECURE_REFERRER_POLICY = None
 SECURE_CROSS_ORIGIN_OPENER_POLICY = None
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+# Uploaded files always go to disk (never held in memory), under var/ rather than /tmp (often a
+# tmpfs, i.e. memory); the request's files together stop at PORTAL_UPLOAD_MAX_BYTES.
+FILE_UPLOAD_HANDLERS = ["pacs.upload_handlers.CappedTemporaryFileUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = str(CONFIG.var_dir / "portal" / "upload-tmp")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.CookieOrHeaderJWTAuthentication"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import httpx
 
@@ -26,7 +26,7 @@ class Orthanc(Protocol):
     def series_instances(self, orthanc_series_id: str) -> list[str]: ...
     def transfer_syntax(self, orthanc_instance_id: str) -> str: ...
     def lookup_study(self, study_uid: str) -> str | None: ...
-    def store(self, dicom: bytes) -> tuple[int, dict[str, Any]]: ...
+    def store(self, dicom: IO[bytes]) -> tuple[int, dict[str, Any]]: ...
     def reanalyze(self, orthanc_study_id: str) -> dict[str, Any]: ...
     def frame(self, orthanc_instance_id: str, frame_index: int) -> bytes: ...
     def qido(self, path: str, query: str, accept: str) -> httpx.Response: ...
@@ -99,11 +99,14 @@ class OrthancClient:
             raise OrthancError(f"no transfer syntax for {orthanc_instance_id}")
         return response.text.strip("\x00 \n")
 
-    def store(self, dicom: bytes) -> tuple[int, dict[str, Any]]:
+    def store(self, dicom: IO[bytes]) -> tuple[int, dict[str, Any]]:
+        """POST a file to /instances, streamed from where it is in 1 MiB pieces."""
+        size = dicom.seek(0, 2)
+        dicom.seek(0)
+        pieces = iter(lambda: dicom.read(1 << 20), b"")
+        headers = {"Content-Type": "application/dicom", "Content-Length": str(size)}
         try:
-            response = self._http.post(
-                "/instances", content=dicom, headers={"Content-Type": "application/dicom"}
-            )
+            response = self._http.post("/instances", content=pieces, headers=headers)
         except httpx.HTTPError as exc:
             raise OrthancError(f"store: {exc}") from exc
         try:

@@ -1,23 +1,26 @@
 """Adapter (Orthanc REST via the Orthanc protocol): store uploaded DICOM files, one result each.
 
-The uploader's right to each file's patient is checked before a byte reaches Orthanc. Zips are
-expanded in memory with limits on member count and total size (zip bombs).
+The uploader's right to each file's patient is checked before a byte reaches Orthanc. Files are
+read from disk (Django's temporary upload files, zip members expanded to temporary files by
+pacs.zip_members) and streamed to Orthanc; only headers are parsed in memory. Every problem
+with one file, whatever it is, becomes that file's "rejected" result and the others go on; each
+result is appended as soon as it is known, so a caller always knows what was stored.
 """
 
 from __future__ import annotations
 
-import io
-import zipfile
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import IO
 
 import pydicom
-from pydicom.errors import InvalidDicomError
 
+from pacs import zip_members
 from pacs.access import Principal
 from pacs.orthanc import Orthanc, OrthancError
 
-MAX_ZIP_MEMBERS = 5000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,63 +32,72 @@ class FileResult:
     orthanc_study_id: str = ""
 
 
-class UploadTooLarge(ValueError):  # noqa: N818 - an answer, not a fault
-    pass
+@dataclass(frozen=True, slots=True)
+class Limits:
+    temp_dir: str
+    max_expanded_bytes: int  # all zip members of the request together
+    max_zip_ratio: int
 
 
-def expand(name: str, data: bytes, max_bytes: int) -> Iterator[tuple[str, bytes]]:
-    """Yield (name, bytes) for a DICOM file, or for each member of a zip."""
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        yield name, data
-        return
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        members = [m for m in archive.infolist() if not m.is_dir()]
-        if len(members) > MAX_ZIP_MEMBERS:
-            raise UploadTooLarge(f"zip has more than {MAX_ZIP_MEMBERS} files")
-        if sum(m.file_size for m in members) > max_bytes:
-            raise UploadTooLarge("zip expands beyond the upload limit")
-        for member in members:
-            with archive.open(member) as handle:
-                yield f"{name}:{member.filename}", handle.read(max_bytes + 1)
-
-
-def _identify(data: bytes) -> tuple[str, str]:
-    dataset = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+def _identify(stream: IO[bytes]) -> tuple[str, str]:
+    # Large values (pixels, big private elements) are skipped, never read into memory.
+    dataset = pydicom.dcmread(stream, stop_before_pixels=True, defer_size="256 KB")
     return str(dataset.get("PatientID", "")), str(dataset.get("StudyInstanceUID", ""))
 
 
-def store_one(*, orthanc: Orthanc, principal: Principal, name: str, data: bytes) -> FileResult:
+def store_one(
+    *, orthanc: Orthanc, principal: Principal, name: str, stream: IO[bytes]
+) -> FileResult:
     try:
-        patient_id, study_uid = _identify(data)
-    except (InvalidDicomError, ValueError, EOFError, OSError) as exc:
+        patient_id, study_uid = _identify(stream)
+    except Exception as exc:  # noqa: BLE001 - any parse failure: this file is not DICOM
         return FileResult(name, "rejected", f"not a DICOM file: {type(exc).__name__}")
     if not patient_id or not study_uid:
         return FileResult(name, "rejected", "missing PatientID or StudyInstanceUID")
     if principal.patient_ids is not None and patient_id not in principal.patient_ids:
         return FileResult(name, "rejected", "patient not assigned to you", study_uid)
+    stream.seek(0)
     try:
-        code, answer = orthanc.store(data)
-    except OrthancError as exc:
-        return FileResult(name, "rejected", f"archive unavailable: {exc}"[:200], study_uid)
+        code, answer = orthanc.store(stream)
+    except OrthancError:
+        log.exception("upload of %s: archive unavailable", name)
+        return FileResult(name, "rejected", "archive unavailable", study_uid)
     if code >= 400:
-        detail = str(answer.get("Message") or answer.get("Details") or answer.get("error") or "")
-        return FileResult(name, "rejected", f"archive refused (HTTP {code}) {detail}"[:200])
+        # Orthanc's message names its internals: it goes to the log, the client gets the code
+        log.warning("upload of %s refused by the archive: HTTP %s %s", name, code, answer)
+        return FileResult(name, "rejected", f"the archive refused the file (HTTP {code})")
     state = "duplicate" if answer.get("Status") == "AlreadyStored" else "stored"
     return FileResult(name, state, "", study_uid, str(answer.get("ParentStudy", "")))
 
 
 def store_all(
-    *, orthanc: Orthanc, principal: Principal, files: Iterable[tuple[str, bytes]], max_bytes: int
-) -> list[FileResult]:
-    results: list[FileResult] = []
-    for name, data in files:
-        try:
-            members = list(expand(name, data, max_bytes))
-        except (UploadTooLarge, zipfile.BadZipFile) as exc:
-            results.append(FileResult(name, "rejected", str(exc)[:200]))
-            continue
-        for member_name, member in members:
+    *,
+    orthanc: Orthanc,
+    principal: Principal,
+    files: Iterable[tuple[str, IO[bytes]]],
+    limits: Limits,
+    results: list[FileResult],
+) -> None:
+    """Store each file, or each member of a zip, appending one result per file to ``results``."""
+    budget = zip_members.Budget(limits.max_expanded_bytes)
+    for name, stream in files:
+        if not zip_members.is_zip(stream):
             results.append(
-                store_one(orthanc=orthanc, principal=principal, name=member_name, data=member)
+                store_one(orthanc=orthanc, principal=principal, name=name, stream=stream)
             )
-    return results
+            continue
+        try:
+            for member in zip_members.members(
+                stream, temp_dir=limits.temp_dir, budget=budget, max_ratio=limits.max_zip_ratio
+            ):
+                member_name = f"{name}:{member.name}"
+                if member.stream is None:
+                    results.append(FileResult(member_name, "rejected", member.refusal))
+                    continue
+                results.append(
+                    store_one(
+                        orthanc=orthanc, principal=principal, name=member_name, stream=member.stream
+                    )
+                )
+        except zip_members.ZipRefused as refused:
+            results.append(FileResult(name, "rejected", str(refused)[:200]))

@@ -1,14 +1,26 @@
-"""Wiring: POST /api/pacs/upload — multipart DICOM files or zips → per-file result."""
+"""Wiring: POST /api/pacs/upload — multipart DICOM files or zips → per-file result.
+
+- At most PORTAL_UPLOAD_CONCURRENCY uploads run in one process; the next one is told to retry
+  (429) before its body is read.
+- The upload is audited before anything is stored (no audit, no upload: 503), and afterwards
+  per study stored and for what was refused, whatever happened in between: what reached the
+  archive is always mirrored, counted and audited, even if storing stopped half-way.
+- Files arrive on disk (pacs.upload_handlers) and are streamed from there (pacs.upload).
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from contextlib import suppress
+from functools import cache
 from typing import Any
 
 from accounts import selectors as account_selectors
 from audit import services as audit
 from clinical import services as clinical_services
 from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from drf_spectacular.utils import extend_schema
 from health.metrics import UPLOADS
 from rest_framework import serializers, status
@@ -18,8 +30,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pacs import gateway, upload
+from pacs import gateway, upload, upload_handlers
+from pacs.access import Principal
 from pacs.orthanc import OrthancError
+
+RETRY_AFTER_S = 5
 
 
 class UploadIn(serializers.Serializer[dict[str, Any]]):
@@ -37,44 +52,105 @@ class UploadOut(serializers.Serializer[dict[str, Any]]):
     results = FileResultOut(many=True)
 
 
+@cache
+def slots() -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(settings.CONFIG.security.upload_concurrency)
+
+
+def _busy(request: HttpRequest) -> JsonResponse:
+    UPLOADS.labels("busy").inc()
+    audit.record(
+        action="upload",
+        allowed=False,
+        request=request,
+        status_code=429,
+        detail="PORTAL_UPLOAD_CONCURRENCY reached",
+    )
+    response = JsonResponse({"detail": "too many uploads in progress; retry shortly"}, status=429)
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+def _record(request: Request, principal: Principal, results: list[upload.FileResult]) -> None:
+    """Mirror, count and audit what the upload did (best effort: it has happened already)."""
+    for orthanc_study_id in sorted({r.orthanc_study_id for r in results if r.orthanc_study_id}):
+        # Mirror now so the uploader (a clinician) can view it before it is stable; if
+        # Orthanc hiccups here, the study_stable task catches up.
+        with suppress(OrthancError):
+            clinical_services.sync_study(
+                orthanc=gateway.orthanc(), orthanc_study_id=orthanc_study_id
+            )
+    for result in results:
+        UPLOADS.labels(result.status).inc()
+    who: dict[str, Any] = {
+        "request": request._request,
+        "user_id": principal.user_id,
+        "username": principal.username,
+        "required": False,
+    }
+    kept = [r for r in results if r.status != "rejected"]
+    for study_uid, count in sorted(Counter(r.study_uid for r in kept).items()):
+        audit.record(
+            action="upload", allowed=True, study_uid=study_uid, status_code=200, **who,
+            detail=f"{count} file(s) stored or already stored",
+        )  # fmt: skip
+    refused = [r for r in results if r.status == "rejected"]
+    if refused:
+        reasons = sorted({r.reason for r in refused})
+        audit.record(
+            action="upload", allowed=False, status_code=200, **who,
+            detail=f"{len(refused)} file(s) refused: {'; '.join(reasons)}",
+        )  # fmt: skip
+
+
 class UploadView(APIView):
     parser_classes = (MultiPartParser,)
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:  # noqa: ANN401
+        if not slots().acquire(blocking=False):
+            return _busy(request)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            slots().release()
+
     @extend_schema(request={"multipart/form-data": UploadIn}, responses={200: UploadOut})
     def post(self, request: Request) -> Response:
-        max_bytes = settings.CONFIG.upload_max_bytes
-        if int(request.META.get("CONTENT_LENGTH") or 0) > max_bytes:
+        config = settings.CONFIG
+        if int(request.META.get("CONTENT_LENGTH") or 0) > config.upload_max_bytes:
             return Response({"detail": "upload too large"}, status=413)
         principal = account_selectors.principal(user_id=int(request.user.pk or 0))
         if principal is None or not principal.active:
             raise PermissionDenied("inactive user")
-        uploads = request.FILES.getlist("files")
-        if not uploads:
-            return Response({"detail": "no files"}, status=status.HTTP_400_BAD_REQUEST)
-        files = ((str(f.name), f.read(max_bytes + 1)) for f in uploads)
-        results = upload.store_all(
-            orthanc=gateway.orthanc(), principal=principal, files=files, max_bytes=max_bytes
-        )
-        for orthanc_study_id in sorted({r.orthanc_study_id for r in results if r.orthanc_study_id}):
-            # Mirror now so the uploader (a clinician) can view it before it is stable; if
-            # Orthanc hiccups here, the study_stable task catches up.
-            with suppress(OrthancError):
-                clinical_services.sync_study(
-                    orthanc=gateway.orthanc(), orthanc_study_id=orthanc_study_id
-                )
-        for result in results:
-            UPLOADS.labels(result.status).inc()
-        stored = sum(r.status != "rejected" for r in results)
         audit.record(
             action="upload",
-            allowed=stored > 0,
+            allowed=True,
             request=request._request,
             user_id=principal.user_id,
             username=principal.username,
-            study_uid=next((r.study_uid for r in results if r.study_uid), ""),
-            status_code=200,
-            detail=f"{stored}/{len(results)} stored or duplicate",
+            detail="started",
+        )  # fails closed: nothing is stored unaudited
+        uploads = request.FILES.getlist("files")
+        if upload_handlers.too_large(request._request):
+            return Response({"detail": "upload too large"}, status=413)
+        if not uploads:
+            return Response({"detail": "no files"}, status=status.HTTP_400_BAD_REQUEST)
+        limits = upload.Limits(
+            temp_dir=str(settings.FILE_UPLOAD_TEMP_DIR),
+            max_expanded_bytes=config.upload_max_bytes,
+            max_zip_ratio=config.security.upload_max_zip_ratio,
         )
+        results: list[upload.FileResult] = []
+        try:
+            upload.store_all(
+                orthanc=gateway.orthanc(),
+                principal=principal,
+                files=((str(f.name), f.file) for f in uploads),
+                limits=limits,
+                results=results,
+            )
+        finally:
+            _record(request, principal, results)
         body = [
             {"name": r.name, "status": r.status, "reason": r.reason, "study_uid": r.study_uid}
             for r in results

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -89,8 +89,8 @@ class FakeOrthanc:
     def lookup_study(self, study_uid: str) -> str | None:
         return next((oid for oid, s in self.studies.items() if _study_uid(s) == study_uid), None)
 
-    def store(self, dicom: bytes) -> tuple[int, dict[str, Any]]:
-        self.stored.append(dicom)
+    def store(self, dicom: IO[bytes]) -> tuple[int, dict[str, Any]]:
+        self.stored.append(dicom.read())
         return 200, {"Status": "Success", "ParentStudy": ""}
 
     def reanalyze(self, orthanc_study_id: str) -> dict[str, Any]:
