@@ -27,7 +27,8 @@ logs:
 	@$(PY) -m stack logs -f
 
 ## Push the synthetic demo brain MR study into the running stack by C-STORE, then wait for its
-## AI result and print the volumes (`make demo DEMO_ARGS=--no-wait` only sends it).
+## AI result and print the volumes (`make demo DEMO_ARGS=--no-wait` only sends it;
+## `DEMO_ARGS=--visits` sends the demo patient's three follow-up visits with known tumour volumes).
 DEMO_ARGS ?=
 demo:
 	@$(PY) -m stack demo $(DEMO_ARGS)

@@ -1,8 +1,9 @@
 """Wiring: `python -m stack demo` — what `make demo` runs against the running native stack.
 
-Sends the synthetic brain MR study by C-STORE as a registered modality would, then (unless
-`--no-wait`) waits for its AI result in the portal and prints the volume of every label. Each
-step is a separate process with the environment its deployable gets under supervisord.
+Sends the synthetic brain MR study by C-STORE as a registered modality would (with `--visits`,
+the patient's follow-up studies, printing each visit's known tumour volume), then (unless
+`--no-wait`) waits for each study's AI result in the portal and prints the volume of every label.
+Each step is a separate process with the environment its deployable gets under supervisord.
 """
 
 from __future__ import annotations
@@ -23,9 +24,15 @@ def say(message: str) -> None:
 
 
 def send(
-    config: StackConfig, *, small: bool, seed: int | None, preset: str | None = None
-) -> str | None:
-    """C-STORE the demo study to the stack's Orthanc; its StudyInstanceUID, None on failure."""
+    config: StackConfig,
+    *,
+    small: bool,
+    seed: int | None,
+    preset: str | None = None,
+    visits: str | None = None,
+) -> list[str] | None:
+    """C-STORE the demo study (or its visits) to the stack's Orthanc; the StudyInstanceUIDs,
+    None on failure."""
     command = [
         str(config.venv / "bin" / "python"),
         "-m",
@@ -35,16 +42,18 @@ def send(
         *(["--small"] if small else []),
         *(["--preset", preset] if preset else []),
         *(["--seed", str(seed)] if seed is not None else []),
+        *(["--visits", visits] if visits else []),
     ]
     env = {**config.service_environment(), "PYTHONPATH": str(config.root / "inference")}
-    say(f"generating the demo brain MR study and sending it to {config.orthanc_aet} by C-STORE")
+    what = "follow-up visits of the demo patient" if visits else "demo brain MR study"
+    say(f"generating the {what} and sending it to {config.orthanc_aet} by C-STORE")
     result = subprocess.run(  # noqa: S603 - our venv's python, our arguments
         command, env=env, cwd=config.root, capture_output=True, text=True, check=False
     )
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
-    match = _SENT.search(result.stdout)
-    return match.group(1) if result.returncode == 0 and match else None
+    sent = [match.group(1) for match in _SENT.finditer(result.stdout)]
+    return sent if result.returncode == 0 and sent else None
 
 
 def wait_for_result(config: StackConfig, study_uid: str, *, timeout_s: float) -> int:
@@ -65,12 +74,17 @@ def run(
     seed: int | None,
     timeout_s: float,
     preset: str | None = None,
+    visits: str | None = None,
 ) -> int:
-    study_uid = send(config, small=small, seed=seed, preset=preset)
-    if study_uid is None:
+    study_uids = send(config, small=small, seed=seed, preset=preset, visits=visits)
+    if study_uids is None:
         say("sending failed (is the stack up? `make status`)")
         return 1
     if not wait:
-        say(f"sent study {study_uid}; its AI result appears in the portal in a minute or two")
+        say(f"sent {', '.join(study_uids)}; AI results appear in the portal in a minute or two")
         return 0
-    return wait_for_result(config, study_uid, timeout_s=timeout_s)
+    worst = 0
+    for study_uid in study_uids:
+        say(f"waiting for the AI result of {study_uid}")
+        worst = max(worst, wait_for_result(config, study_uid, timeout_s=timeout_s))
+    return worst

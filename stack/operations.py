@@ -24,6 +24,13 @@ def add_parsers(sub: Any) -> None:  # noqa: ANN401 - argparse's private _SubPars
     demo_args.add_argument(
         "--preset", help="acquisition layout: sagittal, mixed, clinical24 (default: demo, small)"
     )
+    demo_args.add_argument(
+        "--visits",
+        nargs="?",
+        const="1,1.15,0.8",
+        help="send the demo patient's follow-up visits: the tumour's scale at each, baseline "
+        "first (default 1,1.15,0.8)",
+    )
     demo_args.add_argument("--timeout", type=float, default=900.0, help="seconds to wait")
     modality = sub.add_parser("modality", help="list, add or remove a modality allowed to store")
     modality.add_argument("action", choices=["list", "add", "remove"])
@@ -68,6 +75,7 @@ def cmd_demo(config: StackConfig, args: argparse.Namespace) -> int:
         seed=args.seed,
         timeout_s=args.timeout,
         preset=args.preset,
+        visits=args.visits,
     )
 
 

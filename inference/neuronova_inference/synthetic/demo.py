@@ -1,6 +1,8 @@
-"""wiring: generate one deterministic demo study and C-STORE it (what `make demo` runs).
+"""wiring: generate one deterministic demo study, or a patient's follow-up visits, and C-STORE it
+(what `make demo` runs).
 
 python -m neuronova_inference.synthetic.demo --host 127.0.0.1 --port 4242 --aet NEURONOVA
+python -m neuronova_inference.synthetic.demo --visits 1,1.15,0.8   # baseline + two follow-ups
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
 from pynetdicom import AE
 
 from neuronova_inference.synthetic.dicom import series_datasets, to_bytes
+from neuronova_inference.synthetic.followup import DEFAULT_SCALES, FollowUpVisit, follow_up
 from neuronova_inference.synthetic.phantom import render
 from neuronova_inference.synthetic.presets import PRESETS
 
@@ -36,6 +39,24 @@ def store(datasets: list[Dataset], host: str, port: int, aet: str, calling: str)
     return failed
 
 
+def parse_scales(text: str) -> tuple[float, ...]:
+    try:
+        scales = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from exc
+    if not scales or scales[0] != 1.0 or any(s <= 0 for s in scales):
+        raise argparse.ArgumentTypeError("positive factors, the first (the baseline) 1.0")
+    return scales
+
+
+def describe(visit: FollowUpVisit) -> str:
+    parts = ", ".join(f"label {value} {ml:.2f} mL" for value, ml in visit.truth_ml.items())
+    return (
+        f"visit {visit.visit.number} on {visit.visit.study_date}: tumour scale {visit.scale:g}, "
+        f"ground truth {visit.total_ml:.2f} mL ({parts})"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--host", default="127.0.0.1")
@@ -47,22 +68,42 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--preset", choices=sorted(PRESETS), help="acquisition layout (default demo, or small)"
     )
+    ap.add_argument(
+        "--visits",
+        type=parse_scales,
+        nargs="?",
+        const=DEFAULT_SCALES,
+        help="follow-up visits of the patient: the tumour's scale at each, the baseline first "
+        f"(default {','.join(f'{s:g}' for s in DEFAULT_SCALES)}); 91 days apart",
+    )
     ap.add_argument("--write", type=Path, help="write the files to this folder instead of sending")
     args = ap.parse_args(argv)
     preset = args.preset or ("small" if args.small else "demo")
-    datasets = series_datasets(render(args.seed, PRESETS[preset]()))
-    if args.write:
-        args.write.mkdir(parents=True, exist_ok=True)
-        for ds in datasets:
-            (args.write / f"{ds.SOPInstanceUID}.dcm").write_bytes(to_bytes(ds))
-        print(f"wrote {len(datasets)} instances to {args.write}")
-        return 0
-    failed = store(datasets, args.host, args.port, args.aet, args.calling_aet)
-    print(
-        f"sent study {datasets[0].StudyInstanceUID} ({len(datasets)} instances, "
-        f"{failed} failed) to {args.aet}@{args.host}:{args.port}"
-    )
-    return 1 if failed else 0
+    if args.visits:
+        visits = follow_up(args.seed, PRESETS[preset](), args.visits)
+        studies = [visit.datasets() for visit in visits]
+        for visit in visits:
+            print(describe(visit))
+    else:
+        studies = [series_datasets(render(args.seed, PRESETS[preset]()))]
+    failed_any = False
+    for datasets in studies:
+        if args.write:
+            # One study: the files in the folder itself; visits: a folder per study.
+            folder = args.write / str(datasets[0].StudyInstanceUID) if args.visits else args.write
+            folder.mkdir(parents=True, exist_ok=True)
+            for ds in datasets:
+                (folder / f"{ds.SOPInstanceUID}.dcm").write_bytes(to_bytes(ds))
+            print(f"wrote {len(datasets)} instances to {folder}")
+            continue
+        failed = store(datasets, args.host, args.port, args.aet, args.calling_aet)
+        failed_any = failed_any or failed > 0
+        print(
+            f"sent study {datasets[0].StudyInstanceUID} ({len(datasets)} instances, "
+            f"{failed} failed) to {args.aet}@{args.host}:{args.port}",
+            flush=True,
+        )
+    return 1 if failed_any else 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """pure: render a phantom as four co-registered MR series of valid DICOM (MR Image Storage).
 
-UIDs, names and dates are all derived from the seed, so the same seed gives byte-identical studies.
+UIDs, names and dates are all derived from the seed (and, for a follow-up, the visit), so the same
+seed gives byte-identical studies. Visit 0 is the baseline: the demo study itself.
 """
 
 from __future__ import annotations
@@ -47,26 +48,43 @@ def uid(*parts: object) -> str:
     return str(generate_uid(entropy_srcs=["neuronova-synthetic", *map(str, parts)]))
 
 
-def _study(seed: int) -> Dataset:
+@dataclass(frozen=True)
+class Visit:
+    """Which study of the patient this is: the baseline (0) or a later follow-up."""
+
+    number: int = 0
+    study_date: str = "20260101"
+
+    def uid(self, seed: int, *parts: object) -> str:
+        # The baseline keeps the UIDs the demo study always had.
+        return uid(seed, *parts) if self.number == 0 else uid(seed, f"visit{self.number}", *parts)
+
+
+BASELINE = Visit()
+
+
+def _study(seed: int, visit: Visit = BASELINE) -> Dataset:
     ds = Dataset()
     ds.PatientName = f"SYNTHETIC^PHANTOM{seed:05d}"
     ds.PatientID = f"NN-SYN-{seed:05d}"
     ds.PatientBirthDate = "19700101"
     ds.PatientSex = "O"
-    ds.StudyInstanceUID = uid(seed, "study")
-    ds.StudyDate = "20260101"
+    ds.StudyInstanceUID = visit.uid(seed, "study")
+    ds.StudyDate = visit.study_date
     ds.StudyTime = f"{9 + seed % 8:02d}0000"
-    ds.AccessionNumber = f"SYN{seed:05d}"
+    ds.AccessionNumber = f"SYN{seed:05d}" + (f"V{visit.number}" if visit.number else "")
     ds.ReferringPhysicianName = ""
-    ds.StudyID = f"{seed % 10000}"
+    ds.StudyID = f"{seed % 10000}" + (f"-{visit.number}" if visit.number else "")
     ds.StudyDescription = "MRI BRAIN WITH AND WITHOUT CONTRAST"
     return ds
 
 
-def _series_header(seed: int, number: int, proto: SequenceProtocol, series: SeriesSpec) -> Dataset:
-    ds = _study(seed)
+def _series_header(
+    seed: int, number: int, proto: SequenceProtocol, series: SeriesSpec, visit: Visit
+) -> Dataset:
+    ds = _study(seed, visit)
     ds.Modality = "MR"
-    ds.SeriesInstanceUID = uid(seed, "series", proto.name)
+    ds.SeriesInstanceUID = visit.uid(seed, "series", proto.name)
     ds.SeriesNumber = number
     ds.SeriesDescription = series.description
     ds.ProtocolName = series.description
@@ -74,7 +92,7 @@ def _series_header(seed: int, number: int, proto: SequenceProtocol, series: Seri
     ds.SeriesTime = ds.StudyTime
     ds.BodyPartExamined = "HEAD"
     ds.PatientPosition = "HFS"
-    ds.FrameOfReferenceUID = uid(seed, "frame-of-reference")
+    ds.FrameOfReferenceUID = visit.uid(seed, "frame-of-reference")
     ds.PositionReferenceIndicator = ""
     ds.Manufacturer = "NeuroNova"
     ds.ManufacturerModelName = "Synthetic phantom"
@@ -115,13 +133,13 @@ def _series_header(seed: int, number: int, proto: SequenceProtocol, series: Seri
     return ds
 
 
-def series_datasets(phantom: Phantom) -> list[Dataset]:
+def series_datasets(phantom: Phantom, visit: Visit = BASELINE) -> list[Dataset]:
     """Every instance of the four series, ready to write or send."""
     seed = phantom.seed
     out: list[Dataset] = []
     for number, proto in enumerate(PROTOCOLS, start=1):
         rendered = phantom.by_sequence(proto.name)
-        header = _series_header(seed, number, proto, rendered.spec)
+        header = _series_header(seed, number, proto, rendered.spec, visit)
         volume = rendered.pixels
         affine = rendered.grid.affine
         normal = affine[:3, 0] / np.linalg.norm(affine[:3, 0])
@@ -130,7 +148,7 @@ def series_datasets(phantom: Phantom) -> list[Dataset]:
         for k in range(n):
             ds = Dataset()
             ds.update(header)
-            ds.SOPInstanceUID = uid(seed, proto.name, k)
+            ds.SOPInstanceUID = visit.uid(seed, proto.name, k)
             ds.InstanceNumber = (n - k) if rendered.spec.reverse else (k + 1)
             ds.AcquisitionNumber = 1
             position = affine[:3, :3] @ np.array([k, 0, 0]) + affine[:3, 3]

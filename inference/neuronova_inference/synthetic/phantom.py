@@ -170,8 +170,10 @@ def _store(image: NDArray[np.float32], rng: np.random.Generator) -> NDArray[np.u
     return out
 
 
-def render_study(spec: StudySpec) -> Phantom:
-    rng = np.random.default_rng(spec.seed + 1_000_003)
+def render_study(spec: StudySpec, noise_seed: int | None = None) -> Phantom:
+    """``noise_seed`` (default: from the study's seed) draws texture, outlines and noise; a
+    follow-up visit of the same head takes its own, as a new acquisition would."""
+    rng = np.random.default_rng(spec.seed + 1_000_003 if noise_seed is None else noise_seed)
     # 1 mm, or coarser (up to 2.5 mm) when every series is at least twice as coarse: the
     # acquisition blur hides the difference and small test studies render in a fraction.
     finest = min(float(s.grid.spacing.min()) for s in spec.series)
