@@ -10,7 +10,6 @@ in a way that never loses an instance (a failed re-encode keeps the original byt
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import traceback
@@ -27,7 +26,7 @@ if Path(_VENV).is_dir() and _VENV not in sys.path:
     sys.path.insert(1, _VENV)
 
 import orthanc  # type: ignore[import-not-found]  # noqa: E402
-from neuronova_plugin import __version__, routes  # noqa: E402
+from neuronova_plugin import __version__  # noqa: E402
 from neuronova_plugin.config import PluginConfig, plugin_config  # noqa: E402
 from neuronova_plugin.dicom_refusals import (  # noqa: E402
     LogFollower,
@@ -146,25 +145,6 @@ def register_ingest() -> None:
 
 
 STEPS.append(register_ingest)
-
-
-# --- HTJ2K-aware reading: Orthanc Explorer previews, legacy Explicit VR Little Endian ------------
-def register_reading() -> None:
-    if CONFIG.rendering_routes:
-        for regex, kind in routes.IMAGE_ROUTES.items():
-            handler = functools.partial(routes.image, HOST, kind=kind)
-            orthanc.RegisterRestCallback(regex, _rest_route(handler, name=kind))
-    orthanc.RegisterRestCallback(
-        routes.LEGACY_INSTANCE_ROUTE,
-        _rest_route(functools.partial(routes.legacy_instance, HOST), name="legacy-instance"),
-    )
-    orthanc.RegisterRestCallback(
-        routes.LEGACY_FRAME_ROUTE,
-        _rest_route(functools.partial(routes.legacy_frame, HOST), name="legacy-frame"),
-    )
-
-
-STEPS.append(register_reading)
 
 
 # --- AI pipeline (issue 4) -----------------------------------------------------------------------

@@ -22,7 +22,6 @@ class PluginConfig:
     verify_transcode: bool = True  # decode every re-encoded frame and compare before storing
     transcode_colour: bool = True  # 8-bit RGB images too (grey images always when transcoding)
     zero_preamble: bool = True  # also for instances kept as received (dataset untouched)
-    rendering_routes: bool = True  # HTJ2K-aware /preview and /rendered overrides
     orthanc_log_file: str = ""  # Orthanc's log, followed to count refused DICOM associations
 
 
@@ -32,7 +31,6 @@ CONFIG_KEYS: dict[str, str] = {
     "VerifyTranscode": "verify_transcode",
     "TranscodeColour": "transcode_colour",
     "ZeroPreamble": "zero_preamble",
-    "RenderingRoutes": "rendering_routes",
 }
 
 

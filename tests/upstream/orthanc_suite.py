@@ -60,7 +60,8 @@ PY2_REQUIREMENTS = (
 )
 CACHE = Path(os.environ.get("NEURONOVA_CACHE", "/var/cache/neuronova"))
 VARIANTS = ("plain", "ours")
-# The keys of orthanc.json that configure our plugins (everything else is the suite's choice).
+# The keys of orthanc.json that configure our plugins (everything else is the suite's choice);
+# "Dictionary" (the names of our private tags) is merged into the suite's own.
 PLUGIN_KEYS = ("PythonScript", "PythonVerbose", "Python", "NeuroNova", "IngestTranscoding")
 SUITE_TIMEOUT_S = 3600
 WORK = Path("/tmp/neuronova-suite")  # inside the run's private /tmp
@@ -181,6 +182,7 @@ def _remote_config(run: Run) -> dict[str, Any]:
     if ours:
         base = json.loads((REPO / "orthanc.json").read_text())
         config.update({key: base[key] for key in PLUGIN_KEYS if key in base})
+        config["Dictionary"] = {**config.get("Dictionary", {}), **base.get("Dictionary", {})}
         config["PythonScript"] = str(REPO / "orthanc-plugins" / "entry.py")
         config["NeuroNova"] = {
             **config.get("NeuroNova", {}),
