@@ -15,13 +15,21 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.errors import InvalidDicomError
-from pydicom.tag import BaseTag, Tag
 from pydicom.uid import UID
 
 from neuronova_plugin.codestream import CodestreamInfo, read_main_header
 from neuronova_plugin.pixels import BIG_ENDIAN, Frames, PixelError, original_frames
 from neuronova_plugin.policy import HTJ2K_LOSSLESS, ImageHeader, decide, label_for
-from neuronova_plugin.readback import ReadBackError, frames_equal, read_back, stored_frames
+from neuronova_plugin.readback import (
+    CHANGED_ON_REENCODE,
+    ReadBackError,
+    explicit_le_elements,
+    frames_equal,
+    read_back,
+    same_attributes,
+    same_elements,
+    stored_frames,
+)
 from neuronova_plugin.splice import SpliceError, private_block, splice
 
 PREAMBLE_LENGTH = 128
@@ -32,8 +40,6 @@ VERSION_ELEMENT = 0x11  # (0009,xx11) LO: plugin version that re-encoded it
 PIXEL_DATA = 0x7FE00010
 BYTE_ORDER_SENSITIVE = frozenset({"OW", "OF", "OD", "OL", "OV", "UN", "ox", "xs"})
 REMOVED_ON_REENCODE = ("ExtendedOffsetTable", "ExtendedOffsetTableLengths")
-MAY_BE_REMOVED = frozenset({Tag(0x7FE0, 0x0001), Tag(0x7FE0, 0x0002)})  # the two above
-MAY_BE_ADDED = frozenset({Tag(0x0028, 0x0006)})  # Planar Configuration for colour
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,17 +162,26 @@ def _serialise(ds: Dataset) -> bytes:
 
 
 def _stored_faithful(
-    data: bytes, originals: Frames, transfer_syntax: str, tags: set[BaseTag]
+    data: bytes, originals: Frames, transfer_syntax: str, received: bytes | Dataset
 ) -> bool:
-    """Read back the bytes Orthanc will store: same attributes, every frame equal."""
+    """Read back the bytes Orthanc will store: same attributes, every frame equal.
+
+    ``received``: the received file when it was spliced (Explicit VR LE: every element must be
+    the same bytes), else the received Dataset (values compared after pydicom's conversion).
+    """
     try:
         stored = read_back(data)
-    except ReadBackError:
+        if isinstance(received, bytes):
+            ours = {tag for tag in stored.elements if tag.group == PRIVATE_GROUP}
+            same = same_elements(
+                explicit_le_elements(received), stored.elements, CHANGED_ON_REENCODE | ours
+            )
+        else:
+            stored_ds = dcmread(io.BytesIO(data))
+            same = same_attributes(received, stored_ds, PRIVATE_GROUP, PRIVATE_CREATOR)
+    except (ReadBackError, InvalidDicomError, ValueError, EOFError, KeyError):
         return False
-    if stored.transfer_syntax != transfer_syntax:
-        return False
-    stored_tags = {tag for tag in stored.tags if tag.group != PRIVATE_GROUP}
-    if stored_tags - tags - MAY_BE_ADDED or tags - stored_tags - MAY_BE_REMOVED:
+    if stored.transfer_syntax != transfer_syntax or not same:
         return False
     return frames_equal(stored_frames(stored, len(originals)), originals)
 
@@ -189,12 +204,13 @@ def transcode(data: bytes, *, verify: bool = True, colour: bool = True) -> Trans
         return _kept(exc.reason, original)
     codestreams, infos = [c for c, _ in encoded], [i for _, i in encoded]
     transfer_syntax = _label(infos)
-    tags = {tag for tag in ds.keys() if tag.group != PRIVATE_GROUP}  # noqa: SIM118
+    received: bytes | Dataset = data
     result = _spliced(data, ds, codestreams, transfer_syntax)
     if result is None:
+        received = dcmread(io.BytesIO(data))  # _rewrite changes ``ds`` in place
         _rewrite(ds, codestreams, infos, transfer_syntax)
         result = _serialise(ds)
-    if verify and not _stored_faithful(result, originals, transfer_syntax, tags):
+    if verify and not _stored_faithful(result, originals, transfer_syntax, received):
         return _kept("verify-mismatch", original)
     return TranscodeResult(result, "transcoded", original, transfer_syntax, len(codestreams))
 

@@ -139,6 +139,51 @@ def test_verification_failure_keeps_the_original(monkeypatch: pytest.MonkeyPatch
     assert transcode(data, verify=False).data is not None
 
 
+def test_group_lengths_do_not_fail_the_verification() -> None:
+    """Retired (gggg,0000) elements change value (or go) when their group is re-written."""
+    path = get_testdata_file("ExplVR_BigEnd.dcm")
+    assert isinstance(path, str)
+    assert any(tag.element == 0 for tag in pydicom.dcmread(path).keys())  # noqa: SIM118
+    result = transcode(Path(path).read_bytes())
+    assert result.reason == "transcoded"
+
+
+def _with_sequence(value: str) -> Dataset:
+    ds = synthetic_mr_series(1, rows=16, columns=16)[0]
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = "T-A0100", "SRT", value
+    ds.AnatomicRegionSequence = [item]
+    return ds
+
+
+@pytest.mark.parametrize("path", ["splice", "pydicom"])
+def test_an_element_changed_by_the_writer_fails_the_verification(
+    monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """Values are compared, also inside sequences: the writer may not alter any attribute."""
+    from neuronova_plugin import splice as splicing  # noqa: PLC0415
+    from neuronova_plugin import transcode as module  # noqa: PLC0415
+
+    real_serialise, real_splice = module._serialise, splicing.splice
+
+    def altered_serialise(ds: Dataset) -> bytes:
+        ds.AnatomicRegionSequence[0].CodeMeaning = "Changed"
+        return real_serialise(ds)
+
+    def altered_splice(data: bytes, **kwargs: object) -> bytes:
+        return real_splice(data.replace(b"Brain", b"Brawn"), **kwargs)  # type: ignore[arg-type]
+
+    if path == "splice":
+        monkeypatch.setattr(module, "splice", altered_splice)
+    else:
+        monkeypatch.setattr(module, "_spliced", lambda *_args: None)
+        monkeypatch.setattr(module, "_serialise", altered_serialise)
+    data = _bytes(_with_sequence("Brain"))
+    assert transcode(data).reason == "verify-mismatch"
+    monkeypatch.undo()
+    assert transcode(data).reason == "transcoded"
+
+
 @pytest.mark.parametrize(
     "data", [b"", b"\0" * 200, b"\0" * 128 + b"DICM" + b"\xff" * 64, b"garbage" * 50]
 )
