@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs the whole pytest suite once (unit, integration, e2e: the markers select, nothing is skipped
-# silently). pytest's exit code 5 means no test was collected: for this project that is a broken
-# collection, never a success, so it is reported and turned into a failure.
+# Runs every test once: the TypeScript tests of spa/ and ohif-build/ (scripts/run-ts-tests.sh, which
+# prints their counts), then the whole pytest suite (unit, integration, e2e, security: markers come
+# from the folder, nothing is skipped silently). The TypeScript counts are repeated at the end,
+# next to pytest's summary. pytest's exit code 5 means no test was collected: for this project
+# that is a broken collection, never a success, so it is reported and turned into a failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 run_pytest() {
@@ -14,7 +16,12 @@ run_pytest() {
     return "$rc"
 }
 
-# The portal's unit tests on MariaDB first (a fresh test_nn_* database, dropped after; the MariaDB
+ts_log=$(mktemp)
+trap 'rm -f "$ts_log"' EXIT
+scripts/run-ts-tests.sh 2>&1 | tee "$ts_log"
+rc_ts=${PIPESTATUS[0]}
+
+# The portal's unit tests on MariaDB next (a fresh test_nn_* database, dropped after; the MariaDB
 # integration chain is part of the full run), then everything once on the defaults (SQLite), so
 # the last summary pytest prints is the whole suite's.
 PORTAL_TEST_DATABASE_URL=${PORTAL_TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/test} \
@@ -22,5 +29,6 @@ PORTAL_TEST_DATABASE_URL=${PORTAL_TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306
 rc_mysql=$?
 run_pytest "$@"
 rc=$?
-echo "run-tests: portal unit tests on MariaDB exit $rc_mysql, full suite exit $rc"
-[ "$rc" -eq 0 ] && [ "$rc_mysql" -eq 0 ]
+grep '^run-ts-tests: ' "$ts_log"
+echo "run-tests: TypeScript exit $rc_ts, portal unit tests on MariaDB exit $rc_mysql, full suite exit $rc"
+[ "$rc" -eq 0 ] && [ "$rc_mysql" -eq 0 ] && [ "$rc_ts" -eq 0 ]
