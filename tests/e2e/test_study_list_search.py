@@ -21,8 +21,6 @@ from tests.support.portal import make_mr
 from tests.support.stack import RunningStack
 from tests.support.web import login, screenshot
 
-pytestmark = pytest.mark.e2e
-
 OWN = ("NN-DEMO-0001", "SEARCHLIST^OWN", "1.2.826.0.1.3680043.10.2077.1")  # the clinician's
 FOREIGN = ("NN-E2E-SEARCH-OTHER", "SEARCHLIST^FOREIGN", "1.2.826.0.1.3680043.10.2077.2")
 

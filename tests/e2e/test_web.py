@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Demo, api_get
@@ -27,8 +26,6 @@ from tests.support.web import (
     wait_for_overlay,
     wait_for_rendered_image,
 )
-
-pytestmark = pytest.mark.e2e
 
 
 def open_viewer_from_study_page(

@@ -11,8 +11,6 @@ import requests
 from tests.support.hardened import Hardened
 from tests.support.portal import session_from
 
-pytestmark = [pytest.mark.security, pytest.mark.integration]
-
 ADMIN = "/api/admin/"
 LOGIN = "/api/admin/login/"
 

@@ -14,8 +14,6 @@ import requests
 from tests.support.hardened import Hardened, detail, mr_file
 from tests.support.portal import session_from
 
-pytestmark = [pytest.mark.security, pytest.mark.integration]
-
 # What an unauthenticated caller can put in a cell: the username of a failed login (leading tabs
 # and carriage returns are trimmed by the login forms before they are audited).
 FORMULAS = ('=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)")

@@ -22,8 +22,6 @@ import requests
 
 from tests.support.portal import PortalChain, make_mr, portal_chain
 
-pytestmark = [pytest.mark.security, pytest.mark.integration]
-
 OWN = "NN-DEMO-0001"  # the dev clinician's seeded patient
 OTHERS = [f"NN-OTHER-{n}" for n in range(6)]
 MAX_RESULTS = 20

@@ -21,8 +21,6 @@ from pynetdicom import AE
 
 from tests.support.orthanc import OrthancProcess, running_orthanc, synthetic_mr_series
 
-pytestmark = pytest.mark.security
-
 MODALITY = "NN-SEC-MR"
 VERIFICATION = "1.2.840.10008.1.1"  # C-ECHO
 

@@ -20,8 +20,6 @@ from fhir_sync.values import PatientInfo
 from tests.support.fhir_server import FhirTestServer
 from tests.support.fhir_values import snapshot
 
-pytestmark = pytest.mark.security
-
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FhirTestServer]:

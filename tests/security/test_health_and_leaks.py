@@ -17,8 +17,6 @@ from django.test import Client
 from tests.support.hardened import Hardened, mr_file
 from tests.support.portal import session_from
 
-pytestmark = [pytest.mark.security, pytest.mark.integration]
-
 
 def test_concurrent_health_calls_answer_from_the_last_round_while_a_probe_hangs(
     monkeypatch: pytest.MonkeyPatch,

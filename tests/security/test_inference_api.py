@@ -25,8 +25,6 @@ import yaml
 from stack import render
 from stack.config import load
 
-pytestmark = pytest.mark.security
-
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "a-test-token-only-this-module-knows-0123456789"
 STUDY = "0123abcd-0123abcd-0123abcd-0123abcd-0123abcd"

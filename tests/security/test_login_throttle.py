@@ -10,8 +10,6 @@ import pytest
 from tests.support.hardened import Hardened, detail
 from tests.support.portal import session_from
 
-pytestmark = [pytest.mark.security, pytest.mark.integration]
-
 
 def test_rotating_x_forwarded_for_does_not_reset_the_login_throttle(hardened: Hardened) -> None:
     """PORTAL_LOGIN_RATE is 5/min per (address, username); a fresh X-Forwarded-For (and

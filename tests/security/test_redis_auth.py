@@ -29,8 +29,6 @@ from celery import Celery
 
 from tests.support.stack import ROOT, RunningStack, stack_environment
 
-pytestmark = pytest.mark.security
-
 JOB_EVENT = "neuronova.portal.job_event"
 
 

@@ -22,8 +22,6 @@ import requests
 from stack import secrets_file
 from tests.support.stack import ROOT, RunningStack, stack_environment
 
-pytestmark = pytest.mark.security
-
 # Every fixed secret this repository has shipped: the stack's and the portal's dev defaults, and
 # the .env.example placeholders. An attacker reads them on GitHub.
 PUBLISHED = {

@@ -12,8 +12,6 @@ import requests
 
 from tests.support.hardened import Hardened, detail, mr_file
 
-pytestmark = [pytest.mark.security, pytest.mark.integration]
-
 SESSION_S = 0.003 * 3600  # JWT_SESSION_HOURS of the hardened chain
 
 

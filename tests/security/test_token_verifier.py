@@ -10,8 +10,6 @@ import requests
 
 from tests.support.hardened import Hardened, mr_file
 
-pytestmark = [pytest.mark.security, pytest.mark.integration]
-
 
 def _logout(hardened: Hardened, user: str, pair: dict[str, str]) -> None:
     answer = requests.post(

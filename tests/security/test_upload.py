@@ -23,8 +23,6 @@ from urllib3 import encode_multipart_formdata
 from tests.support.hardened import ASSIGNED_PATIENT, Hardened, detail, mr_file, peak_rss_kib
 from tests.unit.portal.conftest import FakeOrthanc, bearer
 
-pytestmark = [pytest.mark.security, pytest.mark.integration]
-
 ENCRYPTED = 0x1
 
 

@@ -32,8 +32,6 @@ from tests.support.portal import PortalChain, portal_chain
 from tests.upstream import orthanc_tests
 from tests.upstream.dicomweb_differences import EXPECTED
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "dicomweb-conformance"
 WRAPPER = Path(__file__).with_name("suite_wrapper.py")

@@ -23,8 +23,6 @@ from pydicom.uid import CTImageStorage
 
 from tests.integration.ai.conftest import Pipeline
 
-pytestmark = pytest.mark.integration
-
 GRID = axial_grid((16, 48, 48), (9.0, 4.5, 4.5), np.zeros(3))
 
 

@@ -17,7 +17,6 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import pytest
 import requests
 from neuronova_inference import registry
 from neuronova_inference.seg import build_seg
@@ -26,8 +25,6 @@ from neuronova_inference.synthetic.phantom import axial_grid
 from neuronova_inference.synthetic.study import SyntheticStudy
 
 from tests.support.orthanc import running_orthanc, synthetic_mr_series, write_series
-
-pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
 ASSOCIATIONS, SLICES = 4, 100

@@ -21,7 +21,7 @@ from neuronova_portal.celery import app
 from tests.support.fhir_portal import add_done_job, add_study
 from tests.support.fhir_server import FhirTestServer
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 STUDY_UID = "1.2.826.0.1.3680043.8.498.501"
 NO_ORTHANC: Any = None  # the study is already mirrored, so the service never asks Orthanc

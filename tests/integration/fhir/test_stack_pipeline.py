@@ -28,8 +28,6 @@ from observability.prometheus.render import TEMPLATE, render
 from tests.support.fhir_server import FhirTestServer
 from tests.support.stack import RunningStack, free_ports, native_stack
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[3]
 PIPELINE_DEADLINE_S = 300.0
 

@@ -15,8 +15,6 @@ from fhir_sync.sync import sync_snapshot
 from tests.support.fhir_server import FhirTestServer
 from tests.support.fhir_values import STUDY_UID, reanalysed, snapshot
 
-pytestmark = pytest.mark.integration
-
 DICOMWEB = "https://pacs.example/api/pacs/dicom-web"
 
 

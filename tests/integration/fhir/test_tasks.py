@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from tests.support.fhir_server import FhirTestServer
 from tests.support.fhir_values import STUDY_UID, reanalysed, snapshot
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 
 class _Portal:

@@ -29,9 +29,6 @@ from tests.integration.htj2k_codec.images import (
 )
 from tests.integration.htj2k_codec.support import EXPLICIT_LE, HTJ2K_RPCL, run_tool
 
-pytestmark = pytest.mark.integration
-
-
 SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"
 
 

@@ -40,8 +40,6 @@ from tests.integration.htj2k_codec.support import (
     rooted_orthanc,
 )
 
-pytestmark = pytest.mark.integration
-
 SEGMENTATION = UID("1.2.840.10008.5.1.4.1.1.66.4")
 BASIC_TEXT_SR = UID("1.2.840.10008.5.1.4.1.1.88.11")
 

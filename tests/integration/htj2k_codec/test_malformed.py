@@ -24,8 +24,6 @@ from tests.integration.htj2k_codec.support import (
     run_tool,
 )
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def good(codec: Codec, tmp_path_factory: pytest.TempPathFactory) -> bytes:

@@ -41,8 +41,6 @@ from tests.integration.htj2k_codec.support import (
     storescp,
 )
 
-pytestmark = pytest.mark.integration
-
 # Formats plain Orthanc 1.13 decodes to their own values (palette: LUT colours; signed 8-bit:
 # not at all, "Unsupported DICOM image").
 GREY_OR_RGB = [k for k in KINDS if k.photometric != "PALETTE COLOR" and k.name != "signed8"]

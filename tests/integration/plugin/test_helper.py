@@ -13,8 +13,6 @@ import requests
 
 from tests.support.orthanc import REPO_ROOT, SCU_AET, OrthancProcess, base_config
 
-pytestmark = pytest.mark.integration
-
 
 def test_orthanc_answers_with_plugin_loaded(orthanc: OrthancProcess) -> None:
     system = requests.get(f"{orthanc.url}/system", auth=orthanc.auth, timeout=10).json()

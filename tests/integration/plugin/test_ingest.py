@@ -18,8 +18,6 @@ from pydicom.uid import generate_uid
 from tests.integration.plugin.conftest import assert_no_plugin_errors
 from tests.support.orthanc import OrthancProcess, synthetic_mr_series, write_series
 
-pytestmark = pytest.mark.integration
-
 HTJ2K_RPCL = "1.2.840.10008.1.2.4.202"
 CORPUS = sorted(
     p

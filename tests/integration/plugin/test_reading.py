@@ -31,7 +31,6 @@ from tests.support.orthanc import (
     synthetic_mr_series,
 )
 
-pytestmark = pytest.mark.integration
 HTJ2K_RPCL = "1.2.840.10008.1.2.4.202"
 Pair = tuple[str, str, pydicom.Dataset]  # ours (HTJ2K), plain (as sent), the original
 

@@ -20,8 +20,6 @@ from PIL import Image
 
 from tests.support.portal import PortalChain, bad_tokens, make_mr, portal_chain
 
-pytestmark = pytest.mark.integration
-
 ROOT = "1.2.826.0.1.3680043.10.1234"
 S1, SE1 = f"{ROOT}.1", f"{ROOT}.1.1"  # NN-DEMO-0001, assigned to clinician by seed_dev_users
 S2, SE2 = f"{ROOT}.2", f"{ROOT}.2.1"  # NN-IT-OTHER, assigned to clinician2 here

@@ -16,8 +16,6 @@ import requests
 
 from tests.support.portal import PortalChain, make_mr, portal_chain
 
-pytestmark = pytest.mark.integration
-
 SERVER = os.environ.get("PORTAL_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
 STUDY, SERIES = "1.2.826.0.1.3680043.10.777.1", "1.2.826.0.1.3680043.10.777.1.1"
 

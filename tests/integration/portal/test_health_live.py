@@ -13,8 +13,6 @@ from django.conf import settings as django_settings
 from django.test import Client
 from health import views
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def http_ok() -> Iterator[str]:

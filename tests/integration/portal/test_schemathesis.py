@@ -20,7 +20,7 @@ from schemathesis.checks import not_a_server_error
 from tests.support.portal import DEV_PASSWORDS
 from tests.unit.portal.conftest import FakeOrthanc
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 # /api/schema/ needs a login, and no user exists before the test database does: the same
 # document is generated in-process (what the view serves), then driven through the WSGI app.

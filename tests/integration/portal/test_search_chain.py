@@ -18,8 +18,6 @@ import requests
 
 from tests.support.portal import PortalChain, make_mr, portal_chain
 
-pytestmark = pytest.mark.integration
-
 NAMES = {"1.2.826.0.77.1": "GROWTH^7", "1.2.826.0.77.2": "GROWTH^8 JR", "1.2.826.0.77.3": "OTHER^X"}
 PATIENTS = {"1.2.826.0.77.1": "NN-DEMO-0001", "1.2.826.0.77.2": "NN-G8", "1.2.826.0.77.3": "NN-X"}
 

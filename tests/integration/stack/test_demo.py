@@ -5,11 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 from tests.support.stack import ROOT, RunningStack
-
-pytestmark = pytest.mark.integration
 
 MANIFEST = ROOT / "inference" / "models" / "nn-brain-tumour-synth" / "manifest.json"
 

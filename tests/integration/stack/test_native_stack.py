@@ -12,8 +12,6 @@ import requests
 
 from tests.support.stack import RunningStack
 
-pytestmark = pytest.mark.integration
-
 SERVICES = ("db", "redis", "orthanc", "inference", "portal-worker", "inference-worker")
 
 

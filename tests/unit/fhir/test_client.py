@@ -17,8 +17,6 @@ from fhir_sync.client import (
 )
 from fhir_sync.config import load_config
 
-pytestmark = pytest.mark.unit
-
 Handler = Callable[[httpx.Request], httpx.Response]
 
 

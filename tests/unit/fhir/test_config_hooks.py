@@ -12,8 +12,6 @@ from fhir_sync import hooks, store
 from fhir_sync.config import DEFAULT_PATIENT_ID_SYSTEM, FhirConfigError, load_config
 from kombu.exceptions import OperationalError
 
-pytestmark = pytest.mark.unit
-
 
 def test_empty_base_url_means_sync_off() -> None:
     config = load_config({})

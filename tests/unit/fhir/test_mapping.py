@@ -8,8 +8,6 @@ import pytest
 from fhir_sync import mapping
 from fhir_sync.values import AiResult, LabelVolume, PatientInfo, SeriesInfo, StudyInfo
 
-pytestmark = pytest.mark.unit
-
 ISSUED = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
 RESULT = AiResult(
     job_id="job-1",

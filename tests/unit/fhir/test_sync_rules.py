@@ -10,8 +10,6 @@ from fhir_sync.metrics import lag_seconds
 from fhir_sync.sync import contains, report_status
 from fhir_sync.values import AiResult
 
-pytestmark = pytest.mark.unit
-
 RESULT = AiResult("job-2", "m", "1", "1.2", datetime(2026, 1, 1, tzinfo=UTC))
 
 

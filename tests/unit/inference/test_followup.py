@@ -9,8 +9,6 @@ from neuronova_inference.synthetic.phantom import render
 
 from tests.support.synthetic import tiny_grid
 
-pytestmark = pytest.mark.unit
-
 
 def test_baseline_is_the_plain_study_and_later_visits_are_new_studies_of_that_patient() -> None:
     visits = follow_up(5, tiny_grid(), (1.0, 1.2, 0.8), interval_days=30)

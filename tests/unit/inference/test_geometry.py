@@ -6,8 +6,6 @@ from neuronova_inference.preprocess import Volume, model_affine, normalise, resa
 
 from tests.support.synthetic import shipped_manifest
 
-pytestmark = pytest.mark.unit
-
 
 def test_model_grid_is_centred_and_oriented() -> None:
     grid = GridSpec((8, 10, 12), (2.0, 3.0, 4.0), "LPS", "zyx")

@@ -6,8 +6,6 @@ from neuronova_inference.session import sha256_file
 
 from tests.support.synthetic import MODEL_DIR, manifest_raw
 
-pytestmark = pytest.mark.unit
-
 
 def test_shipped_manifest_describes_the_shipped_file() -> None:
     manifest = parse_manifest(manifest_raw())

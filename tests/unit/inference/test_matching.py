@@ -1,9 +1,6 @@
-import pytest
 from neuronova_inference.matching import match_study
 
 from tests.support.synthetic import shipped_manifest
-
-pytestmark = pytest.mark.unit
 
 
 def _s(desc: str, n: int = 20, modality: str = "MR", **extra: str) -> dict[str, str]:

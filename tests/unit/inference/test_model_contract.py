@@ -31,8 +31,6 @@ from onnx import TensorProto, helper, numpy_helper
 
 from tests.support.synthetic import manifest_raw
 
-pytestmark = pytest.mark.unit
-
 SHAPE = (144, 160, 112)  # x, y, z at 1 mm: covers the brain of the phantom
 SEED = 1  # its tumour lies on the patient's left (LPS x > 0)
 

@@ -17,8 +17,6 @@ from pydicom.uid import UID
 
 from tests.support.synthetic import oracle_predictor, shipped_manifest, tiny_study
 
-pytestmark = pytest.mark.unit
-
 
 def test_oracle_network_round_trips_through_model_space_and_back() -> None:
     """Perfect logits on the model grid must come back as the truth on the acquisition grid."""

@@ -7,7 +7,6 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import pytest
 from neuronova_inference.decode import pixels
 from neuronova_inference.manifest import Manifest, QcSpec, parse_manifest
 from neuronova_inference.pipeline import run_study
@@ -15,8 +14,6 @@ from neuronova_inference.postprocess import decode
 from numpy.typing import NDArray
 
 from tests.support.synthetic import manifest_raw, oracle_predictor, shipped_manifest, tiny_study
-
-pytestmark = pytest.mark.unit
 
 
 def _manifest(threshold: float) -> Manifest:

@@ -23,8 +23,6 @@ from numpy.typing import NDArray
 
 from tests.support.synthetic import oracle_predictor, shipped_manifest
 
-pytestmark = pytest.mark.unit
-
 SEED = 31
 
 

@@ -1,12 +1,9 @@
 import numpy as np
-import pytest
 from neuronova_inference.matching import match_study
 from neuronova_inference.synthetic.dicom import series_datasets, to_bytes
 from neuronova_inference.synthetic.phantom import SEQUENCES, render
 
 from tests.support.synthetic import shipped_manifest, tiny_grid, tiny_study
-
-pytestmark = pytest.mark.unit
 
 
 def test_same_seed_same_study_and_different_seed_differs() -> None:

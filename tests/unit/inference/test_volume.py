@@ -8,8 +8,6 @@ from pydicom.dataset import Dataset
 
 from tests.support.synthetic import tiny_study
 
-pytestmark = pytest.mark.unit
-
 
 def _series(name: str = "AX T1 SE") -> list[Dataset]:
     study = tiny_study()

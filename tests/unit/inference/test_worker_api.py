@@ -11,8 +11,6 @@ from neuronova_inference.pipeline import RefusedError
 from neuronova_inference.qc import Quality
 from neuronova_inference.registry import DEFAULT_MODELS_DIR, UnknownModelError, load
 
-pytestmark = pytest.mark.unit
-
 JOB = {
     "job_id": "1.2.3:m:1",
     "study_uid": "1.2.3",

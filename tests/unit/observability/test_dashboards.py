@@ -7,12 +7,9 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 import yaml
 
 from observability.grafana import generate
-
-pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[3]
 DASHBOARDS = ROOT / "observability" / "grafana" / "dashboards"

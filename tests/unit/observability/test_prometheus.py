@@ -11,8 +11,6 @@ import yaml
 
 from observability.prometheus.render import TEMPLATE, render
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[3] / "observability"
 PROM = ROOT / "prometheus"
 RULES = PROM / "rules" / "neuronova.yml"

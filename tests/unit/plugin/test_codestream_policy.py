@@ -17,8 +17,6 @@ from neuronova_plugin.policy import (
     label_for,
 )
 
-pytestmark = pytest.mark.unit
-
 MR = ImageHeader(
     transfer_syntax="1.2.840.10008.1.2.1",
     sop_class_uid="1.2.840.10008.5.1.4.1.1.4",

@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 from neuronova_plugin.config import CONFIG_KEYS, ConfigError, PluginConfig, plugin_config
 
-pytestmark = pytest.mark.unit
-
 
 def test_defaults_without_section() -> None:
     assert plugin_config({}) == PluginConfig()

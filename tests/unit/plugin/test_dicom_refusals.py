@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from neuronova_plugin.dicom_refusals import LogFollower, RefusedAssociations, refusals
 from prometheus_client import CollectorRegistry, generate_latest
-
-pytestmark = pytest.mark.unit
 
 CALLING = (
     "W1203 09:51:02.123456 DICOM-3 CommandDispatcher.cpp:327] "

@@ -11,8 +11,6 @@ from neuronova_plugin.metrics import PluginMetrics
 
 from tests.support.orthanc import synthetic_mr_series
 
-pytestmark = pytest.mark.unit
-
 
 class FakeHost:
     def __init__(self) -> None:

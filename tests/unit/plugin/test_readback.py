@@ -15,8 +15,6 @@ from neuronova_plugin.transcode import PRIVATE_GROUP, transcode
 
 from tests.support.orthanc import synthetic_mr_series
 
-pytestmark = pytest.mark.unit
-
 
 def _transcoded() -> tuple[bytes, pydicom.Dataset]:
     ds = synthetic_mr_series(1, rows=32, columns=24)[0]

@@ -16,8 +16,6 @@ from pydicom.sequence import Sequence
 
 from tests.support.orthanc import synthetic_mr_series
 
-pytestmark = pytest.mark.unit
-
 
 def _file(ds: Dataset) -> bytes:
     buffer = io.BytesIO()

@@ -22,8 +22,6 @@ from pydicom.dataset import Dataset
 
 from tests.support.orthanc import synthetic_mr_series
 
-pytestmark = pytest.mark.unit
-
 CORPUS = sorted(
     p
     for p in Path(get_testdata_file("CT_small.dcm") or "").parent.iterdir()

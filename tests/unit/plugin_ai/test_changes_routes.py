@@ -25,7 +25,6 @@ from tests.support.synthetic import (
     tiny_study,
 )
 
-pytestmark = pytest.mark.unit
 MODEL = ModelInputs.from_manifest(manifest_raw())
 
 

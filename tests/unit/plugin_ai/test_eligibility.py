@@ -6,8 +6,6 @@ from neuronova_plugin.ai.eligibility import ModelInputs, decide
 
 from tests.support.synthetic import manifest_raw, shipped_manifest, tiny_study
 
-pytestmark = pytest.mark.unit
-
 
 def _s(desc: str, n: int = 20, modality: str = "MR", **extra: str) -> dict[str, str]:
     return {"Modality": modality, "SeriesDescription": desc, "NumberOfInstances": str(n), **extra}

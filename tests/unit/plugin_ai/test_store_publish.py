@@ -5,8 +5,6 @@ import pytest
 from neuronova_plugin.ai.publisher import drain
 from neuronova_plugin.ai.store import JobStore, Message
 
-pytestmark = pytest.mark.unit
-
 
 def _m(key: str, task: str = "t", queue: str = "q") -> Message:
     return Message(key, task, queue, {"job_id": key})

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
 from pacs.access import Authoriser, Principal, decide
 from pacs.ttl_cache import TTLCache
-
-pytestmark = pytest.mark.unit
 
 OWNERS = {"1.1": "P1", "1.2": "P2"}
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
 from django.core.cache.backends.redis import RedisCacheClient
 from neuronova_portal.cache import PooledRedisCache, PooledRedisCacheClient
-
-pytestmark = pytest.mark.unit
 
 
 def test_one_client_object_per_pool_is_reused() -> None:

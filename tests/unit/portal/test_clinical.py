@@ -26,7 +26,7 @@ from tests.unit.portal.conftest import (
     orthanc_study_json,
 )
 
-pytestmark = [pytest.mark.unit, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 STUDY = "1.2.826.0.7.1"
 

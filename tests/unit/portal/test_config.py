@@ -6,8 +6,6 @@ import pytest
 from django.core.management import CommandError, call_command
 from neuronova_portal import config
 
-pytestmark = pytest.mark.unit
-
 STRONG = {
     "NEURONOVA_ENV": "production",
     "DJANGO_SECRET_KEY": "s" * 50,

@@ -25,7 +25,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from tests.support.portal import DEV_PASSWORDS, bad_tokens
 from tests.unit.portal.conftest import FakeOrthanc, login
 
-pytestmark = [pytest.mark.unit, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 S1, SE1, I1 = "1.2.826.0.1.1", "1.2.826.0.1.1.1", "1.2.826.0.1.1.1.1"  # NN-DEMO-0001 (clinician)
 S2, SE2, I2 = "1.2.826.0.1.2", "1.2.826.0.1.2.1", "1.2.826.0.1.2.1.1"  # NN-OTHER (clinician2)

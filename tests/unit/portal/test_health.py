@@ -17,8 +17,6 @@ from health import probes, views
 from health.report import ProbeResult, summarise, worker_results
 from prometheus_client.core import GaugeMetricFamily
 
-pytestmark = pytest.mark.unit
-
 
 def test_summarise_all_ok_is_200() -> None:
     status, body = summarise(

@@ -6,8 +6,6 @@ import pytest
 from pacs import paths
 from pacs.paths import Kind, PathRefused
 
-pytestmark = pytest.mark.unit
-
 S, SE, INST = "1.2.840.1", "1.2.840.1.2", "1.2.840.1.2.3"
 
 

@@ -10,8 +10,6 @@ import pytest
 from pacs import qido, scope
 from pacs.query import Dialect, QueryRefused, Unrepresentable, encode, parse
 
-pytestmark = pytest.mark.unit
-
 
 def orthanc_reads(query: str, dialect: Dialect) -> list[tuple[str, str]]:
     """How Orthanc turns a query string into arguments (HttpToolbox::ParseGetArguments), after

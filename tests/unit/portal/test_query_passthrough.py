@@ -23,7 +23,7 @@ from pacs.query import Dialect
 
 from tests.unit.portal.conftest import FakeOrthanc, bearer
 
-pytestmark = [pytest.mark.unit, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 S1, SE1, I1 = "1.2.826.0.1.1", "1.2.826.0.1.1.1", "1.2.826.0.1.1.1.1"
 S2 = "1.2.826.0.1.2"

@@ -20,8 +20,6 @@ import yaml
 
 from stack import render
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "docker-compose.yml"
 SPEC = Path("/usr/lib/python3/dist-packages/compose/config/compose_spec.json")

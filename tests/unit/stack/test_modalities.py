@@ -10,8 +10,6 @@ import pytest
 from stack import modalities
 from stack.config import ConfigError
 
-pytestmark = pytest.mark.unit
-
 
 def test_an_entry_may_store_and_echo_only() -> None:
     entry = modalities.entry("MR1", "10.0.0.7")

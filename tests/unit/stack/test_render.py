@@ -10,8 +10,6 @@ import pytest
 from stack import render
 from stack.config import ConfigError, load
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[3]
 
 

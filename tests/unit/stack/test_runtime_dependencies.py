@@ -19,15 +19,12 @@ from collections.abc import Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
 
-import pytest
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from stack import render
 from stack.config import load
-
-pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[3]
 SOURCE_ROOTS = (ROOT / "orthanc-plugins", ROOT / "inference", ROOT / "django-portal", ROOT)

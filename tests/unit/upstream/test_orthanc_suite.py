@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.upstream import orthanc_suite
-
-pytestmark = pytest.mark.unit
 
 
 def test_compare_splits_lost_tests_into_intended_and_unexpected() -> None:

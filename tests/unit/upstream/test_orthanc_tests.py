@@ -9,8 +9,6 @@ import pytest
 
 from tests.upstream import orthanc_tests
 
-pytestmark = pytest.mark.unit
-
 
 def test_tag_follows_the_orthanc_version() -> None:
     assert orthanc_tests.tag_for("1.13.0\n") == "Orthanc-1.13.0"
