@@ -3,7 +3,7 @@ conftest, helpers shared by areas in tests/support/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,13 @@ FOLDER_MARKERS = {
     "upstream": "integration",
     "compose": "compose",
 }
+# Tests that drive real services: one that skips hides the very failure it exists to catch (a
+# service or tool missing), so a skip there is reported as a failure.
+NEVER_SKIP = frozenset({"integration", "e2e", "security", "compose"})
+
+
+def _folder_marker(item: pytest.Item) -> str | None:
+    return FOLDER_MARKERS.get(item.path.resolve().relative_to(TESTS).parts[0])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -30,7 +37,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     errors = set()
     for item in items:
         where = item.path.resolve().relative_to(TESTS)
-        marker = FOLDER_MARKERS.get(where.parts[0])
+        marker = _folder_marker(item)
         if marker is None:
             errors.add(f"tests/{where}: tests/{where.parts[0]} has no marker in tests/conftest.py")
             continue
@@ -46,6 +53,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(getattr(pytest.mark, marker))
     if errors:
         raise pytest.UsageError("test markers:\n  " + "\n  ".join(sorted(errors)))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    del call
+    report = yield
+    if report.skipped and not hasattr(report, "wasxfail") and _folder_marker(item) in NEVER_SKIP:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        top = item.path.resolve().relative_to(TESTS).parts[0]
+        report.outcome = "failed"
+        report.longrepr = f"{reason} - tests in tests/{top} fail, never skip"
+    return report
 
 
 @pytest.fixture(scope="session")

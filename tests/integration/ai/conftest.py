@@ -8,7 +8,6 @@ import base64
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from neuronova_inference.synthetic.dicom import to_bytes
 from pydicom.dataset import Dataset
 
 from tests.support.orthanc import OrthancProcess, free_port
+from tests.support.tools import require_tool
 
 REPO = Path(__file__).resolve().parents[3]
 VENV_BIN = Path(sys.executable).parent
@@ -189,8 +189,8 @@ class Pipeline:
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    if not shutil.which("redis-server") or not shutil.which("storescu"):
-        pytest.skip("redis-server and dcmtk's storescu are needed")
+    require_tool("redis-server", "redis-server")
+    require_tool("storescu", "dcmtk")
     tmp = tmp_path_factory.mktemp("ai")
     server = RedisServer(tmp).start()
     orthanc = OrthancProcess(

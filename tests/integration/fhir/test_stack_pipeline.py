@@ -10,7 +10,6 @@ in-memory FHIR server): the session stack of tests/conftest.py runs without FHIR
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 import urllib.parse
@@ -27,6 +26,7 @@ from celery import Celery
 from observability.prometheus.render import TEMPLATE, render
 from tests.support.fhir_server import FhirTestServer
 from tests.support.stack import RunningStack, free_ports, native_stack
+from tests.support.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[3]
 PIPELINE_DEADLINE_S = 300.0
@@ -148,9 +148,7 @@ def _prometheus_query(base: str, query: str) -> list[dict[str, Any]]:
 
 
 def test_debian_prometheus_scrapes_the_stack(world: World, tmp_path: Path) -> None:
-    prometheus = shutil.which("prometheus")
-    if prometheus is None:
-        pytest.skip("Debian's prometheus package is not installed")
+    prometheus = require_tool("prometheus", "prometheus")
     (port,) = free_ports(1)
     stack = world.stack
     env = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 import yaml
 
 from observability.prometheus.render import TEMPLATE, render
+from tests.support.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[3] / "observability"
 PROM = ROOT / "prometheus"
@@ -18,10 +18,7 @@ RULE_TESTS = PROM / "tests" / "neuronova_test.yml"
 
 
 def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} is not installed (Debian: prometheus / prometheus-alertmanager)")
-    return path
+    return require_tool(name, "prometheus-alertmanager" if name == "amtool" else "prometheus")
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import pytest
 import yaml
 
 from stack import render
+from tests.support.tools import require_file, require_tool
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -41,11 +40,10 @@ def _env_example() -> dict[str, str]:
     return dict(pairs)
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
 def test_docker_compose_config_accepts_it() -> None:
     result = subprocess.run(
         [
-            "docker-compose",
+            require_tool("docker-compose", "docker-compose"),
             "--env-file",
             str(ROOT / ".env.example"),
             "-f",
@@ -62,11 +60,9 @@ def test_docker_compose_config_accepts_it() -> None:
 
 
 def test_missing_secret_is_refused() -> None:
-    if shutil.which("docker-compose") is None:
-        pytest.skip("docker-compose not installed")
     env = {"PATH": "/usr/bin:/bin"}
     result = subprocess.run(
-        ["docker-compose", "-f", str(COMPOSE), "config", "-q"],
+        [require_tool("docker-compose", "docker-compose"), "-f", str(COMPOSE), "config", "-q"],
         capture_output=True,
         text=True,
         check=False,
@@ -77,9 +73,8 @@ def test_missing_secret_is_refused() -> None:
     assert "set " in result.stderr  # the ${VAR:?set VAR} message names what is missing
 
 
-@pytest.mark.skipif(not SPEC.exists(), reason="compose spec schema not installed")
 def test_compose_spec_schema_accepts_it() -> None:
-    schema = json.loads(SPEC.read_text())
+    schema = json.loads(require_file(SPEC, "docker-compose").read_text())
     jsonschema.validate(_compose(), schema)
 
 
