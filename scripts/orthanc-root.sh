@@ -111,10 +111,13 @@ cmd_build() {
     touch "$root.used"
     # Other pins' roots (another checkout's, or older ones) go once unused for two days; an
     # Orthanc running on one keeps it alive (`run` touches it).
-    local used
-    for used in "$cache"/*.used; do
-        [ "$used" = "$root.used" ] || [ -z "$(find "$used" -mmin +2880)" ] ||
-            rm -rf "${used%.used}" "${used%.used}.log" "${used%.used}.stage" "$used"
+    local other stamp
+    for other in "$cache"/*/.neuronova-root; do
+        other=${other%/.neuronova-root}
+        stamp=$other.used
+        [ -e "$stamp" ] || stamp=$other
+        [ "$other" = "$root" ] || [ -z "$(find "$stamp" -maxdepth 0 -mmin +2880)" ] ||
+            rm -rf "$other" "$other.log" "$other.stage" "$other.used"
     done
     build_venv "$root"
     printf '%s\n' "$root"
