@@ -1,3 +1,3 @@
-"""Pure: the NeuroNova Orthanc plugin package; ``entry.py`` is its only Orthanc-facing file."""
+"""Pure: the NeuroNova Orthanc plugin package; only ``entry.py`` imports ``orthanc``."""
 
 __version__ = "0.1.0"

@@ -1,18 +1,39 @@
-"""Pure: the plugin's own keys of the ``NeuroNova`` section of the Orthanc configuration.
+"""Pure: the ``NeuroNova`` section of the Orthanc configuration, read once into frozen values.
 
-Read once at start-up into a frozen dataclass. Keys owned by other features (``RedisUrl``,
-``VarDirectory``, the AI keys) are ignored here and read by their own feature.
+One parser for every feature of the plugin (ingest, metrics, AI), so a key means the same thing
+everywhere: booleans are JSON booleans or the strings "true"/"false" (any other value is refused,
+never read as Python's truthiness, where ``bool("false")`` is True).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+# orthanc-plugins/neuronova_plugin/config.py -> repository root
+_REPO = Path(__file__).resolve().parents[2]
 
 
 class ConfigError(ValueError):
     """A NeuroNova key has the wrong type."""
+
+
+@dataclass(frozen=True, slots=True)
+class AiConfig:
+    enabled: bool = True
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    var_directory: Path = Path("var")
+    models_directory: Path = _REPO / "inference" / "models"
+    model_id: str = "nn-brain-tumour-synth"
+    poll_seconds: float = 1.0
+    stable_age_s: float = 60.0  # Orthanc's own StableAge
+
+    @property
+    def database(self) -> Path:
+        return self.var_directory / "ai" / "jobs.sqlite"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +44,10 @@ class PluginConfig:
     transcode_colour: bool = True  # 8-bit RGB images too (grey images always when transcoding)
     zero_preamble: bool = True  # also for instances kept as received (dataset untouched)
     orthanc_log_file: str = ""  # Orthanc's log, followed to count refused DICOM associations
+    ai: AiConfig = field(default_factory=AiConfig)
 
 
+# The ingest switches: NeuroNova key -> PluginConfig attribute (all booleans).
 CONFIG_KEYS: dict[str, str] = {
     "Enabled": "enabled",
     "Transcode": "transcode",
@@ -34,12 +57,45 @@ CONFIG_KEYS: dict[str, str] = {
 }
 
 
-def _as_bool(key: str, value: object) -> bool:
+def _as_bool(name: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in {"true", "false"}:
         return value.lower() == "true"
-    raise ConfigError(f"NeuroNova.{key} must be true or false, not {value!r}")
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _as_str(name: str, value: object) -> str:
+    if isinstance(value, str):
+        return value
+    raise ConfigError(f"{name} must be a string, not {value!r}")
+
+
+def _as_seconds(name: str, value: object) -> float:
+    seconds = -1.0
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        with contextlib.suppress(ValueError):
+            seconds = float(value)
+    if not seconds >= 0:  # also NaN
+        raise ConfigError(f"{name} must be a number of seconds, not {value!r}")
+    return seconds
+
+
+def _ai_config(section: Mapping[str, Any], stable_age: object) -> AiConfig:
+    default = AiConfig()
+
+    def get(key: str, fallback: object) -> tuple[str, object]:
+        return f"NeuroNova.{key}", section.get(key, fallback)
+
+    return AiConfig(
+        enabled=_as_bool(*get("Ai", default.enabled)),
+        redis_url=_as_str(*get("RedisUrl", default.redis_url)),
+        var_directory=Path(_as_str(*get("VarDirectory", str(default.var_directory)))),
+        models_directory=Path(_as_str(*get("ModelsDirectory", str(default.models_directory)))),
+        model_id=_as_str(*get("AiModel", default.model_id)),
+        poll_seconds=_as_seconds(*get("AiPollSeconds", default.poll_seconds)),
+        stable_age_s=_as_seconds("StableAge", stable_age),
+    )
 
 
 def plugin_config(orthanc_config: Mapping[str, Any]) -> PluginConfig:
@@ -47,10 +103,13 @@ def plugin_config(orthanc_config: Mapping[str, Any]) -> PluginConfig:
     section = orthanc_config.get("NeuroNova") or {}
     if not isinstance(section, Mapping):
         raise ConfigError("NeuroNova must be a JSON object")
-    log_file = section.get("OrthancLogFile", "")
-    if not isinstance(log_file, str):
-        raise ConfigError(f"NeuroNova.OrthancLogFile must be a path, not {log_file!r}")
-    values: dict[str, Any] = {
-        attr: _as_bool(key, section[key]) for key, attr in CONFIG_KEYS.items() if key in section
+    switches = {
+        attr: _as_bool(f"NeuroNova.{key}", section[key])
+        for key, attr in CONFIG_KEYS.items()
+        if key in section
     }
-    return PluginConfig(**values, orthanc_log_file=log_file)
+    return PluginConfig(
+        **switches,
+        orthanc_log_file=_as_str("NeuroNova.OrthancLogFile", section.get("OrthancLogFile", "")),
+        ai=_ai_config(section, orthanc_config.get("StableAge", 60)),
+    )

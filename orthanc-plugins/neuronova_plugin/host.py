@@ -1,7 +1,7 @@
 """Pure: the Protocols through which plugin code reaches Orthanc, and the HTTP answer value.
 
-``entry.py`` implements :class:`PluginHost` on top of the ``orthanc`` module; tests implement it
-with fakes. Nothing in the package imports ``orthanc``.
+``neuronova_plugin.sdk`` implements :class:`PluginHost` on the ``orthanc`` module; tests
+implement it with fakes. Nothing in the package imports ``orthanc``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """What a plugin route answers; ``entry.py`` turns it into Orthanc output calls."""
+    """What a plugin route answers; ``neuronova_plugin.sdk`` turns it into Orthanc output calls."""
 
     status: int
     body: bytes = b""

@@ -1,7 +1,8 @@
 """Wiring: the received-instance step — decide, re-encode, verify, count, log; never raise.
 
-``entry.py`` calls :func:`on_received` from Orthanc's received-instance callback and stores the
-returned bytes (MODIFY) or, for ``None``, the bytes exactly as received (KEEP_AS_IS).
+``neuronova_plugin.plugin`` calls :func:`on_received` from Orthanc's received-instance callback
+and stores the returned bytes (MODIFY) or, for ``None``, the bytes exactly as received
+(KEEP_AS_IS).
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
+from neuronova_plugin.config import plugin_config
 
 from stack import orthanc_root
 
@@ -161,7 +162,8 @@ class OrthancProcess:
         if not self.plugin or "RedisUrl" in self.neuronova:
             return False
         section = {**base_config().get("NeuroNova", {}), **self.neuronova}
-        return bool(section.get("Enabled", True)) and bool(section.get("Ai", True))
+        config = plugin_config({"NeuroNova": section})  # the plugin's own reading of the keys
+        return config.enabled and config.ai.enabled
 
     def _start_redis(self) -> None:
         if self._redis is not None and self._redis.poll() is None:

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from neuronova_plugin.ai.changes import poll_changes, sweep_pending
-from neuronova_plugin.ai.config import AiConfig
 from neuronova_plugin.ai.eligibility import ModelInputs
 from neuronova_plugin.ai.host import AiHost
 from neuronova_plugin.ai.publisher import PublishFn, drain
 from neuronova_plugin.ai.routes import reanalyze, store_seg
 from neuronova_plugin.ai.store import JobStore
+from neuronova_plugin.config import AiConfig
 from neuronova_plugin.host import Request, Response
 
 # A study is swept only after Orthanc's StableAge plus this margin without news.
@@ -105,12 +104,3 @@ def build(
         model=model,
         publish=publisher_factory(config.redis_url),
     )
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float, step_s: float = 0.1) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(step_s)
-    return predicate()

@@ -6,7 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from neuronova_plugin.config import CONFIG_KEYS, ConfigError, PluginConfig, plugin_config
+from neuronova_plugin.config import (
+    CONFIG_KEYS,
+    AiConfig,
+    ConfigError,
+    PluginConfig,
+    plugin_config,
+)
 
 
 def test_defaults_without_section() -> None:
@@ -26,7 +32,9 @@ def test_overrides_and_foreign_keys() -> None:
 
 def test_repository_config_is_valid() -> None:
     config = json.loads((Path(__file__).parents[3] / "orthanc.json").read_text())
-    assert plugin_config(config) == PluginConfig()  # the shipped file states the defaults
+    # The shipped file states the defaults; Orthanc's own StableAge is the shipped one.
+    defaults = PluginConfig(ai=AiConfig(stable_age_s=float(config["StableAge"])))
+    assert plugin_config(config) == defaults
     assert set(CONFIG_KEYS) <= set(config["NeuroNova"])  # ...and names every plugin key
 
 
@@ -39,3 +47,33 @@ def test_rejects_non_boolean(value: object) -> None:
 def test_config_is_frozen() -> None:
     with pytest.raises(AttributeError):
         PluginConfig().transcode = False  # type: ignore[misc]
+
+
+def test_ai_keys_and_orthancs_stable_age() -> None:
+    config = plugin_config(
+        {
+            "StableAge": 5,
+            "NeuroNova": {
+                "Ai": "false",
+                "RedisUrl": "redis://r:1/0",
+                "VarDirectory": "/v",
+                "ModelsDirectory": "/m",
+                "AiModel": "other",
+                "AiPollSeconds": "0.5",
+            },
+        }
+    ).ai
+    assert not config.enabled  # the string "false" is false, as for every other switch
+    assert (config.redis_url, config.model_id) == ("redis://r:1/0", "other")
+    assert (config.var_directory, config.models_directory) == (Path("/v"), Path("/m"))
+    assert (config.poll_seconds, config.stable_age_s) == (0.5, 5.0)
+    assert config.database == Path("/v/ai/jobs.sqlite")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("Ai", "no"), ("Ai", 0), ("AiPollSeconds", "soon"), ("AiPollSeconds", -1), ("RedisUrl", 6379)],
+)
+def test_rejects_malformed_ai_keys(key: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=rf"NeuroNova\.{key}"):
+        plugin_config({"NeuroNova": {key: value}})
