@@ -7,7 +7,7 @@ plugin and the worker are separate deployables); tests/unit/plugin_ai checks tha
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from neuronova_inference.manifest import InputSpec, Manifest
@@ -77,7 +77,3 @@ def _rank(tags: SeriesTags) -> tuple[int, int]:
             return 0
 
     return as_int(_value(tags, "NumberOfInstances")), as_int(_value(tags, "SeriesNumber"))
-
-
-def describe(series: Sequence[SeriesTags]) -> str:
-    return "; ".join(_value(t, "SeriesDescription") for t in series)

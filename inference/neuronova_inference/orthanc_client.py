@@ -53,9 +53,6 @@ class OrthancClient:
     def _json(self, uri: str) -> Any:  # noqa: ANN401 - JSON
         return self._get(uri).json()
 
-    def study_uid(self, orthanc_study_id: str) -> str:
-        return str(self._json(f"/studies/{orthanc_study_id}")["MainDicomTags"]["StudyInstanceUID"])
-
     def series_tags(self, orthanc_study_id: str) -> dict[str, dict[str, str]]:
         """Tags used by the matching rules, per Orthanc series id (from its first instance)."""
         out: dict[str, dict[str, str]] = {}
