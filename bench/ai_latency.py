@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/ai_latency.py [--rounds 3] [--preset clinical24]``
 
 Without --orthanc-url it starts a private Orthanc with the plugin (tests/support/orthanc.py),
 stores a generated study through REST (the plugin re-encodes it to HTJ2K; default preset
-``clinical24``: 4 series x 24 axial slices of 256 x 256, the issue's latency case) and runs the
+``clinical24``: 4 series x 24 axial slices of 256 x 256, the latency target's case) and runs the
 worker's own code path in-process against it: fetch+decode, preprocess, inference (with the
 quality-control flip where the manifest asks for it), postprocess+SEG, store. The baseline is the
 model of an earlier commit (--baseline-rev, default nn-brain-tumour-synth 1.1.0) read from git

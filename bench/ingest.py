@@ -8,13 +8,13 @@ Prints, from one run:
       without it, on a 200-slice 256x256 16-bit MR series; ratio vs the 0.90 target;
   (b) stored bytes HTJ2K / uncompressed (target <= 0.35) and HTJ2K / JPEG 2000 lossless
       (OpenJPEG, reversible 5/3, same slices; target <= 1.05), both for the throughput series
-      above and for the project's generated brain MR study (issue 4's phantom generator: four
+      above and for the project's generated brain MR study (the phantom generator: four
       co-registered series, realistic noise including the Rician background, at a clinical
       256x256, 0.86 mm in-plane grid) run through the plugin's own ``transcode``;
   (c) encode ms per slice, HTJ2K (OpenJPH) vs JPEG 2000 (OpenJPEG), both via imagecodecs.
 Rounds alternate baseline and plugin runs so drift on a shared machine hits both alike.
-The plugin Orthanc runs with ``NeuroNova.Ai`` false (its AI block is issue 4's and never
-touches a Redis here); the load average is printed, since a loaded 2-core machine inflates
+The plugin Orthanc runs with ``NeuroNova.Ai`` false (its AI block works after StableAge
+and never touches a Redis here); the load average is printed, since a loaded 2-core machine inflates
 the plugin's CPU time far more than the baseline's fsync-bound time.
 """
 
@@ -126,7 +126,7 @@ def main() -> None:
         root = Path(tmp)
         with (
             running_orthanc(root / "baseline", plugin=False) as baseline,
-            # Issue 3's cost only: the AI block (issue 4) works after StableAge, not per C-STORE.
+            # The ingest cost only: the AI block works after StableAge, not per C-STORE.
             running_orthanc(root / "plugin", neuronova={"Ai": False}) as plugin,
         ):
             times: dict[str, list[float]] = {"baseline": [], "plugin": []}

@@ -1,1 +1,1 @@
-"""FHIR R4 sync of patients, imaging studies and AI reports (issue 7)."""
+"""FHIR R4 sync of patients, imaging studies and AI reports."""

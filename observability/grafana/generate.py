@@ -1,7 +1,7 @@
 """Pure: the NeuroNova Grafana dashboards as data; `python observability/grafana/generate.py`
 rewrites dashboards/*.json (a unit test fails when the committed JSON and this file disagree).
 
-Four dashboards, as issue 7 asks: ingest & storage, AI pipeline, access & security, FHIR.
+Four dashboards: ingest & storage, AI pipeline, access & security, FHIR.
 Metric names are listed, with the service that exports each, in docs/observability.md.
 """
 

@@ -1,4 +1,4 @@
-"""OHIF's study list searches the archive through the portal's QIDO (issue 20).
+"""OHIF's study list searches the archive through the portal's QIDO.
 
 A radiologist types part of a patient's name in the viewer's study list and finds the study;
 a clinician typing the same finds only their own patient's. OHIF sends the search as

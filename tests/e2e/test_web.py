@@ -1,6 +1,6 @@
 """The portal and the viewer in headless Chromium through nginx, against the native stack.
 
-Acceptance of issue 6: clinician worklist -> study page -> viewer with real pixels, AI panel and
+The users' walk: clinician worklist -> study page -> viewer with real pixels, AI panel and
 SEG overlay; radiologist re-analysis; another clinician sees neither the study nor its images;
 no session -> portal login and back; upload of a generated study through the portal.
 """

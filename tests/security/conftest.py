@@ -1,4 +1,4 @@
-"""Security tests (issue 11): each door attacked as an attacker would, mostly through the real
+"""Security tests: each door attacked as an attacker would, mostly through the real
 chain (nginx → gunicorn → Orthanc with the plugin); Django settings for the in-process parts."""
 
 from collections.abc import Iterator

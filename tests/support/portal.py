@@ -236,7 +236,7 @@ def render_nginx(
     orthanc: OrthancProcess,
     public_raw_route: bool = False,
 ) -> Path:
-    """The lead's real nginx templates, rendered for this chain (no web roots needed)."""
+    """The stack's real nginx templates, rendered for this chain (no web roots needed)."""
     for sub in ("run", "log", "nginx/tmp", "nginx/www"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
     credentials = base64.b64encode(":".join(orthanc.auth).encode()).decode()

@@ -14,7 +14,7 @@ with the generator's ground truth sampled on that grid. Sets (seeds never used i
 
 ``--calibrate N`` instead scores N validation studies from the training ranges (seeds from
 400000) and prints the QC score percentiles; the manifest's threshold is their 5th percentile.
-Exits 1 when an acceptance target of issue 15 is missed.
+Exits 1 when an acceptance target (training.metrics.acceptance) is missed.
 """
 
 from __future__ import annotations

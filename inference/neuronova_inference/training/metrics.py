@@ -140,7 +140,7 @@ def summarise_no_tumour_set(cases: Sequence[Case]) -> dict[str, Any]:
 
 
 def acceptance(summary: Mapping[str, Any], names: Sequence[str]) -> list[tuple[str, bool]]:
-    """Issue 15's targets, each with whether it holds."""
+    """The model's acceptance targets, each with whether it holds."""
     checks: list[tuple[str, bool]] = []
     shifted = summary.get("shifted")
     if shifted:

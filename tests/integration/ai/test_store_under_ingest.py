@@ -1,6 +1,6 @@
 """A SEG stored through /neuronova/seg while modalities push by C-STORE: nothing hangs.
 
-Regression for the "stall" of issue 4. The SEG is stored by ``orthanc.RestApiPost`` inside the
+The SEG is stored by ``orthanc.RestApiPost`` inside the
 REST callback; unless the Python plugin releases the GIL during SDK calls (orthanc.json's
 ``Python.AllowThreads``), that deadlocks within a few SEG posts: the REST thread holds the GIL
 and waits for the plugin engine's mutex, a C-STORE thread holds that mutex and waits for the GIL

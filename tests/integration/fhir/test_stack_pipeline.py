@@ -1,4 +1,4 @@
-"""Issue 7's acceptance on the real native stack: a generated study C-STOREd into Orthanc goes
+"""FHIR on the real native stack: a generated study C-STOREd into Orthanc goes
 through the plugin, inference and the portal and ends on the FHIR server as Patient, ImagingStudy,
 DiagnosticReport and Observations; re-sending adds nothing; re-analysis amends the report; and
 Debian's Prometheus, with the rendered native config, finds every target up and the key series.

@@ -22,7 +22,7 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancProcess
     assert_no_plugin_errors(running.log_text())
 
 
-# What Orthanc or our wrappers log when a plugin callback of issue 3 failed.
+# What Orthanc or our wrappers log when a plugin callback failed.
 PLUGIN_ERRORS = (
     "NeuroNova: re-encoding failed",
     "NeuroNova: ingest callback failed",

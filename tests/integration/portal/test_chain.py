@@ -1,4 +1,4 @@
-"""Issue 5's acceptance through the real chain: nginx (the lead's templates) → gunicorn (portal)
+"""The portal through the real chain: nginx (the stack's own templates) → gunicorn (portal)
 → X-Accel-Redirect → Orthanc with the NeuroNova plugin (HTJ2K on ingest)."""
 
 from __future__ import annotations

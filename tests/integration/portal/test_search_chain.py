@@ -1,7 +1,7 @@
 """Name searches through the real chain (nginx X-Accel → Orthanc's DICOMweb) as a viewer sends them.
 
-The regression of issue 20: wildcards and person names reached Orthanc re-encoded (``%2A``,
-``%5E``) and matched nothing. Values are sent the way dicomweb-client sends them
+Wildcards and person names must reach Orthanc as the client meant them, not re-encoded (``%2A``,
+``%5E``, which matched nothing). Values are sent the way dicomweb-client sends them
 (``encodeURIComponent``: ``^`` as ``%5E``, a space as ``%20``, ``,`` as ``%2C``).
 """
 

@@ -1,4 +1,4 @@
-"""Issue 2's acceptance on the real native stack (`python -m stack up` on spare ports)."""
+"""The native stack for real (`python -m stack up` on spare ports)."""
 
 from __future__ import annotations
 
