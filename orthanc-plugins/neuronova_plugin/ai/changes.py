@@ -1,9 +1,14 @@
 """Pure: Orthanc's persistent change log -> durable job messages (through Protocol-typed adapters).
 
 StableStudy decides a study: eligible -> a ``segment_study`` task and a ``queued`` event;
-not eligible -> a ``skipped`` event with the reason. NewStudy marks a study pending, so a study
-whose StableStudy never came (Orthanc restarted before it was stable: stability timers live in
-memory) is decided by the sweep once Orthanc reports it stable and it has been quiet long enough.
+not eligible -> a ``skipped`` event with the reason. NewStudy tells the portal at once (the
+first study with a StudyInstanceUID owns it there, so arrival order matters) and marks the
+study pending, so a study whose StableStudy never came (Orthanc restarted before it was stable:
+stability timers live in memory) is decided by the sweep once Orthanc reports it stable and it
+has been quiet long enough.
+
+Jobs are keyed by the Orthanc study id, never by the StudyInstanceUID: another patient's study
+may carry the same UID, and its job must not be mistaken for (or overwrite) this one's.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from neuronova_plugin.host import HostError
 SEGMENT_TASK = "neuronova.inference.segment_study"
 JOB_EVENT = "neuronova.portal.job_event"
 STUDY_STABLE = "neuronova.portal.study_stable"
+STUDY_ARRIVED = "neuronova.portal.study_arrived"
 # Tags only found in the instances (not Orthanc's series main tags) that matching rules use.
 _INSTANCE_TAGS = ("ContrastBolusAgent", "ScanningSequence", "SequenceVariant", "SequenceName")
 
 
-def job_id(study_uid: str, model: ModelInputs) -> str:
-    return f"{study_uid}:{model.model_id}:{model.version}"
+def job_id(orthanc_study_id: str, model: ModelInputs) -> str:
+    return f"{orthanc_study_id}:{model.model_id}:{model.version}"
 
 
 def now_iso() -> str:
@@ -84,7 +90,7 @@ def decide_study(
     study = get_json(host, f"/studies/{orthanc_study_id}")
     study_uid = str(study["MainDicomTags"].get("StudyInstanceUID", ""))
     decision = decide(model, study_series_tags(host, orthanc_study_id, model.modality))
-    job = force_job or job_id(study_uid, model)
+    job = force_job or job_id(orthanc_study_id, model)
 
     def ev(state: str, reason: str) -> dict[str, Any]:
         return event(
@@ -122,6 +128,11 @@ def _stable_message(orthanc_study_id: str, study_uid: str, tag: str) -> Message:
     return Message(f"stable:{orthanc_study_id}:{tag}", STUDY_STABLE, "portal", kwargs)
 
 
+def _arrived_message(orthanc_study_id: str, tag: str) -> Message:
+    kwargs = {"orthanc_study_id": orthanc_study_id}
+    return Message(f"arrived:{orthanc_study_id}:{tag}", STUDY_ARRIVED, "portal", kwargs)
+
+
 def _on_stable(
     host: AiHost, store: JobStore, model: ModelInputs, orthanc_study_id: str, tag: str
 ) -> list[Message]:
@@ -147,6 +158,7 @@ def poll_changes(host: AiHost, store: JobStore, model: ModelInputs, limit: int =
         study = str(change["ID"])
         if change["ChangeType"] == "NewStudy":
             new_pending.append(study)
+            messages.append(_arrived_message(study, f"seq{change['Seq']}"))
         elif change["ChangeType"] == "StableStudy":
             messages += _on_stable(host, store, model, study, f"seq{change['Seq']}")
             resolved.append(study)

@@ -28,10 +28,28 @@ class SegRejectedError(ValueError):
     """The SEG fails a check; the message goes back to the worker as a 400."""
 
 
-def _lookup(host: AiHost, uid: str, level: str) -> str | None:
-    for hit in json.loads(host.rest_post("/tools/lookup", uid.encode())):
-        if hit.get("Type") == level:
-            return str(hit["ID"])
+def _lookup(host: AiHost, uid: str, level: str) -> list[str]:
+    """Orthanc ids of every resource of that level with that UID (several patients' studies may
+    share a UID: Orthanc keeps them apart by PatientID)."""
+    hits = json.loads(host.rest_post("/tools/lookup", uid.encode()))
+    return [str(hit["ID"]) for hit in hits if hit.get("Type") == level]
+
+
+def _seg_study(host: AiHost, seg: Dataset) -> str:
+    """The Orthanc study of the SEG's own patient and study (PatientID + StudyInstanceUID)."""
+    uid, patient = str(seg.get("StudyInstanceUID", "")), str(seg.get("PatientID", ""))
+    for study in _lookup(host, uid, "Study"):
+        tags = get_json(host, f"/studies/{study}").get("PatientMainDicomTags") or {}
+        if str(tags.get("PatientID", "")) == patient:
+            return study
+    raise SegRejectedError(f"study {uid} of the SEG's patient is not in this archive")
+
+
+def _instance_in_study(host: AiHost, study: str, sop_uid: str) -> str | None:
+    """The Orthanc id of the instance with that SOP Instance UID in that exact study."""
+    for instance in get_json(host, f"/studies/{study}/instances"):
+        if (instance.get("MainDicomTags") or {}).get("SOPInstanceUID") == sop_uid:
+            return str(instance["ID"])
     return None
 
 
@@ -46,20 +64,22 @@ def validate_seg(host: AiHost, seg: Dataset) -> tuple[str, list[str]]:
     """
     if str(seg.get("SOPClassUID", "")) != SEG_SOP_CLASS:
         raise SegRejectedError(f"not a Segmentation Storage object: {seg.get('SOPClassUID')}")
-    study = _lookup(host, str(seg.get("StudyInstanceUID", "")), "Study")
-    if study is None:
-        raise SegRejectedError(f"study {seg.get('StudyInstanceUID')} is not in this archive")
+    study = _seg_study(host, seg)
     references = seg.get("ReferencedSeriesSequence") or []
     if not references:
         raise SegRejectedError("SEG has no ReferencedSeriesSequence")
+    study_series = {
+        str((s.get("MainDicomTags") or {}).get("SeriesInstanceUID", "")): s
+        for s in get_json(host, f"/studies/{study}/series")
+    }
     series_ids = []
     for ref in references:
-        series = _lookup(host, str(ref.SeriesInstanceUID), "Series")
-        if series is None:
-            raise SegRejectedError(f"referenced series {ref.SeriesInstanceUID} is not stored")
-        info = get_json(host, f"/series/{series}")
-        if info.get("ParentStudy") != study:
-            raise SegRejectedError(f"referenced series {ref.SeriesInstanceUID} is in another study")
+        info = study_series.get(str(ref.SeriesInstanceUID))
+        if info is None:
+            raise SegRejectedError(
+                f"referenced series {ref.SeriesInstanceUID} is not stored in the SEG's study"
+            )
+        series = str(info["ID"])
         stored = {
             str(get_json(host, f"/instances/{i}")["MainDicomTags"].get("SOPInstanceUID"))
             for i in info.get("Instances", [])
@@ -89,7 +109,7 @@ def store_seg(host: AiHost, results_dir: Path, request: Request) -> Response:
         return Response.error(400, f"SEG refused: {exc}")
     if body.get("orthanc_study_id") not in (None, study):
         return Response.error(400, "SEG refused: it belongs to another study than the job's")
-    replaced = _lookup(host, str(seg.SOPInstanceUID), "Instance")
+    replaced = _instance_in_study(host, study, str(seg.SOPInstanceUID))
     if replaced is not None:
         host.rest_delete(f"/instances/{replaced}")
     try:
@@ -113,14 +133,14 @@ def store_seg(host: AiHost, results_dir: Path, request: Request) -> Response:
 
 
 def reanalyze(host: AiHost, store: JobStore, model: ModelInputs, request: Request) -> Response:
-    """Each request gets a new job id (``<study>:<model>:<version>:r<n>``): never deduplicated."""
+    """Each request gets a new job id (``<orthanc study id>:<model>:<version>:r<n>``): never
+    deduplicated."""
     study = request.groups[0] if request.groups else ""
     try:
-        info = get_json(host, f"/studies/{study}")
+        get_json(host, f"/studies/{study}")
     except HostError:
         return Response.error(404, f"unknown study {study}")
-    uid = str(info["MainDicomTags"].get("StudyInstanceUID", ""))
-    base = f"{uid}:{model.model_id}:{model.version}"
+    base = f"{study}:{model.model_id}:{model.version}"
     job = f"{base}:r{store.next_reanalysis(base)}"
     messages, job, reason, _ = decide_study(host, store, model, study, force_job=job)
     store.enqueue(messages)

@@ -71,14 +71,16 @@ def test_stable_eligible_study_gives_one_job_even_if_stable_twice(tmp_path: Path
     assert poll_changes(host, store, MODEL)
     assert store.cursor() == 2
     assert _sent(store) == [
+        ("neuronova.portal.study_arrived", None),
         ("neuronova.portal.study_stable", None),
         ("neuronova.inference.segment_study", None),
         ("neuronova.portal.job_event", "queued"),
     ]
-    task = store.unsent()[1].message
+    assert store.unsent()[0].message.kwargs == {"orthanc_study_id": "S1"}
+    task = store.unsent()[2].message
     assert task.queue == "inference"
     assert task.kwargs == {
-        "job_id": f"1.2.3:nn-brain-tumour-synth:{MODEL.version}",
+        "job_id": f"S1:nn-brain-tumour-synth:{MODEL.version}",
         "study_uid": "1.2.3",
         "orthanc_study_id": "S1",
         "model_id": "nn-brain-tumour-synth",
@@ -115,7 +117,7 @@ def test_study_whose_stable_event_was_lost_is_swept(tmp_path: Path) -> None:
     _changes(host, _change(1, "NewStudy"), last=1)
     poll_changes(host, store, MODEL)
     assert store.counts()["pending"] == 1
-    assert store.counts()["messages"] == 0
+    assert _sent(store) == [("neuronova.portal.study_arrived", None)]
     host.get["/studies/S1"]["IsStable"] = False
     assert sweep_pending(host, store, MODEL, quiet_s=0, clock=lambda: 1e12) == 0
     host.get["/studies/S1"]["IsStable"] = True
@@ -125,21 +127,37 @@ def test_study_whose_stable_event_was_lost_is_swept(tmp_path: Path) -> None:
 
 
 def _seg_host(study: SyntheticStudy, analysis: Analysis) -> FakeHost:
-    """A host that knows the study's series and instances as Orthanc would."""
+    """A host that knows the study's series and instances as Orthanc would, plus another
+    patient's study that reuses the StudyInstanceUID and the series UID (filed first)."""
     host = FakeHost()
-    ref = analysis.seg.ReferencedSeriesSequence[0]
-    host.lookup[str(analysis.seg.StudyInstanceUID)] = [{"Type": "Study", "ID": "S1"}]
-    host.lookup[str(ref.SeriesInstanceUID)] = [{"Type": "Series", "ID": "SE1"}]
+    seg = analysis.seg
+    ref = seg.ReferencedSeriesSequence[0]
+    host.lookup[str(seg.StudyInstanceUID)] = [
+        {"Type": "Study", "ID": "IMPOSTOR"},
+        {"Type": "Study", "ID": "S1"},
+    ]
+    host.get["/studies/IMPOSTOR"] = {"PatientMainDicomTags": {"PatientID": "SOMEONE-ELSE"}}
+    host.get["/studies/S1"] = {"PatientMainDicomTags": {"PatientID": str(seg.PatientID)}}
     datasets = study.series[str(ref.SeriesInstanceUID)]
-    host.get["/series/SE1"] = {
-        "ParentStudy": "S1",
-        "Instances": [f"i{k}" for k in range(len(datasets))],
-    }
+    instances = [f"i{k}" for k in range(len(datasets))]
+    host.get["/studies/S1/series"] = [
+        {
+            "ID": "SE1",
+            "MainDicomTags": {"SeriesInstanceUID": str(ref.SeriesInstanceUID)},
+            "Instances": instances,
+        }
+    ]
+    host.get["/studies/S1/instances"] = [
+        {"ID": i, "MainDicomTags": {"SOPInstanceUID": str(ds.SOPInstanceUID)}}
+        for i, ds in zip(instances, datasets, strict=True)
+    ]
     for k, ds in enumerate(datasets):
         host.get[f"/instances/i{k}"] = {"MainDicomTags": {"SOPInstanceUID": str(ds.SOPInstanceUID)}}
     host.get["/instances/i0/simplified-tags"] = {
         "FrameOfReferenceUID": str(datasets[0].FrameOfReferenceUID)
     }
+    # The impostor holds a SEG with the very same SOP Instance UID: it must never be replaced.
+    host.lookup[str(seg.SOPInstanceUID)] = [{"Type": "Instance", "ID": "impostor-seg"}]
     return host
 
 
@@ -166,10 +184,37 @@ def test_valid_seg_is_stored_and_a_rerun_replaces_it(
     assert json.loads(response.body)["replaced"] is False
     assert [uri for uri, _ in host.posted].count("/instances") == 1
     assert json.loads((tmp_path / "S1.json").read_text())["job_id"] == "j"
-    host.lookup[str(result.seg.SOPInstanceUID)] = [{"Type": "Instance", "ID": "old"}]
+    assert host.deleted == []  # the impostor's SEG with the same UIDs is left alone
+    host.get["/studies/S1/instances"].append(
+        {"ID": "old", "MainDicomTags": {"SOPInstanceUID": str(result.seg.SOPInstanceUID)}}
+    )
     response = store_seg(host, tmp_path, _request(result.seg_bytes))
     assert json.loads(response.body)["replaced"] is True
     assert host.deleted == ["/instances/old"]
+
+
+def test_seg_for_the_job_of_another_study_is_refused(
+    tmp_path: Path, analysis: tuple[SyntheticStudy, Analysis]
+) -> None:
+    study, result = analysis
+    host = _seg_host(study, result)
+    response = store_seg(host, tmp_path, _request(result.seg_bytes, orthanc_study_id="IMPOSTOR"))
+    assert response.status == 400
+    assert "another study" in response.body.decode()
+    assert "/instances" not in [uri for uri, _ in host.posted]
+
+
+def test_jobs_of_two_studies_sharing_a_uid_never_share_an_id(tmp_path: Path) -> None:
+    host, store = _study_host(), JobStore(tmp_path / "j.sqlite")
+    host.get["/studies/S2"] = host.get["/studies/S1"]  # same StudyInstanceUID, other patient
+    host.get["/studies/S2/series"] = [host.get["/studies/S1/series"][0]]  # not eligible
+    _changes(host, _change(1, "StableStudy"), _change(2, "StableStudy", "S2"), last=2)
+    poll_changes(host, store, MODEL)
+    events = [o.message.kwargs for o in store.unsent() if o.message.task.endswith("job_event")]
+    assert [(e["job_id"], e["state"]) for e in events] == [
+        (f"S1:nn-brain-tumour-synth:{MODEL.version}", "queued"),
+        (f"S2:nn-brain-tumour-synth:{MODEL.version}", "skipped"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -178,6 +223,7 @@ def test_valid_seg_is_stored_and_a_rerun_replaces_it(
         (lambda ds: setattr(ds, "SOPClassUID", "1.2.840.10008.5.1.4.1.1.4"), "not a Segmentation"),
         (lambda ds: setattr(ds, "FrameOfReferenceUID", "1.2.999"), "frame of reference"),
         (lambda ds: setattr(ds, "StudyInstanceUID", "1.2.998"), "not in this archive"),
+        (lambda ds: setattr(ds, "PatientID", "SOMEONE-ELSE-2"), "not in this archive"),
         (lambda ds: delattr(ds, "ReferencedSeriesSequence"), "no ReferencedSeriesSequence"),
     ],
 )
