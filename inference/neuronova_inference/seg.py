@@ -1,7 +1,8 @@
 """pure: build the DICOM SEG (highdicom BINARY) for a label map on the reference series.
 
-UIDs are derived from the source series, the model and its version, so re-running the same
-job produces the same SEG identity and the store route replaces rather than duplicates.
+UIDs are derived from the source series (with its patient and study), the model and its
+version, so re-running the same job produces the same SEG identity and the store route replaces
+rather than duplicates.
 """
 
 from __future__ import annotations
@@ -22,9 +23,15 @@ from neuronova_inference.manifest import Code, Manifest
 SEG_SERIES_NUMBER = 9001  # high, so viewers list the AI result after the acquisitions
 
 
-def seg_uids(source_series_uid: str, manifest: Manifest) -> tuple[str, str]:
-    """(SeriesInstanceUID, SOPInstanceUID) of the SEG for this series and model version."""
-    base = ["neuronova-seg", source_series_uid, manifest.model_id, manifest.version]
+def seg_uids(source: Dataset, manifest: Manifest) -> tuple[str, str]:
+    """(SeriesInstanceUID, SOPInstanceUID) of the SEG for this source series and model version.
+
+    Derived from the series' PatientID, StudyInstanceUID and SeriesInstanceUID (its identity in
+    Orthanc): another patient's study that reuses the UIDs gets different SEG UIDs, so its SEG
+    can never be taken for, or replace, this one.
+    """
+    identity = [str(source.PatientID), str(source.StudyInstanceUID), str(source.SeriesInstanceUID)]
+    base = ["neuronova-seg", *identity, manifest.model_id, manifest.version]
     return (
         str(generate_uid(entropy_srcs=[*base, "series"])),
         str(generate_uid(entropy_srcs=[*base, "instance"])),
@@ -75,7 +82,7 @@ def build_seg(
     are omitted, as OHIF expects; an all-empty result still yields a valid SEG. A result that
     quality control flagged says so in its series description, which every viewer lists.
     """
-    series_uid, sop_uid = seg_uids(str(source_images[0].SeriesInstanceUID), manifest)
+    series_uid, sop_uid = seg_uids(source_images[0], manifest)
     description = f"AI tumour segmentation ({manifest.model_id} {manifest.version})"
     if needs_review:
         description = f"NEEDS REVIEW: {description}"

@@ -44,7 +44,13 @@ def test_seg_is_a_readable_binary_seg_with_deterministic_uids_and_colours() -> N
     assert first.seg.SOPInstanceUID == second.seg.SOPInstanceUID
     assert first.seg.SeriesInstanceUID == second.seg.SeriesInstanceUID
     t1_uid = first.source_series["T1"]
-    assert (first.seg.SeriesInstanceUID, first.seg.SOPInstanceUID) == seg_uids(t1_uid, manifest)
+    t1 = study.series[t1_uid][0]
+    assert (first.seg.SeriesInstanceUID, first.seg.SOPInstanceUID) == seg_uids(t1, manifest)
+    # The same UIDs under another PatientID (a study reusing them) give another SEG identity.
+    impostor = Dataset()
+    impostor.PatientID = "SOMEONE-ELSE"
+    impostor.StudyInstanceUID, impostor.SeriesInstanceUID = t1.StudyInstanceUID, t1_uid
+    assert set(seg_uids(impostor, manifest)).isdisjoint(seg_uids(t1, manifest))
     seg = hd.seg.segread(BytesIO(first.seg_bytes))
     assert seg.SegmentationType == "BINARY"
     assert seg.FrameOfReferenceUID == study.series[t1_uid][0].FrameOfReferenceUID
