@@ -196,6 +196,11 @@ DASHBOARDS: dict[str, tuple[str, tuple[Panel, ...]]] = {
                 "Uploads by outcome",
                 (("sum by (outcome) (increase(neuronova_uploads_total[1h]))", "{{outcome}}"),),
             ),
+            Panel(
+                "StudyInstanceUID conflicts (not reviewed)",
+                (("max(neuronova_study_conflicts)", "open"),),
+                description="Alert NeuroNovaStudyUidConflict; review in Django admin.",
+            ),
         ),
     ),
     "neuronova-fhir": (

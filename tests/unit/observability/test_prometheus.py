@@ -73,6 +73,7 @@ def test_every_alert_has_a_firing_and_a_quiet_case() -> None:
         "NeuroNovaFhirSyncLagging",
         "NeuroNovaAuthorisationDenialSpike",
         "NeuroNovaAuditWriteFailures",
+        "NeuroNovaStudyUidConflict",
     }
     assert fired == names
     assert quiet == names
