@@ -110,6 +110,29 @@ class RunningStack:
         assert match, f"demo C-STORE did not report success: {result.stdout}{result.stderr}"
         return match.group(1)
 
+    def manage(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """`manage.py ARGS` against this stack's own portal database (its stack.env)."""
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DATABASE_TEST_NAME"}
+            and not key.startswith("PORTAL_")
+        }
+        for line in (self.config.var_dir / "stack.env").read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key and not key.startswith("#"):
+                env[key] = value
+        env["PYTHONPATH"] = str(ROOT / "django-portal")
+        return subprocess.run(
+            [sys.executable, str(ROOT / "django-portal" / "manage.py"), *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
     def token(self, username: str, password: str | None = None) -> str:
         """An access token for a dev user (`<name>-dev-pass` unless given)."""
         body = json.dumps(
