@@ -275,10 +275,11 @@ def test_conflicts_are_for_admins_only(world: World) -> None:
 def test_conflicts_are_audited_and_counted(world: World) -> None:
     export = world.get("admin", f"/api/audit/export?study_uid={world.victim.study_uid}")
     assert export.status_code == 200
-    conflict_rows = [line for line in export.text.splitlines() if "study-conflict" in line]
-    assert len(conflict_rows) >= 2, export.text[-2000:]
-    upload_rows = [line for line in export.text.splitlines() if "upload-refused" in line]
-    assert upload_rows, export.text[-2000:]
+    rows = [line for line in export.text.splitlines() if ",study-conflict," in line]
+    refused = [line for line in rows if "upload refused" in line and ATTACKER in line]
+    flagged = [line for line in rows if "hidden from clinicians" in line]
+    assert len(refused) == 1, export.text[-3000:]
+    assert len(flagged) == 2, export.text[-3000:]
     metrics = requests.get(
         f"http://127.0.0.1:{world.stack.config.django_port}/api/metrics", timeout=30
     ).text
