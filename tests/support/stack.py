@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stack import secrets_file
+from stack import render, secrets_file
 from stack.config import StackConfig, load
 from stack.supervisor import Supervisor
 
@@ -111,22 +111,11 @@ class RunningStack:
         return match.group(1)
 
     def manage(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """`manage.py ARGS` against this stack's own portal database (its stack.env)."""
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DATABASE_TEST_NAME"}
-            and not key.startswith("PORTAL_")
-        }
-        for line in (self.config.var_dir / "stack.env").read_text().splitlines():
-            key, _, value = line.partition("=")
-            if key and not key.startswith("#"):
-                env[key] = value
-        env["PYTHONPATH"] = str(ROOT / "django-portal")
+        """`manage.py ARGS` against this stack's own portal database, as `make demo` runs it."""
         return subprocess.run(
             [sys.executable, str(ROOT / "django-portal" / "manage.py"), *args],
             cwd=ROOT,
-            env=env,
+            env=render.manage_environment(self.config),
             capture_output=True,
             text=True,
             timeout=timeout,
