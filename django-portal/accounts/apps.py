@@ -7,4 +7,10 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import schema  # noqa: F401, PLC0415 - registers the OpenAPI extension
+        # Imported here: models are importable only once apps are ready. `schema` registers the
+        # OpenAPI extension; `selectors` gives authz its principals.
+        from authz import wiring  # noqa: PLC0415
+
+        from accounts import schema, selectors  # noqa: F401, PLC0415
+
+        wiring.provide_principals(selectors.principal)

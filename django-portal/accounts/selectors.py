@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pacs.access import Principal
+from authz.principal import Principal
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.models import ALL_STUDIES_ROLES, PatientAssignment, User

@@ -16,9 +16,9 @@ import time
 from contextlib import suppress
 from dataclasses import dataclass
 
+from authz.ttl_cache import TTLCache
 from django.conf import settings
 from django.core.cache import cache
-from pacs.ttl_cache import TTLCache
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken

@@ -1,7 +1,13 @@
-"""Wiring: Django admin for the clinical mirror (read-mostly)."""
+"""Wiring: Django admin for the clinical mirror (read-mostly), with the StudyInstanceUID
+conflicts an admin reviews (filter "conflict: yes")."""
 
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from clinical import services
 from clinical.models import AIJob, Patient, Series, Study
 
 
@@ -11,15 +17,70 @@ class PatientAdmin(admin.ModelAdmin[Patient]):
     search_fields = ("patient_id", "patient_name")
 
 
+class ConflictFilter(admin.SimpleListFilter):
+    title = "conflict"
+    parameter_name = "conflict"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:  # noqa: ANN401
+        return [("open", "yes, not reviewed"), ("yes", "yes"), ("no", "no")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Study]) -> QuerySet[Study]:
+        if self.value() == "open":
+            return queryset.filter(claimed_uid__isnull=True, conflict_reviewed_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(claimed_uid__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(claimed_uid__isnull=False)
+        return queryset
+
+
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin[Study]):
-    list_display = ("study_uid", "patient", "study_date", "study_description", "modalities")
-    search_fields = ("study_uid", "patient__patient_id", "accession_number")
+    list_display = (
+        "study_uid",
+        "patient",
+        "study_date",
+        "study_description",
+        "modalities",
+        "is_conflict",
+        "conflict_with",
+        "conflict_reviewed_at",
+    )
+    list_filter = (ConflictFilter,)
+    search_fields = ("study_uid", "orthanc_study_id", "patient__patient_id", "accession_number")
+    readonly_fields = (
+        "study_uid",
+        "orthanc_study_id",
+        "claimed_uid",
+        "patient",
+        "conflict_with",
+        "conflict_since",
+        "conflict_reviewed_at",
+    )
+    actions = ("mark_reviewed", "hand_uid")
+
+    @admin.display(boolean=True, description="conflict")
+    def is_conflict(self, study: Study) -> bool:
+        return study.is_conflict
+
+    @admin.action(description="Mark the selected conflicts reviewed (they stay hidden)")
+    def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
+        for study in queryset.filter(claimed_uid__isnull=True):
+            services.review_conflict(study=study, reviewer=request.user.get_username())
+
+    @admin.action(description="Give the StudyInstanceUID to the selected conflict")
+    def hand_uid(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
+        chosen = list(queryset.filter(claimed_uid__isnull=True)[:2])
+        if len(chosen) != 1:
+            self.message_user(request, "select exactly one conflict", messages.ERROR)
+            return
+        services.hand_uid_to(study=chosen[0], reviewer=request.user.get_username())
 
 
 @admin.register(Series)
 class SeriesAdmin(admin.ModelAdmin[Series]):
     list_display = ("series_uid", "study", "modality", "series_description")
+    search_fields = ("series_uid", "orthanc_series_id")
 
 
 @admin.register(AIJob)

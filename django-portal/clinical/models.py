@@ -27,9 +27,27 @@ class Patient(models.Model):
 
 
 class Study(models.Model):
-    study_uid: models.CharField[str, str] = models.CharField(max_length=64, unique=True)
-    orthanc_study_id: models.CharField[str, str] = models.CharField(
+    """One Orthanc study: its identity is ``orthanc_study_id`` (PatientID + StudyInstanceUID).
+
+    ``claimed_uid`` is the StudyInstanceUID when this study owns it (the first study mirrored
+    with that UID); it is NULL for a *conflict*: a later study of another patient that reuses
+    the UID. Conflicts are kept (nothing received is lost) but no UID-addressed door leads to
+    them, no clinician sees them, and admins review them (docs/portal.md).
+    """
+
+    study_uid: models.CharField[str, str] = models.CharField(max_length=64, db_index=True)
+    orthanc_study_id: models.CharField[str, str] = models.CharField(max_length=64, unique=True)
+    claimed_uid: models.CharField[str | None, str | None] = models.CharField(
         max_length=64, unique=True, null=True, blank=True
+    )
+    conflict_with: models.ForeignKey[Study | None, Study | None] = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="conflicts"
+    )
+    conflict_since: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
+        null=True, blank=True
+    )
+    conflict_reviewed_at: models.DateTimeField[datetime | None, datetime | None] = (
+        models.DateTimeField(null=True, blank=True)
     )
     patient: models.ForeignKey[Patient, Patient] = models.ForeignKey(
         Patient, on_delete=models.PROTECT, related_name="studies"
@@ -46,15 +64,19 @@ class Study(models.Model):
         verbose_name_plural = "studies"
 
     def __str__(self) -> str:
-        return self.study_uid
+        return self.study_uid if self.claimed_uid else f"{self.study_uid} (conflict)"
+
+    @property
+    def is_conflict(self) -> bool:
+        return self.claimed_uid is None
 
 
 class Series(models.Model):
     study: models.ForeignKey[Study, Study] = models.ForeignKey(
         Study, on_delete=models.CASCADE, related_name="series"
     )
-    series_uid: models.CharField[str, str] = models.CharField(max_length=64, unique=True)
-    orthanc_series_id: models.CharField[str, str] = models.CharField(max_length=64, blank=True)
+    series_uid: models.CharField[str, str] = models.CharField(max_length=64, db_index=True)
+    orthanc_series_id: models.CharField[str, str] = models.CharField(max_length=64, unique=True)
     modality: models.CharField[str, str] = models.CharField(max_length=16, blank=True)
     series_number: models.CharField[str, str] = models.CharField(max_length=16, blank=True)
     series_description: models.CharField[str, str] = models.CharField(max_length=200, blank=True)
@@ -68,7 +90,11 @@ class Series(models.Model):
 
 
 class AIJob(models.Model):
-    """One AI analysis of a study; ``event_at`` orders the plugin's and worker's state events."""
+    """One AI analysis of one exact study; ``event_at`` orders the plugin's and worker's events.
+
+    Job ids name the Orthanc study (``<orthanc_study_id>:<model>:<version>[:r<n>]``), so a job of
+    another patient's study that reuses the StudyInstanceUID can never update this one.
+    """
 
     job_id: models.CharField[str, str] = models.CharField(max_length=200, unique=True)
     study: models.ForeignKey[Study, Study] = models.ForeignKey(

@@ -1,29 +1,66 @@
-"""Adapter (ORM, read-only): what the portal knows about studies, jobs and reports."""
+"""Adapter (ORM, read-only): what the portal knows about studies, jobs and reports.
+
+A StudyInstanceUID names the study that claims it (``Study.claimed_uid``); conflicts (a later
+study of another patient with the same UID) are reachable only by their Orthanc id.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from authz.identity import StudyRef
 from django.db.models import CharField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from clinical.models import AIJob, JobState, Series, Study
 
 
-def patient_id_for_study(*, study_uid: str) -> str | None:
-    return (
-        Study.objects.filter(study_uid=study_uid)
-        .values_list("patient__patient_id", flat=True)
+def study_ref(*, study_uid: str) -> StudyRef | None:
+    """The exact study a StudyInstanceUID stands for (its owner), or None."""
+    row = (
+        Study.objects.filter(claimed_uid=study_uid)
+        .values_list("orthanc_study_id", "patient__patient_id")
         .first()
     )
+    return None if row is None else StudyRef(study_uid, row[1], row[0])
+
+
+def study_by_uid(*, study_uid: str) -> Study | None:
+    """The study that owns this StudyInstanceUID (never a conflict that reuses it)."""
+    return Study.objects.select_related("patient").filter(claimed_uid=study_uid).first()
+
+
+def study_by_orthanc_id(*, orthanc_study_id: str) -> Study | None:
+    return Study.objects.select_related("patient").filter(orthanc_study_id=orthanc_study_id).first()
 
 
 def study_keys_for_patients(*, patient_ids: Iterable[str]) -> frozenset[tuple[str, str]]:
-    """(PatientID, StudyInstanceUID) of every study of these patients."""
-    keys = Study.objects.filter(patient__patient_id__in=list(patient_ids)).values_list(
+    """(PatientID, StudyInstanceUID) of every study these patients own (conflicts left out)."""
+    keys = Study.objects.filter(
+        patient__patient_id__in=list(patient_ids), claimed_uid__isnull=False
+    ).values_list("patient__patient_id", "study_uid")
+    return frozenset((str(pid), str(uid)) for pid, uid in keys)
+
+
+def conflict_keys() -> frozenset[tuple[str, str]]:
+    """(PatientID, StudyInstanceUID) of every conflict: the rows no UID-addressed door shows."""
+    rows = Study.objects.filter(claimed_uid__isnull=True).values_list(
         "patient__patient_id", "study_uid"
     )
-    return frozenset((str(pid), str(uid)) for pid, uid in keys)
+    return frozenset((str(pid), str(uid)) for pid, uid in rows)
+
+
+def has_conflicts(*, study_uid: str) -> bool:
+    """Whether another patient's study reuses this StudyInstanceUID (Orthanc holds both)."""
+    return Study.objects.filter(study_uid=study_uid, claimed_uid__isnull=True).exists()
+
+
+def conflicting_series_uids(*, study_uid: str) -> frozenset[str]:
+    """Series UIDs of conflicts under this StudyInstanceUID (shared series UIDs are ambiguous)."""
+    rows = Series.objects.filter(
+        study__study_uid=study_uid, study__claimed_uid__isnull=True
+    ).values_list("series_uid", flat=True)
+    return frozenset(rows)
 
 
 def visible_studies(
@@ -31,15 +68,20 @@ def visible_studies(
 ) -> QuerySet[Study]:
     """Studies a user may list, each annotated with ``ai_state`` (latest job's state or "none").
 
-    ``patient_ids`` None means every study (admin / radiologist).
+    ``patient_ids`` None means every study (admin / radiologist). Conflicts are never listed
+    here (admins review them through /api/conflicts and the Django admin).
     """
     latest_state = (
         AIJob.objects.filter(study=OuterRef("pk"))
         .order_by("-created_at", "-id")
         .values("state")[:1]
     )
-    studies = Study.objects.select_related("patient").annotate(
-        ai_state=Coalesce(Subquery(latest_state), Value("none"), output_field=CharField())
+    studies = (
+        Study.objects.filter(claimed_uid__isnull=False)
+        .select_related("patient")
+        .annotate(
+            ai_state=Coalesce(Subquery(latest_state), Value("none"), output_field=CharField())
+        )
     )
     if patient_ids is not None:
         studies = studies.filter(patient__patient_id__in=list(patient_ids))
@@ -55,6 +97,20 @@ def visible_studies(
     return studies.order_by("-study_date", "-id")
 
 
+def conflicts(*, unreviewed_only: bool = False) -> QuerySet[Study]:
+    """Studies whose StudyInstanceUID another patient's study claimed first, newest first."""
+    rows = Study.objects.filter(claimed_uid__isnull=True).select_related(
+        "patient", "conflict_with__patient"
+    )
+    if unreviewed_only:
+        rows = rows.filter(conflict_reviewed_at__isnull=True)
+    return rows.order_by("-conflict_since", "-id")
+
+
+def open_conflict_count() -> int:
+    return Study.objects.filter(claimed_uid__isnull=True, conflict_reviewed_at__isnull=True).count()
+
+
 def study_series(*, study: Study) -> QuerySet[Series]:
     return Series.objects.filter(study=study).order_by("series_number", "id")
 
@@ -67,7 +123,3 @@ def latest_report_job(*, study: Study) -> AIJob | None:
     return (
         AIJob.objects.filter(study=study, state=JobState.DONE).order_by("-event_at", "-id").first()
     )
-
-
-def study_by_uid(*, study_uid: str) -> Study | None:
-    return Study.objects.filter(study_uid=study_uid).first()

@@ -1,6 +1,9 @@
 """Adapter (ORM): write the clinical mirror — studies from Orthanc, AI job events from the queue.
 
-Both writers are idempotent: replaying a study sync or a job event leaves the same rows.
+Both writers are idempotent: replaying a study sync or a job event leaves the same rows. A study
+is its Orthanc resource (PatientID + StudyInstanceUID); the first study mirrored with a UID
+claims it, a later study of another patient with that UID is recorded as a conflict (audited,
+counted, hidden from clinicians) and never replaces the owner.
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from archive.orthanc import Orthanc
+from audit import services as audit
+from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware, now
-from pacs.orthanc import Orthanc
 
 from clinical import dicom_tags
 from clinical.models import AIJob, JobState, Patient, Series, Study
@@ -21,27 +25,112 @@ from clinical.models import AIJob, JobState, Patient, Series, Study
 log = logging.getLogger(__name__)
 
 
-@transaction.atomic
-def sync_study(*, orthanc: Orthanc, orthanc_study_id: str) -> Study:
-    """Create or update the mirror of one Orthanc study (patient, study, series)."""
+def sync_study(*, orthanc: Orthanc, orthanc_study_id: str, notify: bool = True) -> Study:
+    """Create or update the mirror of one Orthanc study (patient, study, series).
+
+    ``notify`` False: the study has only begun to arrive; the EMR hears of it once it is stable.
+    """
     study_json = orthanc.study(orthanc_study_id)
     series_json = orthanc.study_series(orthanc_study_id)
+    try:
+        return _sync(study_json, series_json, notify=notify)
+    except IntegrityError:
+        # Another process mirrored a study with this UID at the same moment and won the claim
+        # (claimed_uid is unique): mirror again, now as what the database says this study is.
+        return _sync(study_json, series_json, notify=notify)
+
+
+@transaction.atomic
+def _sync(study_json: dict[str, Any], series_json: list[dict[str, Any]], *, notify: bool) -> Study:
     patient_values = dicom_tags.patient_fields(study_json)
     patient, _ = Patient.objects.update_or_create(
         patient_id=patient_values.pop("patient_id"), defaults=patient_values
     )
     values = dicom_tags.study_fields(study_json, series_json)
-    study, _ = Study.objects.update_or_create(
-        study_uid=values.pop("study_uid"), defaults={**values, "patient": patient}
-    )
+    orthanc_study_id = values.pop("orthanc_study_id")
+    study = Study.objects.select_for_update().filter(orthanc_study_id=orthanc_study_id).first()
+    new_conflict = False
+    if study is None:
+        owner = Study.objects.filter(claimed_uid=values["study_uid"]).first()
+        study = Study(orthanc_study_id=orthanc_study_id, patient=patient)
+        if owner is None:
+            study.claimed_uid = values["study_uid"]
+        else:
+            study.conflict_with, study.conflict_since, new_conflict = owner, now(), True
+    for name, value in {**values, "patient": patient}.items():
+        setattr(study, name, value)
+    study.save()
     for one in series_json:
         series_values = dicom_tags.series_fields(one)
         Series.objects.update_or_create(
-            series_uid=series_values.pop("series_uid"), defaults={**series_values, "study": study}
+            orthanc_series_id=series_values.pop("orthanc_series_id"),
+            defaults={**series_values, "study": study},
         )
+    if new_conflict:
+        _record_conflict(study)
+    if notify and not study.is_conflict:
+        study_uid = study.study_uid
+        transaction.on_commit(lambda: _notify_fhir(study_uid))
+    return study
+
+
+def _record_conflict(study: Study) -> None:
+    owner = study.conflict_with
+    detail = (
+        f"patient {study.patient.patient_id} (Orthanc study {study.orthanc_study_id}) reuses "
+        f"the StudyInstanceUID of patient {owner.patient.patient_id if owner else '?'}'s study "
+        f"{owner.orthanc_study_id if owner else '?'}: stored, hidden from clinicians"
+    )
+    log.warning("study UID conflict: %s %s", study.study_uid, detail)
+    audit.record(
+        action="study-conflict",
+        allowed=False,
+        target=f"orthanc study {study.orthanc_study_id}",
+        study_uid=study.study_uid,
+        detail=detail,
+    )
+
+
+@transaction.atomic
+def review_conflict(*, study: Study, reviewer: str) -> None:
+    """An admin has looked at this conflict: it stays hidden, it no longer alerts."""
+    if study.is_conflict and study.conflict_reviewed_at is None:
+        study.conflict_reviewed_at = now()
+        study.save(update_fields=["conflict_reviewed_at", "updated_at"])
+        audit.record(
+            action="conflict-reviewed",
+            allowed=True,
+            username=reviewer,
+            target=f"orthanc study {study.orthanc_study_id}",
+            study_uid=study.study_uid,
+        )
+
+
+@transaction.atomic
+def hand_uid_to(*, study: Study, reviewer: str) -> None:
+    """Make this conflict the owner of its StudyInstanceUID; the former owner becomes a
+    (reviewed) conflict. For an admin who found that the later arrival is the real study."""
+    if not study.is_conflict:
+        return
+    owner = Study.objects.select_for_update().filter(claimed_uid=study.study_uid).first()
+    at = now()
+    if owner is not None:
+        owner.claimed_uid, owner.conflict_with = None, study
+        owner.conflict_since = owner.conflict_reviewed_at = at
+        owner.save()
+    study.claimed_uid, study.conflict_with = study.study_uid, None
+    study.conflict_since = study.conflict_reviewed_at = None
+    study.save()
+    audit.record(
+        action="conflict-uid-handed",
+        allowed=True,
+        username=reviewer,
+        target=f"orthanc study {study.orthanc_study_id}",
+        study_uid=study.study_uid,
+        detail=f"former owner {owner.orthanc_study_id if owner else '-'}",
+    )
     study_uid = study.study_uid
     transaction.on_commit(lambda: _notify_fhir(study_uid))
-    return study
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,17 +163,41 @@ def _event_time(text: str) -> datetime:
     return make_aware(parsed) if is_naive(parsed) else parsed
 
 
-@transaction.atomic
 def record_job_event(*, orthanc: Orthanc, event: JobEvent) -> AIJob | None:
-    """Apply one job state event; an event older than the job's last one is ignored."""
+    """Apply one job state event to the job of that exact Orthanc study.
+
+    An event older than the job's last one is ignored; an event that names a job of another
+    study (its id is taken) is refused, so no job of one study ever updates another's report.
+    """
     if event.state not in JobState.values:
         log.warning("job %s: unknown state %r ignored", event.job_id, event.state)
         return None
-    study = Study.objects.filter(study_uid=event.study_uid).first()
+    if not event.orthanc_study_id:
+        log.warning("job %s: event without orthanc_study_id ignored", event.job_id)
+        return None
+    study = Study.objects.filter(orthanc_study_id=event.orthanc_study_id).first()
     if study is None:
         study = sync_study(orthanc=orthanc, orthanc_study_id=event.orthanc_study_id)
+    return _apply_job_event(study, event)
+
+
+@transaction.atomic
+def _apply_job_event(study: Study, event: JobEvent) -> AIJob | None:
     at = _event_time(event.at)
-    job = AIJob.objects.select_for_update().filter(job_id=event.job_id).first()
+    job = (
+        AIJob.objects.select_for_update()
+        .select_related("study")
+        .filter(job_id=event.job_id)
+        .first()
+    )
+    if job is not None and job.study.pk != study.pk:
+        log.warning(
+            "job %s belongs to study %s; event for %s refused",
+            event.job_id,
+            job.study.orthanc_study_id,
+            event.orthanc_study_id,
+        )
+        return None
     if job is not None and job.event_at > at:
         return job  # a late, older event: the newer state stands
     values = {
@@ -98,8 +211,9 @@ def record_job_event(*, orthanc: Orthanc, event: JobEvent) -> AIJob | None:
         "event_at": at,
     }
     job, _ = AIJob.objects.update_or_create(job_id=event.job_id, defaults=values)
-    study_uid = study.study_uid
-    transaction.on_commit(lambda: _notify_fhir(study_uid))
+    if not study.is_conflict:
+        study_uid = study.study_uid
+        transaction.on_commit(lambda: _notify_fhir(study_uid))
     return job
 
 
@@ -130,7 +244,7 @@ def record_requested_job(
     event = JobEvent(
         job_id=job_id[:200],
         study_uid=study.study_uid,
-        orthanc_study_id=study.orthanc_study_id or "",
+        orthanc_study_id=study.orthanc_study_id,
         state=str(answer.get("state") or JobState.QUEUED),
         reason=str(answer.get("reason") or ""),
         at=requested_at.isoformat(),

@@ -1,10 +1,11 @@
-"""Wiring: /api/studies and /api/patients routes."""
+"""Wiring: /api/studies, /api/patients and /api/conflicts routes."""
 
 from django.urls import path, re_path
 
-from clinical import views
+from clinical import conflict_views, views
 
 UID = r"(?P<study_uid>[0-9][0-9.]{0,63})"
+ORTHANC_ID = r"(?P<orthanc_study_id>[0-9a-f]{8}(?:-[0-9a-f]{8}){4})"
 
 urlpatterns = [
     path("studies", views.StudyList.as_view(), name="studies"),
@@ -13,4 +14,10 @@ urlpatterns = [
     re_path(rf"^studies/{UID}/jobs$", views.StudyJobs.as_view(), name="study-jobs"),
     re_path(rf"^studies/{UID}/reanalyze$", views.Reanalyze.as_view(), name="study-reanalyze"),
     path("patients", views.PatientList.as_view(), name="patients"),
+    path("conflicts", conflict_views.ConflictList.as_view(), name="conflicts"),
+    re_path(
+        rf"^conflicts/{ORTHANC_ID}/review$",
+        conflict_views.ConflictReview.as_view(),
+        name="conflict-review",
+    ),
 ]

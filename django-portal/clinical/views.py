@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 from typing import NoReturn
 
-from accounts import selectors as account_selectors
-from accounts.permissions import OrdersReanalysis
 from accounts.throttling import ReanalyzeRateThrottle
+from archive import client as archive
+from archive.orthanc import OrthancError
 from audit import services as audit
+from authz.drf import OrdersReanalysis, credential_key, principal_of
+from authz.wiring import authoriser
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from pacs import gateway
-from pacs.access import Principal
-from pacs.orthanc import OrthancError
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
@@ -44,21 +43,20 @@ class Page(PageNumberPagination):
     page_size_query_param = "page_size"
 
 
-def _principal(request: Request) -> Principal:
-    principal = account_selectors.principal(user_id=int(request.user.pk or 0))
-    if principal is None or not principal.active:
-        raise PermissionDenied("inactive user")
-    return principal
-
-
 def _study(request: Request, study_uid: str, action: str) -> Study:
-    """The study if the caller may see it; 403 for clinicians either way (no existence leak)."""
-    principal = _principal(request)
-    study = (
-        selectors.visible_studies(patient_ids=principal.patient_ids)
-        .filter(study_uid=study_uid)
-        .first()
+    """The study the UID stands for, if the caller may read it; 403 for clinicians either way
+    (no existence leak)."""
+    principal = principal_of(request)
+    decision = authoriser().may_read(
+        cache_key=credential_key(request), principal=principal, study_uid=study_uid
     )
+    study = None
+    if decision.allowed and decision.study is not None:
+        study = (
+            selectors.visible_studies(patient_ids=None)
+            .filter(orthanc_study_id=decision.study.orthanc_study_id)
+            .first()
+        )
     audit.record(
         action=action,
         allowed=study is not None,
@@ -67,6 +65,7 @@ def _study(request: Request, study_uid: str, action: str) -> Study:
         username=principal.username,
         study_uid=study_uid[:64],
         status_code=200 if study is not None else (404 if principal.sees_everything else 403),
+        detail=decision.reason,
     )
     if study is None:
         if principal.sees_everything:
@@ -97,7 +96,7 @@ class StudyList(generics.ListAPIView[Study]):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Study]:
-        principal = _principal(self.request)
+        principal = principal_of(self.request)
         return selectors.visible_studies(
             patient_ids=principal.patient_ids,
             search=self.request.query_params.get("search", "")[:100],
@@ -154,12 +153,11 @@ class Reanalyze(APIView):
     @extend_schema(request=None, responses={202: ReanalyzeOut})
     def post(self, request: Request, study_uid: str) -> Response:
         study = _study(request, study_uid, "reanalyze")
-        orthanc_id = study.orthanc_study_id or gateway.orthanc().lookup_study(study.study_uid)
-        if not orthanc_id:
-            raise NotFound("study not in the archive")
         requested_at = timezone.now()
         try:
-            answer = services.request_reanalysis(orthanc=gateway.orthanc(), orthanc_id=orthanc_id)
+            answer = services.request_reanalysis(
+                orthanc=archive.orthanc(), orthanc_id=study.orthanc_study_id
+            )
         except OrthancError:
             # Orthanc's message names internal routes: it goes to the log, not to the client
             log.exception("re-analysis of %s failed", study_uid)
@@ -168,7 +166,7 @@ class Reanalyze(APIView):
                 status=status.HTTP_502_BAD_GATEWAY,
             )
         job = services.record_requested_job(
-            orthanc=gateway.orthanc(), study=study, answer=answer, requested_at=requested_at
+            orthanc=archive.orthanc(), study=study, answer=answer, requested_at=requested_at
         )
         if job is None:
             return Response(
@@ -197,7 +195,7 @@ class PatientList(generics.ListAPIView[Patient]):
     pagination_class = Page
 
     def get_queryset(self) -> QuerySet[Patient]:
-        principal = _principal(self.request)
+        principal = principal_of(self.request)
         patients = Patient.objects.order_by("patient_id")
         if principal.patient_ids is not None:
             patients = patients.filter(patient_id__in=sorted(principal.patient_ids))

@@ -68,8 +68,10 @@ def exposition(redis_url: str) -> tuple[bytes, str]:
     scrape.register(QueueLengthCollector(redis_url))
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(scrape)  # type: ignore[no-untyped-call]
+        from clinical import metrics as clinical_metrics  # noqa: PLC0415 - models load first
         from fhir_sync import metrics as fhir_metrics  # noqa: PLC0415 - another team's app
 
         scrape.register(fhir_metrics.FhirSyncCollector())
+        scrape.register(clinical_metrics.StudyConflictCollector())
         return generate_latest(scrape), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY) + generate_latest(scrape), CONTENT_TYPE_LATEST

@@ -1,31 +1,35 @@
-"""Wiring: the per-process objects of the image gateway and the request-level steps it shares.
+"""Wiring: the per-process state of the image gateway and the request-level steps it shares.
 
 Authentication here bypasses DRF's request machinery on purpose (the frame path must stay cheap)
 but makes exactly the API's token check (accounts.verifier, with its per-process caches); then
-in-process caches for the principal, decision and instance lookups.
+in-process caches for the principal, decision and resource lookups.
+
+Every resource is resolved inside the exact study the StudyInstanceUID stands for (authz's
+StudyRef): a series or instance is the Orthanc resource derived from that study's PatientID and
+the UIDs, never whatever a bare UID lookup finds, so another patient's study that reuses the
+UIDs is out of reach.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 from urllib.parse import urlencode
 
-from accounts import selectors as account_selectors
 from accounts import verifier
 from accounts.authentication import raw_token
+from archive import client as archive
+from archive.orthanc import OrthancNotFound
 from audit import services as audit
-from clinical import selectors as clinical_selectors
-from django.conf import settings
+from authz.identity import StudyRef
+from authz.principal import Principal
+from authz.ttl_cache import TTLCache
+from authz.wiring import authoriser
 from django.http import HttpRequest, HttpResponse
 from rest_framework_simplejwt.tokens import AccessToken
 
 from pacs import query
-from pacs.access import Authoriser, Principal
-from pacs.orthanc import OrthancClient
 from pacs.paths import Target
-from pacs.ttl_cache import TTLCache
 
 INTERNAL = "/internal-orthanc"
 INTERNAL_RAW = "/internal-orthanc-raw"
@@ -52,24 +56,17 @@ class Caller:
         return str(self.token["jti"])
 
 
-@cache
-def authoriser() -> Authoriser:
-    return Authoriser(
-        ttl_s=settings.CONFIG.decision_cache_seconds,
-        load_principal=lambda user_id: account_selectors.principal(user_id=user_id),
-        patient_of_study=lambda uid: clinical_selectors.patient_id_for_study(study_uid=uid),
-    )
-
-
-@cache
-def orthanc() -> OrthancClient:
-    config = settings.CONFIG
-    return OrthancClient(config.orthanc_url, config.orthanc_username, config.orthanc_password)
-
-
-# UIDs never change meaning, so positive hierarchy lookups are cached for long; misses are not.
+# Orthanc ids never change meaning, so positive existence checks are cached for long; misses
+# are not. Studies only in the archive (not mirrored yet) are re-read after a few seconds.
 _instances: TTLCache[tuple[str, str]] = TTLCache(600.0)
-_series: TTLCache[str] = TTLCache(600.0)
+_series: TTLCache[bool] = TTLCache(600.0)
+_archive_refs: TTLCache[StudyRef] = TTLCache(5.0)
+
+
+def clear_caches() -> None:
+    for cache in (_instances, _series, _archive_refs, _representatives, _dialects):
+        cache.clear()
+    authoriser().clear()
 
 
 def authenticate(request: HttpRequest) -> Caller:
@@ -87,9 +84,10 @@ def authenticate(request: HttpRequest) -> Caller:
     return Caller(token=verified.token, principal=principal)
 
 
-def check_study(request: HttpRequest, caller: Caller, study_uid: str, target: str) -> None:
+def authorise(request: HttpRequest, caller: Caller, study_uid: str, target: str) -> StudyRef:
+    """The exact study the caller may read under this UID; audited when decided afresh."""
     decision = authoriser().may_read(
-        token_id=caller.token_id, principal=caller.principal, study_uid=study_uid
+        cache_key=caller.token_id, principal=caller.principal, study_uid=study_uid
     )
     if decision.fresh or not decision.allowed:
         try:
@@ -109,18 +107,49 @@ def check_study(request: HttpRequest, caller: Caller, study_uid: str, target: st
             raise
     if not decision.allowed:
         raise Refused(403, decision.reason)
+    return decision.study or _archive_study(study_uid)
 
 
-def series_in_study(study_uid: str, series_uid: str) -> str:
-    """Orthanc id of the series, only for a series of that study."""
-    key = (study_uid, series_uid)
-    found = _series.get(key)
-    if found is None:
-        found = orthanc().find_series(study_uid, series_uid)
-        if found is None:
-            raise Refused(404, "series not in study")
-        _series.put(key, found)
-    return found
+def _archive_study(study_uid: str) -> StudyRef:
+    """For a caller who reads every study, one the portal has not mirrored yet: the archive's
+    study with that UID, if there is exactly one (several: not reconciled yet, refused)."""
+    hit = _archive_refs.get(study_uid)
+    if hit is not None:
+        return hit
+    studies = archive.orthanc().studies_with_uid(study_uid)
+    if not studies:
+        raise Refused(404, "study not in the archive")
+    if len(studies) > 1:
+        raise Refused(409, "several patients' studies share this StudyInstanceUID")
+    (orthanc_study_id, patient_id), *_ = studies
+    ref = StudyRef(study_uid, patient_id, orthanc_study_id)
+    _archive_refs.put(study_uid, ref)
+    return ref
+
+
+def series(ref: StudyRef, series_uid: str) -> str:
+    """Orthanc id of that series of that exact study (404 when the study has no such series)."""
+    orthanc_series_id = ref.series_id(series_uid)
+    if _series.get(orthanc_series_id) is None:
+        try:
+            archive.orthanc().series_instances(orthanc_series_id)
+        except OrthancNotFound as exc:
+            raise Refused(404, "series not in study") from exc
+        _series.put(orthanc_series_id, True)
+    return orthanc_series_id
+
+
+def instance(ref: StudyRef, series_uid: str, sop_uid: str) -> tuple[str, str]:
+    """(Orthanc instance id, stored transfer syntax) of that instance of that exact study."""
+    orthanc_id = ref.instance_id(series_uid, sop_uid)
+    hit = _instances.get(orthanc_id)
+    if hit is None:
+        try:
+            hit = (orthanc_id, archive.orthanc().transfer_syntax(orthanc_id))
+        except OrthancNotFound as exc:
+            raise Refused(404, "instance not in series/study") from exc
+        _instances.put(orthanc_id, hit)
+    return hit
 
 
 # Series that are not pictures of the patient: never chosen for a study's thumbnail.
@@ -136,26 +165,24 @@ def _middle(instances: list[str]) -> str | None:
     return instances[len(instances) // 2] if instances else None
 
 
-def representative_instance(target: Target) -> str:
+def representative_instance(ref: StudyRef, target: Target) -> str:
     """Orthanc id of the instance that stands for the target in a thumbnail.
 
     Instance: itself. Series: its middle instance (in Orthanc's order). Study: the middle
     instance of its first image series (SEG, SR and other non-image series are passed over).
     """
     if target.sop_uid:
-        return instance(target.study_uid, target.series_uid, target.sop_uid)[0]
-    key = (target.study_uid, target.series_uid)
+        return instance(ref, target.series_uid, target.sop_uid)[0]
+    key = (ref.orthanc_study_id, target.series_uid)
     hit = _representatives.get(key)
     if hit is not None:
         return hit
     if target.series_uid:
-        chosen = _middle(orthanc().series_instances(series_in_study(*key)))
+        chosen = _middle(archive.orthanc().series_instances(series(ref, target.series_uid)))
     else:
-        study_id = orthanc().lookup_study(target.study_uid)
-        series = orthanc().study_series(study_id) if study_id else []
         images = [
             s
-            for s in series
+            for s in archive.orthanc().study_series(ref.orthanc_study_id)
             if str((s.get("MainDicomTags") or {}).get("Modality", "")) not in _NOT_IMAGES
         ]
         chosen = next((m for s in images if (m := _middle(list(s.get("Instances") or [])))), None)
@@ -165,7 +192,7 @@ def representative_instance(target: Target) -> str:
     return str(chosen)
 
 
-def thumbnail(request: HttpRequest, target: Target) -> HttpResponse:
+def thumbnail(request: HttpRequest, ref: StudyRef, target: Target) -> HttpResponse:
     """DICOMweb thumbnail (Orthanc's DICOMweb 1.7 has none): the plugin's HTJ2K-aware
     ``/instances/{id}/rendered`` of the representative instance, bounded by ``viewport=w,h``
     (default 128x128). PNG, or JPEG when the client accepts only JPEG (Accept is passed on).
@@ -178,23 +205,10 @@ def thumbnail(request: HttpRequest, target: Target) -> HttpResponse:
             raise Refused(400, "bad viewport")
         width = min(int(match.group(1)), _MAX_VIEWPORT)
         height = min(int(match.group(2)), _MAX_VIEWPORT)
-    orthanc_id = representative_instance(target)
+    orthanc_id = representative_instance(ref, target)
     return accel(
         f"{INTERNAL}/instances/{orthanc_id}/rendered", urlencode({"width": width, "height": height})
     )
-
-
-def instance(study_uid: str, series_uid: str, sop_uid: str) -> tuple[str, str]:
-    """(Orthanc instance id, stored transfer syntax), only for an instance in that series/study."""
-    key = (study_uid, series_uid, sop_uid)
-    hit = _instances.get(key)
-    if hit is None:
-        found = orthanc().find_instance(study_uid, series_uid, sop_uid)
-        if found is None:
-            raise Refused(404, "instance not in series/study")
-        hit = (found, orthanc().transfer_syntax(found))
-        _instances.put(key, hit)
-    return hit
 
 
 def query_pairs(request: HttpRequest) -> tuple[query.Pair, ...]:
@@ -224,7 +238,7 @@ def orthanc_query(pairs: tuple[query.Pair, ...]) -> str:
     dialect = query.Dialect.DECODED
     if query.needs_dialect(pairs):
         cached = _dialects.get("orthanc")
-        dialect = cached if cached is not None else orthanc().query_dialect()
+        dialect = cached if cached is not None else archive.orthanc().query_dialect()
         _dialects.put("orthanc", dialect)
     try:
         return query.encode(pairs, dialect)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 from pacs import views
 
@@ -27,7 +28,7 @@ class ImageGatewayMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         path = request.path_info
         if path.startswith(DICOMWEB_PREFIX):
             request.get_host()
@@ -38,8 +39,8 @@ class ImageGatewayMiddleware:
         return self.get_response(request)
 
 
-def _sized(response: HttpResponse) -> HttpResponse:
+def _sized(response: HttpResponseBase) -> HttpResponseBase:
     """Content-Length as CommonMiddleware would set it: no chunked framing towards nginx."""
-    if not response.streaming and not response.has_header("Content-Length"):
+    if isinstance(response, HttpResponse) and not response.has_header("Content-Length"):
         response["Content-Length"] = str(len(response.content))
     return response

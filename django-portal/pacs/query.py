@@ -27,8 +27,11 @@ from __future__ import annotations
 
 import re
 import string
-from enum import Enum
 from urllib.parse import quote, unquote_plus
+
+from archive.dialect import Dialect
+
+__all__ = ["Dialect", "Pair", "QueryRefused", "Unrepresentable", "encode", "needs_dialect", "parse"]
 
 Pair = tuple[str, str]
 
@@ -48,11 +51,6 @@ class QueryRefused(ValueError):  # noqa: N818 - an answer (400), not a fault
 
 class Unrepresentable(ValueError):  # noqa: N818 - an answer (501), not a fault
     """A valid value that the Orthanc behind the portal cannot be sent with the same meaning."""
-
-
-class Dialect(Enum):
-    VERBATIM = "verbatim"
-    DECODED = "decoded"
 
 
 def _decode(text: str) -> str:

@@ -60,12 +60,17 @@ def _is_patient_id(key: str) -> bool:
     return key.count(".") == 0 and attribute_tag(key) == PATIENT_ID_TAG
 
 
+def without_patient_id(pairs: tuple[Pair, ...]) -> tuple[Pair, ...]:
+    """The pairs less any PatientID match (keyword or ``00100020``)."""
+    return tuple((key, value) for key, value in pairs if not _is_patient_id(key))
+
+
 def orthanc_queries(search: Search, patient_ids: list[str]) -> list[tuple[Pair, ...]]:
     """One query per chunk of patients; ``limit``/``offset`` are added per page by the caller."""
     kept = tuple(
         (key, value)
-        for key, value in search.pairs
-        if key not in ("limit", "offset") and not _is_patient_id(key)
+        for key, value in without_patient_id(search.pairs)
+        if key not in ("limit", "offset")
     )
     return [
         (*kept, ("PatientID", ",".join(patient_ids[start : start + IDS_PER_QUERY])))

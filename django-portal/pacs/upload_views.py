@@ -16,23 +16,24 @@ from contextlib import suppress
 from functools import cache
 from typing import Any
 
-from accounts import selectors as account_selectors
+from archive import client as archive
+from archive.orthanc import OrthancError
 from audit import services as audit
+from authz.drf import principal_of
+from authz.principal import Principal
+from clinical import selectors as clinical_selectors
 from clinical import services as clinical_services
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from drf_spectacular.utils import extend_schema
 from health.metrics import UPLOADS
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pacs import gateway, upload, upload_handlers
-from pacs.access import Principal
-from pacs.orthanc import OrthancError
+from pacs import upload, upload_handlers
 
 RETRY_AFTER_S = 5
 
@@ -78,7 +79,7 @@ def _record(request: Request, principal: Principal, results: list[upload.FileRes
         # Orthanc hiccups here, the study_stable task catches up.
         with suppress(OrthancError):
             clinical_services.sync_study(
-                orthanc=gateway.orthanc(), orthanc_study_id=orthanc_study_id
+                orthanc=archive.orthanc(), orthanc_study_id=orthanc_study_id
             )
     for result in results:
         UPLOADS.labels(result.status).inc()
@@ -94,6 +95,12 @@ def _record(request: Request, principal: Principal, results: list[upload.FileRes
             action="upload", allowed=True, study_uid=study_uid, status_code=200, **who,
             detail=f"{count} file(s) stored or already stored",
         )  # fmt: skip
+    for conflict in (r for r in results if r.reason == upload.CONFLICT_REASON):
+        audit.record(
+            action="study-conflict", allowed=False, status_code=200, **who,
+            target=conflict.name[:300], study_uid=conflict.study_uid,
+            detail="upload refused: the StudyInstanceUID is another patient's study",
+        )  # fmt: skip
     refused = [r for r in results if r.status == "rejected"]
     if refused:
         reasons = sorted({r.reason for r in refused})
@@ -101,6 +108,11 @@ def _record(request: Request, principal: Principal, results: list[upload.FileRes
             action="upload", allowed=False, status_code=200, **who,
             detail=f"{len(refused)} file(s) refused: {'; '.join(reasons)}",
         )  # fmt: skip
+
+
+def _owner_patient(study_uid: str) -> str | None:
+    ref = clinical_selectors.study_ref(study_uid=study_uid)
+    return ref.patient_id if ref is not None else None
 
 
 class UploadView(APIView):
@@ -119,9 +131,7 @@ class UploadView(APIView):
         config = settings.CONFIG
         if int(request.META.get("CONTENT_LENGTH") or 0) > config.upload_max_bytes:
             return Response({"detail": "upload too large"}, status=413)
-        principal = account_selectors.principal(user_id=int(request.user.pk or 0))
-        if principal is None or not principal.active:
-            raise PermissionDenied("inactive user")
+        principal = principal_of(request)
         audit.record(
             action="upload",
             allowed=True,
@@ -143,8 +153,9 @@ class UploadView(APIView):
         results: list[upload.FileResult] = []
         try:
             upload.store_all(
-                orthanc=gateway.orthanc(),
+                orthanc=archive.orthanc(),
                 principal=principal,
+                owner_of=_owner_patient,
                 files=((str(f.name), f.file) for f in uploads),
                 limits=limits,
                 results=results,

@@ -1,6 +1,7 @@
 """Wiring: authorised DICOMweb and WADO-URI; answers are empty X-Accel-Redirect responses.
 
-Every identifier in a redirect comes from pacs.paths' validation, never from the raw URL.
+Every identifier in a redirect comes from pacs.paths' validation, never from the raw URL, and
+every resource is the one of the exact study the StudyInstanceUID stands for (pacs.gateway).
 """
 
 from __future__ import annotations
@@ -10,25 +11,32 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
+from archive import client as archive
+from archive.orthanc import OrthancError
 from audit import services as audit
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from authz.identity import StudyRef
+from clinical import selectors as clinical_selectors
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_http_methods
 from health.metrics import AUTHZ_DECISIONS, AUTHZ_SECONDS
 
-from pacs import gateway, paths, query, search, wado_uri
+from pacs import compose, gateway, paths, search, wado_uri
 from pacs.gateway import Refused
-from pacs.orthanc import OrthancError
-from pacs.query import QueryRefused
+from pacs.query import Pair, QueryRefused
 
 _SAFE = ["GET", "HEAD"]
 _SEARCHES = {paths.Kind.SEARCH_STUDIES, paths.Kind.SEARCH_SERIES, paths.Kind.SEARCH_INSTANCES}
 _SEARCH_TAILS = {"series", "instances"}
+DICOMWEB_ROOT = "/api/pacs/dicom-web"
+# A WADO-URI asking exactly for the stored file: answered from that exact instance by its id.
+_WADO_FILE_KEYS = {"requestType", "studyUID", "seriesUID", "objectUID", "contentType"}
 
 
-def _measured(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def _measured(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Count each image request as allow/deny and time Django's part of it."""
 
-    def wrapper(request: HttpRequest, *args: str, **kwargs: str) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: str, **kwargs: str) -> HttpResponseBase:
         started = time.perf_counter()
         response = view(request, *args, **kwargs)
         AUTHZ_SECONDS.observe(time.perf_counter() - started)
@@ -81,43 +89,70 @@ def _target(request: HttpRequest, path: str) -> paths.Target:
 
 @_measured
 @require_http_methods(_SAFE)
-def dicomweb(request: HttpRequest, path: str) -> HttpResponse:
+def dicomweb(request: HttpRequest, path: str) -> HttpResponseBase:
     try:
         target = _target(request, path)
         caller = gateway.authenticate(request)
         pairs = gateway.query_pairs(request)
         if target.kind in _SEARCHES:
             return search.respond(request, caller, target, pairs)
-        gateway.check_study(request, caller, target.study_uid, f"dicom-web/{path}")
-        if target.series_uid and not target.sop_uid:
-            gateway.series_in_study(target.study_uid, target.series_uid)
-        if target.kind is paths.Kind.FRAMES and not target.tail:
-            return _frames(request, target, pairs)
-        if target.tail == "thumbnail":
-            return gateway.thumbnail(request, target)
-        if target.sop_uid:
-            gateway.instance(target.study_uid, target.series_uid, target.sop_uid)
-        if target.tail in _SEARCH_TAILS and not target.sop_uid:
-            pairs = search.validated(pairs).pairs  # QIDO inside an authorised study
-        else:
-            pairs = gateway.plain_keys(pairs)
-        return gateway.accel(
-            f"{gateway.INTERNAL}/dicom-web/{target.orthanc_path()}", gateway.orthanc_query(pairs)
-        )
+        ref = gateway.authorise(request, caller, target.study_uid, f"dicom-web/{path}")
+        return _in_study(request, ref, target, pairs)
     except (Refused, OrthancError, audit.AuditUnavailable) as failure:
         return _failed(request, failure, f"dicom-web/{path}"[:300])
 
 
-def _frames(
-    request: HttpRequest, target: paths.Target, pairs: tuple[query.Pair, ...]
-) -> HttpResponse:
-    orthanc_id, transfer_syntax = gateway.instance(
-        target.study_uid, target.series_uid, target.sop_uid
+def _in_study(
+    request: HttpRequest, ref: StudyRef, target: paths.Target, pairs: tuple[Pair, ...]
+) -> HttpResponseBase:
+    """Anything under one study, once the caller may read the study the UID stands for."""
+    if target.sop_uid:
+        gateway.instance(ref, target.series_uid, target.sop_uid)
+    elif target.series_uid:
+        gateway.series(ref, target.series_uid)
+    if target.kind is paths.Kind.FRAMES and not target.tail:
+        return _frames(request, ref, target, pairs)
+    if target.tail == "thumbnail":
+        return gateway.thumbnail(request, ref, target)
+    if target.tail in _SEARCH_TAILS and not target.sop_uid:
+        return search.in_study(ref, target, pairs)  # QIDO inside the owner's study
+    if target.tail in ("", "metadata") and _shared(ref, target):
+        return _composed(ref, target)
+    return gateway.accel(
+        f"{gateway.INTERNAL}/dicom-web/{target.orthanc_path()}",
+        gateway.orthanc_query(gateway.plain_keys(pairs)),
     )
+
+
+def _shared(ref: StudyRef, target: paths.Target) -> bool:
+    """Whether Orthanc's UID lookups at this level are ambiguous (another patient's study
+    reuses the study UID, or for a series or instance, also that series UID)."""
+    if target.series_uid:
+        return target.series_uid in clinical_selectors.conflicting_series_uids(
+            study_uid=ref.study_uid
+        )
+    return clinical_selectors.has_conflicts(study_uid=ref.study_uid)
+
+
+def _composed(ref: StudyRef, target: paths.Target) -> HttpResponseBase:
+    orthanc = archive.orthanc()
+    ids = compose.instance_ids(orthanc, ref, target.series_uid, target.sop_uid)
+    if target.tail == "metadata":
+        body = compose.metadata(orthanc, ids, DICOMWEB_ROOT)
+        return HttpResponse(body, content_type="application/dicom+json")
+    parts, content_type = compose.multipart_files(orthanc, ids)
+    return StreamingHttpResponse(parts, content_type=content_type)
+
+
+def _frames(
+    request: HttpRequest, ref: StudyRef, target: paths.Target, pairs: tuple[Pair, ...]
+) -> HttpResponse:
+    orthanc_id, transfer_syntax = gateway.instance(ref, target.series_uid, target.sop_uid)
     accept = str(request.META.get("HTTP_ACCEPT", ""))
     if not gateway.accepts_stored(accept, transfer_syntax):
         # Another transfer syntax (or the standard's default, Explicit VR Little Endian) is
-        # Orthanc's to transcode, or to refuse.
+        # Orthanc's to transcode, or to refuse (by UID: where another patient's study shares
+        # them, Orthanc's DICOMweb answers 404, never the other study's frames).
         return gateway.accel(
             f"{gateway.INTERNAL}/dicom-web/{target.orthanc_path()}",
             gateway.orthanc_query(gateway.plain_keys(pairs)),
@@ -133,7 +168,7 @@ def _frames(
     chunks: list[bytes] = []
     public = f"{request.scheme}://{request.get_host()}/api/pacs/dicom-web/"
     for number in target.frames:
-        data = gateway.orthanc().frame(orthanc_id, number - 1)
+        data = archive.orthanc().frame(orthanc_id, number - 1)
         location = public + replace(target, frames=(number,)).orthanc_path()
         chunks += [
             f"--{boundary}\r\nContent-Type: {part_type}\r\n"
@@ -158,12 +193,16 @@ def _wado_query(request: HttpRequest) -> wado_uri.WadoUri:
 
 @_measured
 @require_http_methods(_SAFE)
-def wado(request: HttpRequest) -> HttpResponse:
+def wado(request: HttpRequest) -> HttpResponseBase:
     try:
         wado = _wado_query(request)
         caller = gateway.authenticate(request)
-        gateway.check_study(request, caller, wado.study_uid, f"wado {wado.sop_uid}")
-        gateway.instance(wado.study_uid, wado.series_uid, wado.sop_uid)
+        ref = gateway.authorise(request, caller, wado.study_uid, f"wado {wado.sop_uid}")
+        orthanc_id, _ = gateway.instance(ref, wado.series_uid, wado.sop_uid)
+        asked = dict(wado.pairs)
+        if set(asked) == _WADO_FILE_KEYS and asked["contentType"] == "application/dicom":
+            # The stored file of that exact instance (Orthanc's WADO-URI finds it by UID).
+            return gateway.accel(f"{gateway.INTERNAL}/instances/{orthanc_id}/file")
         return gateway.accel(f"{gateway.INTERNAL}/wado", gateway.orthanc_query(wado.pairs))
     except (Refused, OrthancError, audit.AuditUnavailable) as failure:
         return _failed(request, failure, "wado")

@@ -14,11 +14,12 @@ from accounts import services as account_services
 from accounts.models import User
 from accounts.throttling import LoginRateThrottle
 from audit.models import AuditEvent
+from authz.identity import orthanc_id
+from authz.ttl_cache import TTLCache
 from clinical.models import Patient, Study
 from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
-from pacs.ttl_cache import TTLCache
 from prometheus_client import REGISTRY
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.django_db
 
 S1, SE1, I1 = "1.2.826.0.1.1", "1.2.826.0.1.1.1", "1.2.826.0.1.1.1.1"  # NN-DEMO-0001 (clinician)
 S2, SE2, I2 = "1.2.826.0.1.2", "1.2.826.0.1.2.1", "1.2.826.0.1.2.1.1"  # NN-OTHER (clinician2)
+P1, P2 = "NN-DEMO-0001", "NN-OTHER"
 HTJ2K = "1.2.840.10008.1.2.4.202"
 CORNERSTONE_ACCEPT = "multipart/related; type=application/octet-stream; transfer-syntax=*"
 
@@ -57,11 +59,23 @@ def world(fake_orthanc: FakeOrthanc) -> World:
     for patient_id, study_uid in (("NN-DEMO-0001", S1), ("NN-OTHER", S2)):
         patient = Patient.objects.create(patient_id=patient_id, patient_name="Test^Patient")
         Study.objects.create(
-            study_uid=study_uid, orthanc_study_id=f"o-{study_uid}", patient=patient
+            study_uid=study_uid,
+            claimed_uid=study_uid,
+            orthanc_study_id=orthanc_id(patient_id, study_uid),
+            patient=patient,
         )
-    fake_orthanc.instances[(S1, SE1, I1)] = ("inst-1", HTJ2K)
-    fake_orthanc.instances[(S2, SE2, I2)] = ("inst-2", "1.2.840.10008.1.2.1")
+    fake_orthanc.add(patient_id="NN-DEMO-0001", study_uid=S1, series_uid=SE1, sop_uid=I1)
+    fake_orthanc.add(
+        patient_id="NN-OTHER",
+        study_uid=S2,
+        series_uid=SE2,
+        sop_uid=I2,
+        transfer_syntax="1.2.840.10008.1.2.1",
+    )
     return World(client=Client(), orthanc=fake_orthanc)
+
+
+INST_1 = orthanc_id("NN-DEMO-0001", S1, SE1, I1)
 
 
 def frames(study: str, series: str, sop: str, n: str = "1") -> str:
@@ -169,13 +183,17 @@ def test_clinician_sees_only_assigned_patients(world: World) -> None:
     )
     assert [row["study_uid"] for row in listed["results"]] == [S1]
     world.orthanc.qido_rows = [
-        {"00100020": {"vr": "LO", "Value": [pid]}, "0020000D": {"vr": "UI", "Value": [uid]}}
-        for pid, uid in (("NN-DEMO-0001", S1), ("NN-OTHER", S2))
+        {"0020000D": {"vr": "UI", "Value": [S1]}, "00100020": {"vr": "LO", "Value": ["NN-X"]}},
+        {"0020000D": {"vr": "UI", "Value": [S1]}, "00100020": {"vr": "LO", "Value": [P1]}},
+        {"0020000D": {"vr": "UI", "Value": [S2]}, "00100020": {"vr": "LO", "Value": [P2]}},
+        {"0020000D": {"vr": "UI", "Value": [S1]}},
     ]
     qido = world.client.get("/api/pacs/dicom-web/studies", HTTP_AUTHORIZATION=f"Bearer {mine}")
     assert qido.status_code == 200
     assert "X-Accel-Redirect" not in qido
-    assert [row["0020000D"]["Value"][0] for row in json.loads(qido.content)] == [S1]
+    # only the row of the study the assigned patient owns, not a study of another patient
+    # (NN-X) that reuses its UID, nor a row that does not say whose it is
+    assert json.loads(qido.content) == [world.orthanc.qido_rows[1]]
     # Only the assigned patient with studies in the portal; the page is bounded.
     assert world.orthanc.qido_queries == ["studies?PatientID=NN-DEMO-0001&limit=1001&offset=0"]
 
@@ -202,7 +220,7 @@ def test_cornerstone_frame_is_x_accel_to_raw_route_with_stored_transfer_syntax(
         HTTP_ACCEPT=CORNERSTONE_ACCEPT,
     )
     assert response.status_code == 200
-    assert response["X-Accel-Redirect"] == "/internal-orthanc-raw/instances/inst-1/frames/1/raw"
+    assert response["X-Accel-Redirect"] == f"/internal-orthanc-raw/instances/{INST_1}/frames/1/raw"
     assert response["Content-Type"] == f"application/octet-stream; transfer-syntax={HTJ2K}"
     assert response.content == b""
 
@@ -231,32 +249,35 @@ def test_image_routes_take_the_short_way_other_routes_the_full_middleware(world:
 def test_thumbnails_are_the_plugin_rendering_of_a_representative_instance(
     world: World,
 ) -> None:
-    from tests.unit.portal.conftest import orthanc_series_json, orthanc_study_json  # noqa: PLC0415
+    def add(series: str, sop: str, modality: str = "MR") -> str:
+        return world.orthanc.add(
+            patient_id="NN-DEMO-0001",
+            study_uid=S1,
+            series_uid=series,
+            sop_uid=sop,
+            modality=modality,
+        )
 
-    world.orthanc.instances[(S1, SE1, "1.2.826.0.1.1.1.2")] = ("inst-1b", HTJ2K)
-    world.orthanc.instances[(S1, SE1, "1.2.826.0.1.1.1.3")] = ("inst-1c", HTJ2K)
-    world.orthanc.studies["o-s1"] = orthanc_study_json(
-        orthanc_id="o-s1", study_uid=S1, patient_id="NN-DEMO-0001"
-    )
-    seg = orthanc_series_json(orthanc_id="o-seg", series_uid="1.2.9", modality="SEG")
-    seg["Instances"] = ["seg-1"]
-    mr = orthanc_series_json(orthanc_id=f"series-{SE1}", series_uid=SE1, modality="MR")
-    mr["Instances"] = ["inst-1", "inst-1b", "inst-1c"]
-    world.orthanc.series["o-s1"] = [seg, mr]
+    # The SEG series is filed first: the study's thumbnail passes over it.
+    world.orthanc.files = {}
+    add("1.2.9", "1.2.9.1", "SEG")
+    inst_1 = add(SE1, I1)
+    inst_1b = add(SE1, "1.2.826.0.1.1.1.2")
+    add(SE1, "1.2.826.0.1.1.1.3")
     token = world.login("clinician")["access"]
     base = f"/api/pacs/dicom-web/studies/{S1}"
     expected = {
-        f"{base}/series/{SE1}/instances/{I1}/thumbnail": "inst-1",
-        f"{base}/series/{SE1}/thumbnail": "inst-1b",  # the middle one
-        f"{base}/thumbnail": "inst-1b",  # the SEG series is passed over
-        f"{base}/thumbnail?viewport=64,48": "inst-1b",
+        f"{base}/series/{SE1}/instances/{I1}/thumbnail": inst_1,
+        f"{base}/series/{SE1}/thumbnail": inst_1b,  # the middle one
+        f"{base}/thumbnail": inst_1b,  # the SEG series is passed over
+        f"{base}/thumbnail?viewport=64,48": inst_1b,
     }
-    for path, orthanc_id in expected.items():
+    for path, rendered_id in expected.items():
         response = world.client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
         assert response.status_code == 200, path
         size = "width=64&height=48" if "viewport" in path else "width=128&height=128"
         assert response["X-Accel-Redirect"] == (
-            f"/internal-orthanc/instances/{orthanc_id}/rendered?{size}"
+            f"/internal-orthanc/instances/{rendered_id}/rendered?{size}"
         )
         assert "Content-Type" not in response  # the PNG/JPEG's own type comes through
     refused = {
@@ -285,7 +306,7 @@ def test_dicomweb_client_frames_get_a_real_multipart_answer(world: World) -> Non
     boundary = content_type.rsplit("boundary=", 1)[1]
     parts = response.content.split(f"--{boundary}".encode())
     bodies = [p.split(b"\r\n\r\n", 1)[1][:-2] for p in parts[1:-1]]
-    assert bodies == [b"inst-1#0", b"inst-1#1"]
+    assert bodies == [f"{INST_1}#0".encode(), f"{INST_1}#1".encode()]
 
 
 def test_path_tricks_are_400_or_404_and_never_redirect(world: World) -> None:
@@ -326,7 +347,7 @@ def test_cookie_login_needs_csrf_for_unsafe_methods(world: World) -> None:
     csrf = browser.cookies["csrftoken"].value
     with_csrf = browser.post(f"/api/studies/{S1}/reanalyze", HTTP_X_CSRFTOKEN=csrf)
     assert with_csrf.status_code == 202, with_csrf.content
-    assert world.orthanc.reanalysed == [f"o-{S1}"]
+    assert world.orthanc.reanalysed == [orthanc_id("NN-DEMO-0001", S1)]
 
 
 def test_login_is_throttled(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -41,9 +41,18 @@ def client(fake_orthanc: FakeOrthanc) -> Client:
     for patient_id, study_uid in (("NN-DEMO-0001", S1), ("NN-OTHER", S2)):
         patient = Patient.objects.create(patient_id=patient_id, patient_name="Growth^Seven")
         Study.objects.create(
-            study_uid=study_uid, orthanc_study_id=f"o-{study_uid}", patient=patient
+            study_uid=study_uid,
+            claimed_uid=study_uid,
+            orthanc_study_id=f"o-{study_uid}",
+            patient=patient,
         )
-    fake_orthanc.instances[(S1, SE1, I1)] = ("inst-1", "1.2.840.10008.1.2.1")
+    fake_orthanc.add(
+        patient_id="NN-DEMO-0001",
+        study_uid=S1,
+        series_uid=SE1,
+        sop_uid=I1,
+        transfer_syntax="1.2.840.10008.1.2.1",
+    )
     return Client()
 
 
@@ -153,8 +162,10 @@ def test_malformed_searches_are_refused(client: Client, sent: str) -> None:
 def test_search_inside_a_study_passes_its_query(client: Client, fake_orthanc: FakeOrthanc) -> None:
     fake_orthanc.dialect = Dialect.DECODED
     path = f"/api/pacs/dicom-web/studies/{S1}/series?SeriesDescription=T1*+post&Modality=MR"
+    # ...constrained to the study's own patient (another patient's study may reuse its UID)
     assert accel(client, path, "clinician") == (
         f"/internal-orthanc/dicom-web/studies/{S1}/series?SeriesDescription=T1*%20post&Modality=MR"
+        "&PatientID=NN-DEMO-0001"
     )
     headers = bearer(client, "clinician")
     refused = client.get(f"/api/pacs/dicom-web/studies/{S1}/series?Modality=%ZZ", **headers)  # type: ignore[arg-type]
@@ -236,7 +247,9 @@ def test_clinician_pages_are_exact_and_bounded(
     uids = [f"1.2.826.0.1.1.{n}" for n in range(2, 9)]
     patient = Patient.objects.get(patient_id="NN-DEMO-0001")
     for uid in uids:
-        Study.objects.create(study_uid=uid, orthanc_study_id=f"o-{uid}", patient=patient)
+        Study.objects.create(
+            study_uid=uid, claimed_uid=uid, orthanc_study_id=f"o-{uid}", patient=patient
+        )
     hidden = _row("NN-DEMO-0001", "9.9.9")  # in Orthanc, not a study of the portal's
     fake_orthanc.qido_rows = [hidden, *(_row("NN-DEMO-0001", uid) for uid in uids)]
     headers = bearer(client, "clinician")

@@ -5,9 +5,9 @@ For a portal that missed study_stable events (fresh database, long outage). Idem
 
 from typing import Any
 
+from archive.orthanc import OrthancClient, OrthancError
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from pacs.orthanc import OrthancClient, OrthancError
 
 from clinical import services
 

@@ -1,4 +1,4 @@
-"""Pure: a small in-process TTL cache for authorisation decisions and immutable lookups."""
+"""Pure: a small in-process TTL cache (authorisation decisions, principals, immutable lookups)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from typing import IO, Any, Protocol
 
 import httpx
 
-from pacs.query import Dialect
+from archive.dialect import Dialect
 
 
 class OrthancError(RuntimeError):
@@ -21,11 +21,11 @@ class OrthancNotFound(OrthancError):  # noqa: N818 - a kind of OrthancError, not
 class Orthanc(Protocol):
     def study(self, orthanc_study_id: str) -> dict[str, Any]: ...
     def study_series(self, orthanc_study_id: str) -> list[dict[str, Any]]: ...
-    def find_instance(self, study_uid: str, series_uid: str, sop_uid: str) -> str | None: ...
-    def find_series(self, study_uid: str, series_uid: str) -> str | None: ...
+    def studies_with_uid(self, study_uid: str) -> list[tuple[str, str]]: ...
     def series_instances(self, orthanc_series_id: str) -> list[str]: ...
+    def study_instances(self, orthanc_study_id: str) -> list[dict[str, Any]]: ...
     def transfer_syntax(self, orthanc_instance_id: str) -> str: ...
-    def lookup_study(self, study_uid: str) -> str | None: ...
+    def instance_file(self, orthanc_instance_id: str) -> bytes: ...
     def store(self, dicom: IO[bytes]) -> tuple[int, dict[str, Any]]: ...
     def reanalyze(self, orthanc_study_id: str) -> dict[str, Any]: ...
     def frame(self, orthanc_instance_id: str, frame_index: int) -> bytes: ...
@@ -60,29 +60,31 @@ class OrthancClient:
     def study_series(self, orthanc_study_id: str) -> list[dict[str, Any]]:
         return list(self._json("GET", f"/studies/{orthanc_study_id}/series"))
 
-    def find_instance(self, study_uid: str, series_uid: str, sop_uid: str) -> str | None:
-        """Orthanc id of the instance, only if it really sits in that series of that study."""
-        query = {"StudyInstanceUID": study_uid, "SeriesInstanceUID": series_uid}
-        query["SOPInstanceUID"] = sop_uid
-        found = self._json("POST", "/tools/find", json={"Level": "Instance", "Query": query})
-        return str(found[0]) if len(found) == 1 else None
+    def studies_with_uid(self, study_uid: str) -> list[tuple[str, str]]:
+        """(Orthanc study id, PatientID) of every study carrying this StudyInstanceUID.
 
-    def find_series(self, study_uid: str, series_uid: str) -> str | None:
-        """Orthanc id of the series, only if it really belongs to that study."""
-        query = {"StudyInstanceUID": study_uid, "SeriesInstanceUID": series_uid}
-        found = self._json("POST", "/tools/find", json={"Level": "Series", "Query": query})
-        return str(found[0]) if len(found) == 1 else None
+        More than one means several patients' studies share the UID (Orthanc keeps them apart).
+        """
+        found = self._json(
+            "POST",
+            "/tools/find",
+            json={"Level": "Study", "Query": {"StudyInstanceUID": study_uid}, "Expand": True},
+        )
+        return [
+            (str(s["ID"]), str((s.get("PatientMainDicomTags") or {}).get("PatientID", "")))
+            for s in found
+            # /tools/find matches with wildcards: keep exact UIDs only
+            if (s.get("MainDicomTags") or {}).get("StudyInstanceUID") == study_uid
+        ]
 
     def series_instances(self, orthanc_series_id: str) -> list[str]:
-        """Orthanc ids of the series' instances, in Orthanc's order."""
+        """Orthanc ids of the series' instances, in Orthanc's order (OrthancNotFound if none)."""
         answer = self._json("GET", f"/series/{orthanc_series_id}")
         return [str(i) for i in answer.get("Instances", [])]
 
-    def lookup_study(self, study_uid: str) -> str | None:
-        found = self._json(
-            "POST", "/tools/find", json={"Level": "Study", "Query": {"StudyInstanceUID": study_uid}}
-        )
-        return str(found[0]) if len(found) == 1 else None
+    def study_instances(self, orthanc_study_id: str) -> list[dict[str, Any]]:
+        """The study's instances: ``ID``, ``ParentSeries``, ``MainDicomTags`` (SOPInstanceUID)."""
+        return list(self._json("GET", f"/studies/{orthanc_study_id}/instances"))
 
     def transfer_syntax(self, orthanc_instance_id: str) -> str:
         """The stored file's (0002,0010), else the syntax Orthanc recorded when it parsed a
@@ -98,6 +100,17 @@ class OrthancClient:
         if response.status_code != 200 or not response.text.strip():
             raise OrthancError(f"no transfer syntax for {orthanc_instance_id}")
         return response.text.strip("\x00 \n")
+
+    def instance_file(self, orthanc_instance_id: str) -> bytes:
+        try:
+            response = self._http.get(f"/instances/{orthanc_instance_id}/file")
+        except httpx.HTTPError as exc:
+            raise OrthancError(f"file of {orthanc_instance_id}: {exc}") from exc
+        if response.status_code == 404:
+            raise OrthancNotFound(f"instance {orthanc_instance_id}: HTTP 404")
+        if response.status_code >= 400:
+            raise OrthancError(f"file of {orthanc_instance_id}: HTTP {response.status_code}")
+        return response.content
 
     def store(self, dicom: IO[bytes]) -> tuple[int, dict[str, Any]]:
         """POST a file to /instances, streamed from where it is in 1 MiB pieces."""
