@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accounts.models import Role
+from authz.drf import principal_of
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -23,7 +23,7 @@ class AuditExport(APIView):
         responses={(200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request: Request) -> HttpResponse:
-        if getattr(request.user, "role", "") != Role.ADMIN:
+        if not principal_of(request).is_admin:
             raise PermissionDenied("admins only")
         events = AuditEvent.objects.all()
         if study_uid := request.query_params.get("study_uid"):

@@ -7,10 +7,13 @@ class ClinicalConfig(AppConfig):
     name = "clinical"
 
     def ready(self) -> None:
-        # Models are importable only once apps are ready.
+        # Imported here: models are importable only once apps are ready. authz gets the owner of
+        # each StudyInstanceUID; health exports the conflict gauge (one process and gunicorn's).
         from authz import wiring  # noqa: PLC0415
+        from health.metrics import add_database_collector  # noqa: PLC0415
 
         from clinical import metrics, selectors  # noqa: PLC0415
 
         wiring.provide_studies(selectors.study_ref)
         metrics.register()
+        add_database_collector(metrics.StudyConflictCollector)

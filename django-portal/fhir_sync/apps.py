@@ -12,8 +12,10 @@ class FhirSyncConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Scrape-time metrics from the sync-state table, on the default registry that
-        # django-prometheus exports at /api/metrics.
+        # Scrape-time metrics from the sync-state table: on the default registry (one process)
+        # and, for gunicorn's multiprocess exposition, handed to health (which imports no app).
+        from health.metrics import add_database_collector  # noqa: PLC0415
+
         from fhir_sync import metrics  # noqa: PLC0415 - models are importable only once ready
         from fhir_sync.config import get_config  # noqa: PLC0415
 
@@ -21,3 +23,4 @@ class FhirSyncConfig(AppConfig):
         # job event hours later.
         get_config()
         metrics.register()
+        add_database_collector(metrics.FhirSyncCollector)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import redis
 from prometheus_client import (
@@ -62,16 +62,24 @@ class QueueLengthCollector(Collector):
         yield family
 
 
+# Collectors that read shared state (the database) at scrape time, handed in by the apps that own
+# that state (AppConfig.ready), so this module imports none of them. Those apps also register
+# them on the default registry, which is what a single process exports.
+_database_collectors: list[Callable[[], Collector]] = []
+
+
+def add_database_collector(factory: Callable[[], Collector]) -> None:
+    if factory not in _database_collectors:
+        _database_collectors.append(factory)
+
+
 def exposition(redis_url: str) -> tuple[bytes, str]:
     """The text exposition for /api/metrics (a fresh registry per scrape: no shared state)."""
     scrape = CollectorRegistry()
     scrape.register(QueueLengthCollector(redis_url))
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(scrape)  # type: ignore[no-untyped-call]
-        from clinical import metrics as clinical_metrics  # noqa: PLC0415 - models load first
-        from fhir_sync import metrics as fhir_metrics  # noqa: PLC0415 - another team's app
-
-        scrape.register(fhir_metrics.FhirSyncCollector())
-        scrape.register(clinical_metrics.StudyConflictCollector())
+        for factory in _database_collectors:
+            scrape.register(factory())
         return generate_latest(scrape), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY) + generate_latest(scrape), CONTENT_TYPE_LATEST
