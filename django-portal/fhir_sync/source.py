@@ -1,7 +1,8 @@
 """Adapter (ORM, read-only): a study as the portal knows it, turned into FHIR sync values.
 
-Reads the portal's `clinical` tables through its selectors (the study itself by UID, as no
-selector returns one yet); the latest `done` job of each model is the result the EMR shows.
+Reads the portal's `clinical` tables through its selectors: the study a StudyInstanceUID names
+is the one that owns it (never another patient's study that reuses the UID, docs/portal.md);
+the latest `done` job of each model is the result the EMR shows.
 Label codes come from the model manifest through `clinical.labels`, as in the portal's report.
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from clinical.labels import labels_for
-from clinical.models import AIJob, JobState, Study
+from clinical.models import AIJob, JobState
 from clinical.reports import labelled_volumes
-from clinical.selectors import jobs_of, study_series
+from clinical.selectors import jobs_of, study_by_uid, study_series
 
 from fhir_sync.values import (
     AiResult,
@@ -68,7 +69,7 @@ def _labels(job: AIJob) -> tuple[LabelVolume, ...]:
 
 
 def load_snapshot(*, study_uid: str) -> StudySnapshot | None:
-    study = Study.objects.select_related("patient").filter(study_uid=study_uid).first()
+    study = study_by_uid(study_uid=study_uid)
     if study is None:
         return None
     patient = study.patient

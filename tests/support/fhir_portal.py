@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from authz.identity import orthanc_id
 from clinical.models import AIJob, JobState, Patient, Series, Study
 
 
@@ -14,6 +15,8 @@ def add_study(*, study_uid: str, patient_id: str = "MRN-0001") -> Study:
     )
     study = Study.objects.create(
         study_uid=study_uid,
+        claimed_uid=study_uid,
+        orthanc_study_id=orthanc_id(patient_id, study_uid),
         patient=patient,
         study_date="20261126",
         study_description="MR brain",
@@ -24,6 +27,7 @@ def add_study(*, study_uid: str, patient_id: str = "MRN-0001") -> Study:
     Series.objects.create(
         study=study,
         series_uid=f"{study_uid}.1",
+        orthanc_series_id=orthanc_id(patient_id, study_uid, f"{study_uid}.1"),
         modality="MR",
         series_number="1",
         instance_count=20,
@@ -31,6 +35,7 @@ def add_study(*, study_uid: str, patient_id: str = "MRN-0001") -> Study:
     Series.objects.create(
         study=study,
         series_uid=f"{study_uid}.99",
+        orthanc_series_id=orthanc_id(patient_id, study_uid, f"{study_uid}.99"),
         modality="SEG",
         series_number="99",
         instance_count=1,

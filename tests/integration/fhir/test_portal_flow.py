@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from authz.identity import orthanc_id
 from clinical.models import AIJob, JobState
 from clinical.services import JobEvent, record_job_event
 from fhir_sync import hooks, store, tasks
@@ -49,7 +50,7 @@ def _event(job_id: str, volumes: dict[str, float], hour: int) -> JobEvent:
     return JobEvent(
         job_id=job_id,
         study_uid=STUDY_UID,
-        orthanc_study_id="unused-study-known",
+        orthanc_study_id=orthanc_id("MRN-0001", STUDY_UID),  # add_study's patient
         state="done",
         model_id="brain-tumour",
         model_version="1.0.0",

@@ -247,3 +247,22 @@ def test_all_studies_readers_search_without_the_conflicts(archive: FakeOrthanc) 
     assert answer.status_code == 200
     assert "X-Accel-Redirect" not in answer  # filtered here while a conflict exists
     assert json.loads(answer.content) == [row(VICTIM)]
+
+
+def test_the_emr_hears_of_the_owner_only(
+    archive: FakeOrthanc, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fhir_sync import hooks  # noqa: PLC0415
+    from fhir_sync.source import load_snapshot  # noqa: PLC0415
+
+    notified: list[str] = []
+    monkeypatch.setattr(hooks, "on_study_updated", lambda *, study_uid: notified.append(study_uid))
+    with django_capture_on_commit_callbacks(execute=True):
+        victim = _arrive(archive, VICTIM)
+        impostor = _arrive(archive, IMPOSTOR, f"{SE}.9", f"{SE}.9.1")
+        tasks.study_stable.run(orthanc_study_id=impostor)
+        tasks.study_stable.run(orthanc_study_id=victim)
+    assert notified == [S]  # the owner's stable sync; arrivals and the conflict say nothing
+    snapshot = load_snapshot(study_uid=S)
+    assert snapshot is not None
+    assert snapshot.patient.patient_id == VICTIM
