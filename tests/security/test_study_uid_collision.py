@@ -199,7 +199,7 @@ def _settled(stack: RunningStack, orthanc_study_ids: list[str]) -> bool:
     status = _orthanc_json(stack, "/neuronova/ai/status")
     if status.get("unsent") or status.get("pending"):
         return False
-    client = redis.Redis.from_url(stack.env["NEURONOVA_REDIS_URL"])
+    client = redis.Redis.from_url(stack.config.redis_url)
     try:
         return client.llen("portal") == 0 and client.hlen("unacked") == 0
     finally:
