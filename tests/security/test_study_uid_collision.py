@@ -33,8 +33,6 @@ from pynetdicom import AE
 from tests.support.portal import make_mr
 from tests.support.stack import RunningStack
 
-pytestmark = pytest.mark.security
-
 VICTIM_SEED = 515151
 VICTIM_PATIENT = f"NN-SYN-{VICTIM_SEED:05d}"
 ATTACKER = "clinician2"

@@ -22,7 +22,7 @@ from prometheus_client import REGISTRY
 from tests.support.portal import make_mr
 from tests.unit.portal.conftest import FakeOrthanc, bearer
 
-pytestmark = [pytest.mark.unit, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 S, SE, I1 = "1.2.826.0.5.1", "1.2.826.0.5.1.1", "1.2.826.0.5.1.1.1"
 VICTIM, IMPOSTOR = "NN-VICTIM", "NN-DEMO-0001"  # the impostor is clinician's own patient

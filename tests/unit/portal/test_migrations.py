@@ -7,7 +7,7 @@ from authz.identity import orthanc_id
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-pytestmark = [pytest.mark.unit, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("clinical", "0001_initial")]
 AFTER = [("clinical", "0004_require_study_identity")]
