@@ -1,5 +1,5 @@
-"""Issue 11's critical hole, attacked on the real native stack: a StudyInstanceUID reused by another
-patient's study must never hand the victim's study to that patient's clinician.
+"""A StudyInstanceUID reused by another patient's study, attacked on the real native stack: it must
+never hand the victim's study to that patient's clinician.
 
 The victim is a generated brain MR study C-STOREd like a scanner would, analysed by the real
 inference worker. The attacker is ``clinician2``, assigned only the impostor patients. The same
