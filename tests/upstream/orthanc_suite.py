@@ -387,6 +387,10 @@ def main(argv: list[str] | None = None) -> int:
     except (orthanc_tests.SuiteMissing, PythonMissing) as missing:
         print(f"ORTHANC'S INTEGRATION SUITE DID NOT RUN: {missing}", flush=True)
         return 2
+    private_tmp = [p for p in (args.results, checkout) if p.resolve().is_relative_to("/tmp")]
+    if private_tmp:  # each run mounts its own /tmp, which would hide these
+        print(f"ORTHANC'S INTEGRATION SUITE DID NOT RUN: {private_tmp} must not be under /tmp")
+        return 2
     absent = orthanc_tests.missing_files(checkout)
     if absent:
         print(f"suite files absent from the mirror (tests using them fail both ways): {absent}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,11 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.timeout(3600)
-def test_no_orthanc_test_breaks_with_our_plugins(tmp_path: Path) -> None:
+def test_no_orthanc_test_breaks_with_our_plugins() -> None:
+    # Not under /tmp: each run gets a private /tmp (tests/upstream/orthanc_suite.py).
+    results = REPO / "var" / "upstream" / "results" / f"pytest-{uuid.uuid4().hex[:8]}"
     result = subprocess.run(
-        [sys.executable, "-m", "tests.upstream.orthanc_suite", "--results", str(tmp_path)],
+        [sys.executable, "-m", "tests.upstream.orthanc_suite", "--results", str(results)],
         cwd=REPO,
         capture_output=True,
         text=True,
