@@ -172,12 +172,21 @@ def native_stack(extra_env: dict[str, str] | None = None) -> Iterator[RunningSta
         down = running.cli("down", timeout=180)
         leftovers = processes_of(var_dir)
         ports = [port for port in running_ports(running.config) if port_in_use(port)]
+        mounts = mounts_of(var_dir)
         shutil.rmtree(var_dir, ignore_errors=True)
-    # `make down` must leave no process or port behind: checked on every test session's stack.
-    if down.returncode != 0 or leftovers or ports:
+    # `make down` must leave no process, port or mount behind: checked on every test session's
+    # stack (Orthanc runs chrooted with bind mounts, scripts/orthanc-root.sh).
+    if down.returncode != 0 or leftovers or ports or mounts:
         raise AssertionError(
-            f"stack down left pids {leftovers}, ports {ports}:\n{down.stdout}{down.stderr}"
+            f"stack down left pids {leftovers}, ports {ports}, mounts {mounts}:\n"
+            f"{down.stdout}{down.stderr}"
         )
+
+
+def mounts_of(var_dir: Path) -> list[str]:
+    """Mount points on this machine that name the stack's var folder (bound into Orthanc's root)."""
+    lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    return [line.split()[4] for line in lines if str(var_dir) in line]
 
 
 def processes_of(var_dir: Path) -> list[int]:

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.support.orthanc import REPO_ROOT, SCU_AET, OrthancProcess, base_config
+from tests.support.stack import mounts_of
 
 
 def test_orthanc_answers_with_plugin_loaded(orthanc: OrthancProcess) -> None:
@@ -47,6 +48,9 @@ def test_restart_keeps_storage_and_stop_frees_port(fresh_orthanc: OrthancProcess
     )
     assert echo.returncode == 0, echo.stderr
     broker = fresh_orthanc.redis_url
+    # Orthanc runs chrooted with its workdir bound in, in a mount namespace of its own: the
+    # machine never sees those mounts, so none can outlive it.
+    assert mounts_of(fresh_orthanc.workdir) == []
     fresh_orthanc.restart()
     assert requests.get(f"{fresh_orthanc.url}/system", auth=fresh_orthanc.auth, timeout=10).ok
     assert fresh_orthanc.redis_url == broker  # the private Redis outlives a restart
@@ -55,6 +59,7 @@ def test_restart_keeps_storage_and_stop_frees_port(fresh_orthanc: OrthancProcess
     assert not fresh_orthanc.is_alive()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{fresh_orthanc.url}/system", timeout=2)
+    assert mounts_of(fresh_orthanc.workdir) == []
     assert not _redis_ping(broker)  # and stops with the Orthanc
 
 
