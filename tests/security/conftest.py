@@ -10,7 +10,7 @@ from tests.support.portal import configure_django
 configure_django()
 
 from tests.support.hardened import Hardened, hardened_chain  # noqa: E402
-from tests.unit.portal.conftest import (  # noqa: E402 - after configure_django()
+from tests.support.portal_fakes import (  # noqa: E402 - after configure_django()
     fake_orthanc,
     fast_password_hashing,
 )

@@ -80,7 +80,7 @@ def test_drf_and_the_gateway_call_one_verifier(
     from accounts import verifier  # noqa: PLC0415
     from django.test import Client  # noqa: PLC0415
 
-    from tests.unit.portal.conftest import bearer  # noqa: PLC0415
+    from tests.support.portal_fakes import bearer  # noqa: PLC0415
 
     account_services.seed_dev_users()
     headers = bearer(Client(), "radiologist")

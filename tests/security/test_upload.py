@@ -21,7 +21,7 @@ from django.test import Client
 from urllib3 import encode_multipart_formdata
 
 from tests.support.hardened import ASSIGNED_PATIENT, Hardened, detail, mr_file, peak_rss_kib
-from tests.unit.portal.conftest import FakeOrthanc, bearer
+from tests.support.portal_fakes import FakeOrthanc, bearer
 
 ENCRYPTED = 0x1
 

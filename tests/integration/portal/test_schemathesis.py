@@ -18,7 +18,7 @@ from neuronova_portal.wsgi import application
 from schemathesis.checks import not_a_server_error
 
 from tests.support.portal import DEV_PASSWORDS
-from tests.unit.portal.conftest import FakeOrthanc
+from tests.support.portal_fakes import FakeOrthanc
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from tests.unit.portal.conftest import (
+from tests.support.portal_fakes import (
     FakeOrthanc,
     bearer,
     orthanc_series_json,

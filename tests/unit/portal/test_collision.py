@@ -20,7 +20,7 @@ from django.test import Client
 from prometheus_client import REGISTRY
 
 from tests.support.portal import make_mr
-from tests.unit.portal.conftest import FakeOrthanc, bearer
+from tests.support.portal_fakes import FakeOrthanc, bearer
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from prometheus_client import REGISTRY
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.support.portal import DEV_PASSWORDS, bad_tokens
-from tests.unit.portal.conftest import FakeOrthanc, login
+from tests.support.portal_fakes import FakeOrthanc, login
 
 pytestmark = pytest.mark.django_db
 

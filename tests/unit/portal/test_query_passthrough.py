@@ -21,7 +21,7 @@ from django.test import Client
 from pacs import gateway
 from pacs.query import Dialect
 
-from tests.unit.portal.conftest import FakeOrthanc, bearer
+from tests.support.portal_fakes import FakeOrthanc, bearer
 
 pytestmark = pytest.mark.django_db
 
