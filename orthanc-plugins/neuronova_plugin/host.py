@@ -6,9 +6,10 @@ implement it with fakes. Nothing in the package imports ``orthanc``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class HostError(Exception):
@@ -16,17 +17,27 @@ class HostError(Exception):
 
 
 class PluginHost(Protocol):
-    """What plugin features need from Orthanc."""
+    """What plugin features need from Orthanc: its built-in REST API and its log."""
 
     def rest_get(self, uri: str) -> bytes:
         """GET on Orthanc's built-in REST API (plugin routes bypassed); raises HostError."""
         ...
+
+    def rest_post(self, uri: str, body: bytes) -> bytes:
+        """POST on Orthanc's built-in REST API (``/tools/lookup``, ``/instances``)."""
+        ...
+
+    def rest_delete(self, uri: str) -> None: ...
 
     def log_info(self, message: str) -> None: ...
 
     def log_warning(self, message: str) -> None: ...
 
     def log_error(self, message: str) -> None: ...
+
+
+def get_json(host: PluginHost, uri: str) -> Any:  # noqa: ANN401 - JSON
+    return json.loads(host.rest_get(uri))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from neuronova_plugin.ai.eligibility import ModelInputs, SeriesTags, decide
-from neuronova_plugin.ai.host import AiHost, get_json
 from neuronova_plugin.ai.store import JobStore, Message
-from neuronova_plugin.host import HostError
+from neuronova_plugin.host import HostError, PluginHost, get_json
 
 SEGMENT_TASK = "neuronova.inference.segment_study"
 JOB_EVENT = "neuronova.portal.job_event"
@@ -62,7 +61,9 @@ def event(
     }
 
 
-def study_series_tags(host: AiHost, orthanc_study_id: str, modality: str) -> dict[str, SeriesTags]:
+def study_series_tags(
+    host: PluginHost, orthanc_study_id: str, modality: str
+) -> dict[str, SeriesTags]:
     out: dict[str, SeriesTags] = {}
     for series in get_json(host, f"/studies/{orthanc_study_id}/series"):
         tags = {k: str(v) for k, v in (series.get("MainDicomTags") or {}).items()}
@@ -79,7 +80,7 @@ def study_series_tags(host: AiHost, orthanc_study_id: str, modality: str) -> dic
 
 
 def decide_study(
-    host: AiHost,
+    host: PluginHost,
     store: JobStore,
     model: ModelInputs,
     orthanc_study_id: str,
@@ -134,7 +135,7 @@ def _arrived_message(orthanc_study_id: str, tag: str) -> Message:
 
 
 def _on_stable(
-    host: AiHost, store: JobStore, model: ModelInputs, orthanc_study_id: str, tag: str
+    host: PluginHost, store: JobStore, model: ModelInputs, orthanc_study_id: str, tag: str
 ) -> list[Message]:
     try:
         messages, _, _, study_uid = decide_study(host, store, model, orthanc_study_id)
@@ -145,7 +146,7 @@ def _on_stable(
     return [_stable_message(orthanc_study_id, study_uid, tag), *messages]
 
 
-def poll_changes(host: AiHost, store: JobStore, model: ModelInputs, limit: int = 100) -> bool:
+def poll_changes(host: PluginHost, store: JobStore, model: ModelInputs, limit: int = 100) -> bool:
     """Process one page of the change log; returns True when the log is exhausted."""
     since = store.cursor()
     page = get_json(host, f"/changes?since={since}&limit={limit}")
@@ -170,7 +171,7 @@ def poll_changes(host: AiHost, store: JobStore, model: ModelInputs, limit: int =
 
 
 def sweep_pending(
-    host: AiHost,
+    host: PluginHost,
     store: JobStore,
     model: ModelInputs,
     quiet_s: float,

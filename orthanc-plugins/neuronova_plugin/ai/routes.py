@@ -8,7 +8,6 @@ import base64
 import binascii
 import json
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import pydicom
@@ -17,9 +16,8 @@ from pydicom.errors import InvalidDicomError
 
 from neuronova_plugin.ai.changes import decide_study
 from neuronova_plugin.ai.eligibility import ModelInputs
-from neuronova_plugin.ai.host import AiHost, get_json
 from neuronova_plugin.ai.store import JobStore
-from neuronova_plugin.host import HostError, Request, Response
+from neuronova_plugin.host import HostError, PluginHost, Request, Response, get_json
 
 SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
 
@@ -28,14 +26,14 @@ class SegRejectedError(ValueError):
     """The SEG fails a check; the message goes back to the worker as a 400."""
 
 
-def _lookup(host: AiHost, uid: str, level: str) -> list[str]:
+def _lookup(host: PluginHost, uid: str, level: str) -> list[str]:
     """Orthanc ids of every resource of that level with that UID (several patients' studies may
     share a UID: Orthanc keeps them apart by PatientID)."""
     hits = json.loads(host.rest_post("/tools/lookup", uid.encode()))
     return [str(hit["ID"]) for hit in hits if hit.get("Type") == level]
 
 
-def _seg_study(host: AiHost, seg: Dataset) -> str:
+def _seg_study(host: PluginHost, seg: Dataset) -> str:
     """The Orthanc study of the SEG's own patient and study (PatientID + StudyInstanceUID)."""
     uid, patient = str(seg.get("StudyInstanceUID", "")), str(seg.get("PatientID", ""))
     for study in _lookup(host, uid, "Study"):
@@ -45,7 +43,7 @@ def _seg_study(host: AiHost, seg: Dataset) -> str:
     raise SegRejectedError(f"study {uid} of the SEG's patient is not in this archive")
 
 
-def _instance_in_study(host: AiHost, study: str, sop_uid: str) -> str | None:
+def _instance_in_study(host: PluginHost, study: str, sop_uid: str) -> str | None:
     """The Orthanc id of the instance with that SOP Instance UID in that exact study."""
     for instance in get_json(host, f"/studies/{study}/instances"):
         if (instance.get("MainDicomTags") or {}).get("SOPInstanceUID") == sop_uid:
@@ -57,7 +55,7 @@ def _json(data: dict[str, Any]) -> Response:
     return Response(200, json.dumps(data).encode(), "application/json")
 
 
-def validate_seg(host: AiHost, seg: Dataset) -> tuple[str, list[str]]:
+def validate_seg(host: PluginHost, seg: Dataset) -> tuple[str, list[str]]:
     """Check SOP class, study, referenced series/instances and frame of reference.
 
     Returns the Orthanc study id and the Orthanc ids of the referenced series.
@@ -98,7 +96,7 @@ def validate_seg(host: AiHost, seg: Dataset) -> tuple[str, list[str]]:
     return study, series_ids
 
 
-def store_seg(host: AiHost, results_dir: Path, request: Request) -> Response:
+def store_seg(host: PluginHost, request: Request) -> Response:
     """Body: JSON summary with ``seg`` (base64 DICOM). Replaces a SEG with the same SOP UID."""
     try:
         body = json.loads(request.body)
@@ -116,11 +114,6 @@ def store_seg(host: AiHost, results_dir: Path, request: Request) -> Response:
         stored = json.loads(host.rest_post("/instances", raw))
     except HostError as exc:  # transient for the worker: a 5xx makes it retry
         return Response.error(503, f"SEG not stored: {exc}")
-    results_dir.mkdir(parents=True, exist_ok=True)
-    summary = {**body, "orthanc_instance_id": stored.get("ID"), "replaced": replaced is not None}
-    tmp = results_dir / f".{study}.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2))
-    tmp.replace(results_dir / f"{study}.json")
     host.log_info(f"AI: stored SEG {seg.SOPInstanceUID} for study {study}")
     return _json(
         {
@@ -132,7 +125,7 @@ def store_seg(host: AiHost, results_dir: Path, request: Request) -> Response:
     )
 
 
-def reanalyze(host: AiHost, store: JobStore, model: ModelInputs, request: Request) -> Response:
+def reanalyze(host: PluginHost, store: JobStore, model: ModelInputs, request: Request) -> Response:
     """Each request gets a new job id (``<orthanc study id>:<model>:<version>:r<n>``): never
     deduplicated."""
     study = request.groups[0] if request.groups else ""

@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 
 from neuronova_plugin.ai.changes import poll_changes, sweep_pending
 from neuronova_plugin.ai.eligibility import ModelInputs
-from neuronova_plugin.ai.host import AiHost
 from neuronova_plugin.ai.publisher import PublishFn, drain
 from neuronova_plugin.ai.routes import reanalyze, store_seg
 from neuronova_plugin.ai.store import JobStore
 from neuronova_plugin.config import AiConfig
-from neuronova_plugin.host import Request, Response
+from neuronova_plugin.host import PluginHost, Request, Response
 
 # A study is swept only after Orthanc's StableAge plus this margin without news.
 SWEEP_MARGIN_S = 5.0
@@ -28,7 +27,7 @@ SWEEP_MARGIN_S = 5.0
 @dataclass
 class AiService:
     config: AiConfig
-    host: AiHost
+    host: PluginHost
     store: JobStore
     model: ModelInputs
     publish: PublishFn
@@ -78,7 +77,7 @@ class AiService:
 
     # Routes -----------------------------------------------------------------------------
     def seg_route(self, request: Request) -> Response:
-        return store_seg(self.host, self.config.var_directory / "ai" / "results", request)
+        return store_seg(self.host, request)
 
     def reanalyze_route(self, request: Request) -> Response:
         response = reanalyze(self.host, self.store, self.model, request)
@@ -93,7 +92,7 @@ class AiService:
 
 
 def build(
-    config: AiConfig, host: AiHost, publisher_factory: Callable[[str], PublishFn]
+    config: AiConfig, host: PluginHost, publisher_factory: Callable[[str], PublishFn]
 ) -> AiService:
     manifest = config.models_directory / config.model_id / "manifest.json"
     model = ModelInputs.from_manifest(json.loads(manifest.read_text()))

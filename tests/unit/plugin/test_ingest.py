@@ -19,6 +19,12 @@ class FakeHost:
     def rest_get(self, uri: str) -> bytes:
         raise AssertionError(uri)
 
+    def rest_post(self, uri: str, body: bytes) -> bytes:
+        raise AssertionError(uri)
+
+    def rest_delete(self, uri: str) -> None:
+        raise AssertionError(uri)
+
     def log_info(self, message: str) -> None:
         self.logs.append(("info", message))
 

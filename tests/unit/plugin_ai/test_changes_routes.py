@@ -179,16 +179,15 @@ def test_valid_seg_is_stored_and_a_rerun_replaces_it(
 ) -> None:
     study, result = analysis
     host = _seg_host(study, result)
-    response = store_seg(host, tmp_path, _request(result.seg_bytes, orthanc_study_id="S1"))
+    response = store_seg(host, _request(result.seg_bytes, orthanc_study_id="S1"))
     assert response.status == 200, response.body
     assert json.loads(response.body)["replaced"] is False
     assert [uri for uri, _ in host.posted].count("/instances") == 1
-    assert json.loads((tmp_path / "S1.json").read_text())["job_id"] == "j"
     assert host.deleted == []  # the impostor's SEG with the same UIDs is left alone
     host.get["/studies/S1/instances"].append(
         {"ID": "old", "MainDicomTags": {"SOPInstanceUID": str(result.seg.SOPInstanceUID)}}
     )
-    response = store_seg(host, tmp_path, _request(result.seg_bytes))
+    response = store_seg(host, _request(result.seg_bytes))
     assert json.loads(response.body)["replaced"] is True
     assert host.deleted == ["/instances/old"]
 
@@ -198,7 +197,7 @@ def test_seg_for_the_job_of_another_study_is_refused(
 ) -> None:
     study, result = analysis
     host = _seg_host(study, result)
-    response = store_seg(host, tmp_path, _request(result.seg_bytes, orthanc_study_id="IMPOSTOR"))
+    response = store_seg(host, _request(result.seg_bytes, orthanc_study_id="IMPOSTOR"))
     assert response.status == 400
     assert "another study" in response.body.decode()
     assert "/instances" not in [uri for uri, _ in host.posted]
@@ -239,12 +238,12 @@ def test_invalid_seg_is_refused_and_nothing_stored(
     mutate(ds)
     buf = BytesIO()
     ds.save_as(buf)
-    response = store_seg(host, tmp_path, _request(buf.getvalue()))
+    response = store_seg(host, _request(buf.getvalue()))
     assert response.status == 400
     assert reason in response.body.decode()
     assert "/instances" not in [uri for uri, _ in host.posted]
 
 
 def test_garbage_body_is_a_400(tmp_path: Path) -> None:
-    response = store_seg(FakeHost(), tmp_path, Request("POST", body=b"{not json"))
+    response = store_seg(FakeHost(), Request("POST", body=b"{not json"))
     assert response.status == 400
