@@ -21,9 +21,20 @@ PLUGINS = "/usr/share/orthanc/plugins"
 CODEC_PLUGIN = REPO / "orthanc-plugins" / "htj2k-codec" / "build" / "libNeuroNovaHtj2k.so"
 
 
-def plugin_list(*, python: bool, dicomweb: bool, codec: Path | None) -> list[str]:
+def plugin_list(
+    *,
+    python: bool,
+    dicomweb: bool,
+    codec: Path | None,
+    postgres_index: bool = False,
+    postgres_storage: bool = False,
+) -> list[str]:
     """Orthanc's ``Plugins`` entry, paths as the process inside the root sees them."""
     plugins = []
+    if postgres_index:
+        plugins.append(f"{PLUGINS}/libOrthancPostgreSQLIndex.so")
+    if postgres_storage:
+        plugins.append(f"{PLUGINS}/libOrthancPostgreSQLStorage.so")
     if python:
         plugins.append(f"{PLUGINS}/libOrthancPython.so")
     if dicomweb:

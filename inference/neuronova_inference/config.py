@@ -21,6 +21,7 @@ class InferenceConfig:
     onnx_threads: int
     http_timeout_s: float
     api_token: str  # callers of the HTTP API send it as a Bearer token; empty: /v1 refuses all
+    job_lease_s: int = 30  # a running job's lease in Redis (claims.py); renewed every third
 
 
 def from_env(env: Mapping[str, str] | None = None) -> InferenceConfig:
@@ -35,4 +36,5 @@ def from_env(env: Mapping[str, str] | None = None) -> InferenceConfig:
         onnx_threads=int(e.get("NEURONOVA_ONNX_THREADS", "0")),
         http_timeout_s=float(e.get("NEURONOVA_HTTP_TIMEOUT_S", "60")),
         api_token=e.get("INFERENCE_API_TOKEN", ""),
+        job_lease_s=int(e.get("NEURONOVA_JOB_LEASE_S", "30")),
     )

@@ -34,6 +34,13 @@ JOBS = Counter(
     "neuronova_inference_jobs_total", "Jobs by final state", ["state"], registry=REGISTRY
 )
 
+DELIVERIES_DROPPED = Counter(
+    "neuronova_inference_deliveries_dropped_total",
+    "Deliveries of a job that did not run it: finished already, or running on another worker",
+    ["reason"],
+    registry=REGISTRY,
+)
+
 
 def observe_stages(stages: dict[str, float]) -> None:
     for name, seconds in stages.items():

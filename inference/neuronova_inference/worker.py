@@ -5,7 +5,8 @@
 The job is acknowledged only after it ends (acks_late, reject on a lost worker) and the broker's
 visibility timeout is longer than the longest inference, so a killed worker's job is delivered
 again; deterministic SEG UIDs make the rerun replace, not duplicate. Only transient errors
-(Orthanc unreachable, 5xx) are retried.
+(Orthanc unreachable, 5xx) are retried. However many workers and however many deliveries of a
+job, it runs once at a time and never again once it has ended (claims.py).
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import redis
 from celery import Celery, Task
 from celery.signals import worker_process_init
 from prometheus_client import start_http_server
 
+from neuronova_inference.claims import JobClaims, Outcome
 from neuronova_inference.config import from_env
 from neuronova_inference.manifest import ManifestError
-from neuronova_inference.metrics import JOB_SECONDS, JOBS
+from neuronova_inference.metrics import DELIVERIES_DROPPED, JOB_SECONDS, JOBS
 from neuronova_inference.metrics import REGISTRY as METRICS_REGISTRY
 from neuronova_inference.orthanc_client import NotFoundError, StoreRejectedError, TransientError
 from neuronova_inference.pipeline import RefusedError
@@ -52,6 +55,17 @@ app.conf.update(
     },
     task_ignore_result=True,
 )
+
+
+_CLAIMS: JobClaims | None = None
+
+
+def claims() -> JobClaims:
+    """This process's claims on jobs (one Redis client, one owner id)."""
+    global _CLAIMS  # noqa: PLW0603 - one per worker process, made on first use (after fork)
+    if _CLAIMS is None:
+        _CLAIMS = JobClaims(redis.Redis.from_url(CONFIG.redis_url), lease_s=CONFIG.job_lease_s)
+    return _CLAIMS
 
 
 def send_event(job: dict[str, Any], state: str, reason: str = "", **extra: Any) -> None:  # noqa: ANN401
@@ -106,6 +120,10 @@ def _finish(
 ) -> dict[str, Any]:
     JOBS.labels(state=state).inc()
     JOB_SECONDS.labels(state=state).observe(time.monotonic() - started)
+    try:
+        claims().finish(job["job_id"], state)
+    except redis.RedisError as exc:  # the job ended all the same; a redelivery would rerun it
+        LOG.warning("job %s: end not recorded: %r", job["job_id"], exc)
     send_event(job, state, reason, **extra)
     return {"state": state, "reason": reason, **extra}
 
@@ -138,23 +156,47 @@ def segment_study(
         "model_id": model_id,
         "model_version": model_version,
     }
+    try:
+        outcome = claims().claim(job_id)
+    except redis.RedisError as exc:
+        raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
+    if outcome is Outcome.FINISHED:
+        LOG.info("job %s: ended already (%s); duplicate delivery dropped", job_id, outcome.value)
+        DELIVERIES_DROPPED.labels(reason="finished").inc()
+        return {"state": "duplicate", "reason": "finished already"}
+    if outcome is Outcome.BUSY:
+        # Running on another worker, which may still die: look again once its lease could expire.
+        LOG.info(
+            "job %s: running elsewhere; this delivery comes back in %ss", job_id, CONFIG.job_lease_s
+        )
+        DELIVERIES_DROPPED.labels(reason="running-elsewhere").inc()
+        app.send_task(
+            TASK_NAME, kwargs=job, queue="inference", task_id=job_id, countdown=CONFIG.job_lease_s
+        )
+        return {"state": "deferred", "reason": "running on another worker"}
+    with claims().heartbeat(job_id):
+        return _run(self, job)
+
+
+def _run(task: Task, job: dict[str, Any]) -> dict[str, Any]:  # type: ignore[type-arg]
     started = time.monotonic()
     send_event(job, "running")
     try:
         outcome = segment(
             CONFIG,
-            orthanc_study_id=orthanc_study_id,
-            model_id=model_id,
-            model_version=model_version,
+            orthanc_study_id=job["orthanc_study_id"],
+            model_id=job["model_id"],
+            model_version=job["model_version"],
             store=True,
             job=job,
         )
     except RefusedError as exc:
         return _finish(job, started, exc.state, exc.reason)
     except TransientError as exc:
-        if self.request.retries >= MAX_RETRIES:
+        if task.request.retries >= MAX_RETRIES:
             return _finish(job, started, "failed", f"gave up after {MAX_RETRIES} retries: {exc}")
-        raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
+        claims().release(job["job_id"])
+        raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1))) from exc
     except Exception as exc:  # noqa: BLE001 - a bug must end the job visibly, not loop retrying
         return _finish(job, started, "failed", failure_reason(exc))
     return _finish(

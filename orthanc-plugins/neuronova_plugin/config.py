@@ -30,6 +30,8 @@ class AiConfig:
     model_id: str = "nn-brain-tumour-synth"
     poll_seconds: float = 1.0
     stable_age_s: float = 60.0  # Orthanc's own StableAge
+    # libpq conninfo of Orthanc's PostgreSQL index (the job store goes there); "": SQLite.
+    postgres: str = ""
 
     @property
     def database(self) -> Path:
@@ -81,7 +83,9 @@ def _as_seconds(name: str, value: object) -> float:
     return seconds
 
 
-def _ai_config(section: Mapping[str, Any], stable_age: object) -> AiConfig:
+def _ai_config(
+    section: Mapping[str, Any], stable_age: object, orthanc_config: Mapping[str, Any]
+) -> AiConfig:
     default = AiConfig()
 
     def get(key: str, fallback: object) -> tuple[str, object]:
@@ -95,7 +99,31 @@ def _ai_config(section: Mapping[str, Any], stable_age: object) -> AiConfig:
         model_id=_as_str(*get("AiModel", default.model_id)),
         poll_seconds=_as_seconds(*get("AiPollSeconds", default.poll_seconds)),
         stable_age_s=_as_seconds("StableAge", stable_age),
+        postgres=postgres_conninfo(orthanc_config),
     )
+
+
+def _quote(value: object) -> str:
+    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{text}'"
+
+
+def postgres_conninfo(orthanc_config: Mapping[str, Any]) -> str:
+    """The job store's database: the one of orthanc-postgresql's index, when it is enabled."""
+    section = orthanc_config.get("PostgreSQL") or {}
+    if not section.get("EnableIndex", False):
+        return ""
+    if section.get("ConnectionUri"):
+        return str(section["ConnectionUri"])
+    keys = {
+        "host": section.get("Host", "localhost"),
+        "port": section.get("Port", 5432),
+        "dbname": section.get("Database", "orthanc"),
+        "user": section.get("Username", ""),
+        "password": section.get("Password", ""),
+        "sslmode": "require" if section.get("EnableSsl", False) else "prefer",
+    }
+    return " ".join(f"{k}={_quote(v)}" for k, v in keys.items() if v != "")
 
 
 def plugin_config(orthanc_config: Mapping[str, Any]) -> PluginConfig:
@@ -111,5 +139,5 @@ def plugin_config(orthanc_config: Mapping[str, Any]) -> PluginConfig:
     return PluginConfig(
         **switches,
         orthanc_log_file=_as_str("NeuroNova.OrthancLogFile", section.get("OrthancLogFile", "")),
-        ai=_ai_config(section, orthanc_config.get("StableAge", 60)),
+        ai=_ai_config(section, orthanc_config.get("StableAge", 60), orthanc_config),
     )

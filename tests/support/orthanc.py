@@ -99,6 +99,12 @@ class OrthancProcess:
     http_port: int = field(default_factory=free_port)
     dicom_port: int = field(default_factory=free_port)
     aet: str = AET
+    # Orthanc's ``PostgreSQL`` section (tests.support.postgres.ScratchDatabase.orthanc_section):
+    # the index (and with EnableStorage the files) in PostgreSQL instead of SQLite under workdir.
+    postgres: Mapping[str, Any] | None = None
+    # Host folders outside workdir the Orthanc may write, e.g. a StorageDirectory that several
+    # replicas share.
+    shared: tuple[Path, ...] = ()
     redis_url: str = field(default="", init=False)  # the broker the plugin was given
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _redis: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
@@ -131,6 +137,8 @@ class OrthancProcess:
             python=self.plugin,
             dicomweb=self.dicomweb,
             codec=codec if self.plugin and self.codec and codec.is_file() else None,
+            postgres_index=bool(self.postgres and self.postgres.get("EnableIndex")),
+            postgres_storage=bool(self.postgres and self.postgres.get("EnableStorage")),
         )
         config.update(
             {
@@ -147,6 +155,8 @@ class OrthancProcess:
         )
         if not self.plugin:
             config.pop("PythonScript", None)
+        if self.postgres:
+            config["PostgreSQL"] = dict(self.postgres)
         section = config.setdefault("NeuroNova", {})
         section["VarDirectory"] = str(self.workdir / "var")
         section["RedisUrl"] = self.redis_url or _closed_redis_url()
@@ -206,7 +216,8 @@ class OrthancProcess:
         # The plugin finds its packages itself (entry.py: the root's venv); nothing of the
         # host's Python may leak into Orthanc's embedded interpreter.
         env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
-        command = orthanc_root.orthanc_command(self.config_path, bind=[self.workdir.resolve()])
+        binds = [self.workdir.resolve(), *(p.resolve() for p in self.shared)]
+        command = orthanc_root.orthanc_command(self.config_path, bind=binds)
         try:
             with self.log_path.open("ab") as log:
                 self._proc = subprocess.Popen(
@@ -237,6 +248,14 @@ class OrthancProcess:
 
     def is_alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL Orthanc (a replica dying mid-work); the private Redis stays up."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
 
     def stop(self) -> None:
         """Stop Orthanc, then the helper's own Redis (if it started one)."""

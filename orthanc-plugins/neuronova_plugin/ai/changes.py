@@ -9,12 +9,21 @@ has been quiet long enough.
 
 Jobs are keyed by the Orthanc study id, never by the StudyInstanceUID: another patient's study
 may carry the same UID, and its job must not be mistaken for (or overwrite) this one's.
+
+Several replicas on one index: each keeps its own stability timers, so one replica's StableStudy
+only says that *it* received nothing for StableAge. A study is decided only when its
+``LastUpdate`` (written to the shared index by whichever replica stored its latest instance) is
+StableAge old; otherwise it stays pending for the sweep. The change log is read by the leader
+only (``store.lead``); under concurrent writers its sequence can have holes (a transaction that
+has not committed yet, or one rolled back), so the cursor stops before a hole until it is older
+than ``ChangeTracker.grace_s``, while the changes after it are handled at once, and only once.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -134,10 +143,34 @@ def _arrived_message(orthanc_study_id: str, tag: str) -> Message:
     return Message(f"arrived:{orthanc_study_id}:{tag}", STUDY_ARRIVED, "portal", kwargs)
 
 
-def _on_stable(
-    host: PluginHost, store: JobStore, model: ModelInputs, orthanc_study_id: str, tag: str
-) -> list[Message]:
+def last_update(study: dict[str, Any]) -> float | None:
+    """Orthanc's ``LastUpdate`` of a resource (UTC, ``YYYYMMDDTHHMMSS``) as a POSIX time."""
     try:
+        stamp = datetime.strptime(str(study["LastUpdate"]), "%Y%m%dT%H%M%S")
+    except (KeyError, ValueError):
+        return None
+    return stamp.replace(tzinfo=UTC).timestamp()
+
+
+def is_quiet(study: dict[str, Any], stable_age_s: float, now: float) -> bool:
+    """Stable for this replica and untouched by every replica for StableAge."""
+    updated = last_update(study)
+    return bool(study.get("IsStable", False)) and (updated is None or now - updated >= stable_age_s)
+
+
+def _on_stable(
+    host: PluginHost,
+    store: JobStore,
+    model: ModelInputs,
+    orthanc_study_id: str,
+    tag: str,
+    *,
+    quiet: Callable[[dict[str, Any]], bool] = lambda _study: True,
+) -> list[Message] | None:
+    """Messages for a study that may be stable; None while another replica is still storing."""
+    try:
+        if not quiet(get_json(host, f"/studies/{orthanc_study_id}")):
+            return None
         messages, _, _, study_uid = decide_study(host, store, model, orthanc_study_id)
     except HostError as exc:
         # Deleted since: nothing to analyse. Logged, and the cursor moves on.
@@ -146,14 +179,72 @@ def _on_stable(
     return [_stable_message(orthanc_study_id, study_uid, tag), *messages]
 
 
-def poll_changes(host: PluginHost, store: JobStore, model: ModelInputs, limit: int = 100) -> bool:
-    """Process one page of the change log; returns True when the log is exhausted."""
-    since = store.cursor()
-    page = get_json(host, f"/changes?since={since}&limit={limit}")
+@dataclass
+class ChangeTracker:
+    """The leader's memory of the change log above the durable cursor (lost on a new leader,
+    which then handles those changes again: every message is keyed, so that adds nothing)."""
+
+    grace_s: float = 60.0
+    handled: set[int] = field(default_factory=set)
+    holes: dict[int, float] = field(default_factory=dict)  # missing seq -> first seen
+
+    def next_cursor(self, cursor: int, seqs: Iterable[int], now: float) -> int:
+        """The cursor after ``seqs`` are handled: up to the first hole younger than grace_s."""
+        known = self.handled.union(seqs)
+        for seq in sorted(s for s in known if s > cursor):
+            if seq > cursor + 1 and now - self.holes.setdefault(cursor + 1, now) < self.grace_s:
+                break
+            cursor = seq
+        return cursor
+
+    def mark(self, seqs: Iterable[int], cursor: int) -> None:
+        self.handled.update(seqs)
+        self.handled = {s for s in self.handled if s > cursor}
+        self.holes = {s: t for s, t in self.holes.items() if s > cursor}
+
+
+def poll_changes(
+    host: PluginHost,
+    store: JobStore,
+    model: ModelInputs,
+    limit: int = 100,
+    *,
+    tracker: ChangeTracker | None = None,
+    stable_age_s: float = 0.0,
+    clock: Callable[[], float] = time.time,
+) -> bool:
+    """Read the change log from the cursor to its end (leader only); True when nothing is left."""
+    tracker = tracker if tracker is not None else ChangeTracker(grace_s=0.0)
+    cursor = store.cursor()
+    since = cursor
+    while True:
+        page = get_json(host, f"/changes?since={since}&limit={limit}")
+        changes = [c for c in page.get("Changes", []) if int(c["Seq"]) not in tracker.handled]
+        messages, new_pending, resolved = _handle(
+            host, store, model, changes, lambda study: is_quiet(study, stable_age_s, clock())
+        )
+        seqs = [int(c["Seq"]) for c in page.get("Changes", [])]
+        cursor = tracker.next_cursor(cursor, seqs, clock())
+        store.commit_changes(
+            cursor=cursor, messages=messages, new_pending=new_pending, resolved=resolved
+        )
+        tracker.mark(seqs, cursor)
+        if page.get("Done", True) or not seqs:
+            return True
+        since = max(seqs)
+
+
+def _handle(
+    host: PluginHost,
+    store: JobStore,
+    model: ModelInputs,
+    changes: list[dict[str, Any]],
+    quiet: Callable[[dict[str, Any]], bool],
+) -> tuple[list[Message], list[str], list[str]]:
     messages: list[Message] = []
     new_pending: list[str] = []
     resolved: list[str] = []
-    for change in page.get("Changes", []):
+    for change in changes:
         if change.get("ResourceType") != "Study":
             continue
         study = str(change["ID"])
@@ -161,13 +252,13 @@ def poll_changes(host: PluginHost, store: JobStore, model: ModelInputs, limit: i
             new_pending.append(study)
             messages.append(_arrived_message(study, f"seq{change['Seq']}"))
         elif change["ChangeType"] == "StableStudy":
-            messages += _on_stable(host, store, model, study, f"seq{change['Seq']}")
-            resolved.append(study)
-    cursor = max(since, int(page.get("Last", since)))
-    store.commit_changes(
-        cursor=cursor, messages=messages, new_pending=new_pending, resolved=resolved
-    )
-    return bool(page.get("Done", True))
+            decided = _on_stable(host, store, model, study, f"seq{change['Seq']}", quiet=quiet)
+            if decided is None:
+                new_pending.append(study)
+            else:
+                messages += decided
+                resolved.append(study)
+    return messages, new_pending, resolved
 
 
 def sweep_pending(
@@ -176,18 +267,20 @@ def sweep_pending(
     model: ModelInputs,
     quiet_s: float,
     clock: Callable[[], float] = time.time,
+    *,
+    stable_age_s: float = 0.0,
 ) -> int:
-    """Decide pending studies that Orthanc reports stable and were quiet for ``quiet_s``."""
+    """Decide pending studies quiet for ``quiet_s`` here and StableAge on every replica."""
     decided = 0
     for study in store.pending(older_than=clock() - quiet_s):
         try:
             info = get_json(host, f"/studies/{study}")
         except HostError:
-            store.commit_changes(cursor=store.cursor(), messages=[], resolved=[study])
+            store.resolve([], resolved=[study])
             continue
-        if not info.get("IsStable", False):
+        if not is_quiet(info, stable_age_s, clock()):
             continue
         messages = _on_stable(host, store, model, study, f"sweep{int(clock())}")
-        store.commit_changes(cursor=store.cursor(), messages=messages, resolved=[study])
+        store.resolve(messages or [], resolved=[study])
         decided += 1
     return decided

@@ -1,7 +1,8 @@
 """Pure: the AI feature assembled from its adapters, plus the background loop that drives it.
 
-One thread: read the change log to its end, sweep pending studies, drain the outbox to Redis;
-then sleep ``poll_seconds`` (or until woken). Nothing here raises out of the loop.
+One thread: take or keep the lead (one replica of a cluster at a time, ``database.py``); as the
+leader, read the change log to its end, sweep pending studies, drain the outbox to Redis; then
+sleep ``poll_seconds`` (or until woken). Nothing here raises out of the loop.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from neuronova_plugin.ai.changes import poll_changes, sweep_pending
+from neuronova_plugin.ai.changes import ChangeTracker, poll_changes, sweep_pending
 from neuronova_plugin.ai.eligibility import ModelInputs
 from neuronova_plugin.ai.publisher import PublishFn, drain
 from neuronova_plugin.ai.routes import reanalyze, store_seg
@@ -35,16 +36,35 @@ class AiService:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _last_error: str = ""
+    _tracker: ChangeTracker | None = None
+
+    def _lead(self) -> bool:
+        was = self._tracker is not None
+        leading = self.store.lead()
+        if leading and not was:
+            self._tracker = ChangeTracker()
+            self.host.log_warning("AI: this replica now leads the AI jobs")
+        elif was and not leading:
+            self._tracker = None
+            self.host.log_warning("AI: this replica no longer leads the AI jobs")
+        return leading
 
     def tick(self) -> None:
         """One pass; each distinct error is logged once (Redis down for hours is one line)."""
+        error = ""
         try:
-            while not poll_changes(self.host, self.store, self.model):
-                pass
-            sweep_pending(
-                self.host, self.store, self.model, self.config.stable_age_s + SWEEP_MARGIN_S
-            )
-            _, error = drain(self.store, self.publish)
+            if self._lead():
+                stable_age = self.config.stable_age_s
+                poll_changes(
+                    self.host,
+                    self.store,
+                    self.model,
+                    tracker=self._tracker,
+                    stable_age_s=stable_age,
+                )
+                quiet_s = stable_age + SWEEP_MARGIN_S
+                sweep_pending(self.host, self.store, self.model, quiet_s, stable_age_s=stable_age)
+                _, error = drain(self.store, self.publish)
         except Exception:  # noqa: BLE001 - the loop must survive anything
             error = traceback.format_exc()
         if error and error != self._last_error:
@@ -87,6 +107,7 @@ class AiService:
     def status_route(self, _request: Request) -> Response:
         body = {"model": self.model.model_id, "version": self.model.version, **self.store.counts()}
         body["cursor"] = self.store.cursor()
+        body["leader"] = self.store.leading
         body["last_error"] = self._last_error.strip().splitlines()[-1] if self._last_error else ""
         return Response(200, json.dumps(body).encode(), "application/json")
 
@@ -99,7 +120,7 @@ def build(
     return AiService(
         config=config,
         host=host,
-        store=JobStore(config.database),
+        store=JobStore.postgres(config.postgres) if config.postgres else JobStore(config.database),
         model=model,
         publish=publisher_factory(config.redis_url),
     )

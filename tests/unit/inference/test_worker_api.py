@@ -1,4 +1,5 @@
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
@@ -6,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from neuronova_inference import api, worker
+from neuronova_inference.claims import Outcome
 from neuronova_inference.orthanc_client import TransientError
 from neuronova_inference.pipeline import RefusedError
 from neuronova_inference.qc import Quality
@@ -18,6 +20,33 @@ JOB = {
     "model_id": "m",
     "model_version": "1",
 }
+
+
+class _Claims:
+    """The worker's job claims without Redis (tests/integration/scale runs the real ones)."""
+
+    def __init__(self) -> None:
+        self.finished: dict[str, str] = {}
+
+    def claim(self, job_id: str) -> Outcome:
+        return Outcome.FINISHED if job_id in self.finished else Outcome.RUN
+
+    def release(self, job_id: str) -> None:
+        pass
+
+    def finish(self, job_id: str, state: str) -> None:
+        self.finished[job_id] = state
+
+    @contextlib.contextmanager
+    def heartbeat(self, _job_id: str) -> Iterator[None]:
+        yield
+
+
+@pytest.fixture(autouse=True)
+def claims(monkeypatch: pytest.MonkeyPatch) -> _Claims:
+    fake = _Claims()
+    monkeypatch.setattr(worker, "claims", lambda: fake)
+    return fake
 
 
 @pytest.fixture
@@ -108,6 +137,16 @@ def test_transient_errors_are_retried_then_succeed(
     assert done["qc_score"] == 0.42
     assert done["needs_review"] is True
     assert done["qc"]["flip_dice"] == 0.6
+
+
+def test_a_delivery_of_a_job_that_ended_runs_nothing_and_sends_no_event(
+    monkeypatch: pytest.MonkeyPatch,
+    events: list[tuple[str, str, dict[str, Any]]],
+    claims: _Claims,
+) -> None:
+    claims.finished[JOB["job_id"]] = "done"
+    result, calls = _run(monkeypatch, lambda _: None)
+    assert (result["state"], calls, events) == ("duplicate", [], [])
 
 
 def test_a_bug_fails_the_job_once_without_retry(
