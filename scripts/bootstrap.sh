@@ -93,6 +93,29 @@ ensure_mariadb() {
     mariadb_answers || { say "MariaDB: still not answering as root on 127.0.0.1:3306"; exit 1; }
 }
 
+# PostgreSQL for Orthanc's index in the cluster tests and NEURONOVA_ORTHANC_DB=postgresql: the
+# machines run one on 127.0.0.1:5432 (trust for local TCP); elsewhere install Debian's server,
+# start its cluster and trust the local administrator on 127.0.0.1 the same way.
+postgres_answers() {
+    "$venv/bin/python" -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=2').close()" 2>/dev/null
+}
+ensure_postgres() {
+    if postgres_answers; then
+        say "PostgreSQL: answering on 127.0.0.1:5432"
+        return
+    fi
+    install_debs postgresql
+    local version hba
+    version=$(ls /etc/postgresql | sort -V | tail -1)
+    hba=/etc/postgresql/$version/main/pg_hba.conf
+    grep -q "^host all postgres 127.0.0.1/32 trust" "$hba" \
+        || sed -i "1i host all postgres 127.0.0.1/32 trust" "$hba"
+    say "PostgreSQL: starting cluster $version/main"
+    pg_ctlcluster "$version" main start 2>/dev/null || pg_ctlcluster "$version" main reload
+    for _ in $(seq 30); do postgres_answers && break; sleep 1; done
+    postgres_answers || { say "PostgreSQL: still not answering as postgres on 127.0.0.1:5432"; exit 1; }
+}
+
 # npm projects: `npm ci` when the lockfile changed, `npm run build` when any source changed.
 build_web() {
     local dir=$1 build=${2:-yes} key
@@ -123,12 +146,17 @@ case "$mode" in
         install_debs "${runtime_debs[@]}"
         install_python runtime-services
         prepare_orthanc
+        if [ "${NEURONOVA_ORTHANC_DB:-sqlite}" = postgresql ] \
+            && [ "${NEURONOVA_ORTHANC_PG_HOST:-127.0.0.1}" = 127.0.0.1 ]; then
+            ensure_postgres
+        fi
         ;;
     test)
         install_debs "${runtime_debs[@]}" "${test_debs[@]}"
         install_python dev
         prepare_orthanc
         ensure_mariadb
+        ensure_postgres
         ;;
     *) echo "usage: $0 runtime|test" >&2; exit 2 ;;
 esac

@@ -21,10 +21,10 @@ from pathlib import Path
 import yaml
 
 from observability.prometheus.render import render as prometheus_render
-from stack import broker, operations, render, secrets_file, var_modes
+from stack import broker, operations, orthanc_database, render, secrets_file, var_modes
 from stack.config import ConfigError, StackConfig, load, missing_secrets, var_dir_of
 from stack.supervisor import Supervisor
-from stack.var_files import orthanc_json, say, write_if_changed
+from stack.var_files import orthanc_files, say, write_if_changed
 
 HEALTH_PATH = "/api/health"
 
@@ -73,7 +73,7 @@ def render_all(config: StackConfig, *, manage_redis: bool) -> list[str]:
     values = render.nginx_values(config)
     nginx_dir = config.root / "nginx"
     files = {
-        var / "orthanc" / "orthanc.json": orthanc_json(config),
+        **orthanc_files(config),
         var / "nginx" / "neuronova.conf": render.substitute(
             (nginx_dir / "neuronova.conf.template").read_text(), values
         ),
@@ -176,6 +176,8 @@ def cmd_up(config: StackConfig, timeout: float) -> int:
     changed = render_all(config, manage_redis=manage_redis)
     for path in changed:
         say(f"rendered {path}")
+    if config.orthanc_postgres is not None:
+        say(orthanc_database.ensure(config))
     prepare_portal(config)
     if supervisor.running():
         applied = supervisor.update()

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from stack.orthanc_cluster import PostgresIndex, Replica, replicas
+
 # Every fixed secret this repository has ever shipped (the stack's and the portal's former dev
 # defaults, the .env.example placeholders). nginx and the DICOM port listen on every interface,
 # so the stack refuses these in any NEURONOVA_ENV; the first `make up` generates real ones
@@ -65,6 +67,15 @@ class StackConfig:
     inference_api_token: str
     venv: Path
     prometheus_port: int | None  # None: no Prometheus in the native run (NEURONOVA_PROMETHEUS=1)
+    # Orthanc's index: None = SQLite under var/orthanc/index (NEURONOVA_ORTHANC_DB=sqlite), else
+    # PostgreSQL (=postgresql), which N > 1 replicas need (NEURONOVA_ORTHANC_REPLICAS).
+    orthanc_postgres: PostgresIndex | None = None
+    orthanc_replica_count: int = 1
+    # libpq conninfo of an administrator that creates the index's role and database ("": they
+    # exist already, made by a DBA).
+    orthanc_postgres_admin: str = ""
+    orthanc_replica_http_ports: tuple[int, ...] = ()
+    orthanc_replica_dicom_ports: tuple[int, ...] = ()
 
     @property
     def redis_port(self) -> int:
@@ -107,7 +118,20 @@ class StackConfig:
             self.inference_port,
             self.worker_metrics_port,
         ]
+        if self.orthanc_replica_count > 1:
+            ports += [p for r in self.orthanc_replicas for p in (r.http_port, r.dicom_port)]
         return ports + ([self.prometheus_port] if self.prometheus_port else [])
+
+    @property
+    def orthanc_replicas(self) -> list[Replica]:
+        return replicas(
+            self.var_dir,
+            count=self.orthanc_replica_count,
+            http_port=self.orthanc_http_port,
+            dicom_port=self.orthanc_dicom_port,
+            http_ports=self.orthanc_replica_http_ports,
+            dicom_ports=self.orthanc_replica_dicom_ports,
+        )
 
     @property
     def supervisor_socket(self) -> Path:
@@ -146,7 +170,60 @@ class StackConfig:
             "JWT_SIGNING_KEY": self.jwt_signing_key,
             "REDIS_PASSWORD": self.redis_password,
             "INFERENCE_API_TOKEN": self.inference_api_token,
+            **(
+                {"ORTHANC_DB_PASSWORD": self.orthanc_postgres.password}
+                if self.orthanc_postgres
+                else {}
+            ),
         }
+
+
+def _ports(environ: Mapping[str, str], name: str, count: int) -> tuple[int, ...]:
+    raw = [p for p in environ.get(name, "").split(",") if p.strip()]
+    if raw and len(raw) != count:
+        raise ConfigError(f"{name} names {len(raw)} ports for {count} replicas")
+    return tuple(_port({name: p.strip()}, name, 0) for p in raw)
+
+
+@dataclass(frozen=True)
+class _Topology:
+    postgres: PostgresIndex | None
+    count: int
+    admin: str
+    http_ports: tuple[int, ...]
+    dicom_ports: tuple[int, ...]
+
+
+def _orthanc_topology(environ: Mapping[str, str]) -> _Topology:
+    """NEURONOVA_ORTHANC_DB / _REPLICAS and the PostgreSQL index's settings."""
+    kind = environ.get("NEURONOVA_ORTHANC_DB", "sqlite")
+    if kind not in {"sqlite", "postgresql"}:
+        raise ConfigError(f"NEURONOVA_ORTHANC_DB={kind!r}: use sqlite or postgresql")
+    count = int(environ.get("NEURONOVA_ORTHANC_REPLICAS", "1"))
+    if count < 1 or (count > 1 and kind != "postgresql"):
+        raise ConfigError(
+            f"NEURONOVA_ORTHANC_REPLICAS={count} needs NEURONOVA_ORTHANC_DB=postgresql "
+            "(replicas share one index; SQLite belongs to one process)"
+        )
+    index = None
+    if kind == "postgresql":
+        index = PostgresIndex(
+            host=environ.get("NEURONOVA_ORTHANC_PG_HOST", "127.0.0.1"),
+            port=_port(environ, "NEURONOVA_ORTHANC_PG_PORT", 5432),
+            database=environ.get("NEURONOVA_ORTHANC_PG_DATABASE", "neuronova_orthanc"),
+            user=environ.get("NEURONOVA_ORTHANC_PG_USER", "neuronova_orthanc"),
+            password=environ.get("ORTHANC_DB_PASSWORD", ""),
+            storage=environ.get("NEURONOVA_ORTHANC_PG_STORAGE", "0") == "1",
+        )
+    return _Topology(
+        postgres=index,
+        count=count,
+        admin=environ.get(
+            "NEURONOVA_ORTHANC_PG_ADMIN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+        ),
+        http_ports=_ports(environ, "ORTHANC_REPLICA_HTTP_PORTS", count),
+        dicom_ports=_ports(environ, "ORTHANC_REPLICA_DICOM_PORTS", count),
+    )
 
 
 def _port(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -181,6 +258,7 @@ def load(environ: Mapping[str, str] | None = None, *, root: Path | None = None) 
     root = (root or Path(__file__).resolve().parent.parent).resolve()
     var_dir = var_dir_of(environ, root)
     env = environ.get("NEURONOVA_ENV", "dev")
+    topology = _orthanc_topology(environ)
     config = StackConfig(
         root=root,
         var_dir=var_dir,
@@ -205,6 +283,11 @@ def load(environ: Mapping[str, str] | None = None, *, root: Path | None = None) 
             if environ.get("NEURONOVA_PROMETHEUS", "0") == "1"
             else None
         ),
+        orthanc_postgres=topology.postgres,
+        orthanc_replica_count=topology.count,
+        orthanc_postgres_admin=topology.admin,
+        orthanc_replica_http_ports=topology.http_ports,
+        orthanc_replica_dicom_ports=topology.dicom_ports,
     )
     check_secrets(config)
     return config

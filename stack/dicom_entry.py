@@ -24,18 +24,18 @@ def stream_block(
     *,
     listen: str,
     replicas: Sequence[str],
-    allowed: Sequence[str] = (),
+    allowed: Sequence[str] | None = None,
     balance: str = "least_conn",
     log: str = "",
 ) -> str:
     """nginx's ``stream {}`` for the entry: ``listen`` (``[host:]port``) to ``replicas``.
 
-    ``allowed``: client addresses (or CIDR ranges) that may connect; empty allows every address
-    (the replicas' own checks then decide alone, as without the entry).
+    ``allowed``: client addresses (or CIDR ranges) that may connect, nothing else may (an empty
+    list: no one); None lets every address through to the replicas' own checks.
     """
     servers = "\n".join(f"        server {r} max_fails=1 fail_timeout=10s;" for r in replicas)
-    access = "".join(f"        allow {a};\n" for a in allowed)
-    if allowed:
+    access = "".join(f"        allow {a};\n" for a in allowed or ())
+    if allowed is not None:
         access += "        deny all;\n"
     log_lines = (
         "    log_format neuronova_dicom '$remote_addr [$time_iso8601] $status "

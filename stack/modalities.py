@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from stack.config import ConfigError, StackConfig
+from stack.orthanc_cluster import replica_modalities
 
 FILE_NAME = "modalities.json"
 _AET = re.compile(r"\A[A-Za-z0-9 ._-]{1,16}\Z")
@@ -74,8 +75,10 @@ def write(var_dir: Path, modalities: dict[str, dict[str, Any]]) -> None:
     target.chmod(0o600)
 
 
-def _orthanc(config: StackConfig, method: str, uri: str, body: bytes | None = None) -> bytes:
-    request = urllib.request.Request(config.orthanc_url + uri, data=body, method=method)  # noqa: S310
+def _orthanc(
+    config: StackConfig, url: str, method: str, uri: str, body: bytes | None = None
+) -> bytes:
+    request = urllib.request.Request(url + uri, data=body, method=method)  # noqa: S310
     token = f"{config.orthanc_username}:{config.orthanc_password}".encode()
     request.add_header("Authorization", "Basic " + base64.b64encode(token).decode())
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own http URL
@@ -83,14 +86,13 @@ def _orthanc(config: StackConfig, method: str, uri: str, body: bytes | None = No
 
 
 def apply_live(config: StackConfig, modalities: dict[str, dict[str, Any]]) -> bool:
-    """Make a running Orthanc's DicomModalities equal the file; False when Orthanc is down."""
+    """Make each running Orthanc's DicomModalities equal the file (behind the DICOM entry, with
+    the entry's address: orthanc_cluster); False when an Orthanc is down."""
+    members = config.orthanc_replicas
+    wanted = replica_modalities(modalities, count=len(members))
     try:
-        known = json.loads(_orthanc(config, "GET", "/modalities"))
-        for name in sorted(set(known) - set(modalities)):
-            _orthanc(config, "DELETE", f"/modalities/{quote(name, safe='')}")
-        for name, value in sorted(modalities.items()):
-            body = json.dumps(value).encode()
-            _orthanc(config, "PUT", f"/modalities/{quote(name, safe='')}", body)
+        for replica in members:
+            _apply(config, f"http://127.0.0.1:{replica.http_port}", wanted)
     except urllib.error.HTTPError as error:
         raise ConfigError(
             f"Orthanc refused the modalities: HTTP {error.code} {error.reason}"
@@ -98,3 +100,12 @@ def apply_live(config: StackConfig, modalities: dict[str, dict[str, Any]]) -> bo
     except (urllib.error.URLError, OSError):
         return False  # not running: the rendered orthanc.json carries them at its next start
     return True
+
+
+def _apply(config: StackConfig, url: str, modalities: dict[str, dict[str, Any]]) -> None:
+    known = json.loads(_orthanc(config, url, "GET", "/modalities"))
+    for name in sorted(set(known) - set(modalities)):
+        _orthanc(config, url, "DELETE", f"/modalities/{quote(name, safe='')}")
+    for name, value in sorted(modalities.items()):
+        body = json.dumps(value).encode()
+        _orthanc(config, url, "PUT", f"/modalities/{quote(name, safe='')}", body)

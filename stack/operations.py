@@ -8,12 +8,13 @@ allowed to store by DICOM (stack/modalities.py); `remove NAME` and `list` do wha
 from __future__ import annotations
 
 import argparse
+import subprocess
 from typing import Any
 
 from stack import demo, modalities
 from stack.config import ConfigError, StackConfig
 from stack.supervisor import Supervisor
-from stack.var_files import orthanc_json, say, write_if_changed
+from stack.var_files import orthanc_files, say, write_if_changed
 
 
 def add_parsers(sub: Any) -> None:  # noqa: ANN401 - argparse's private _SubParsersAction
@@ -49,10 +50,18 @@ def register_modality(config: StackConfig, name: str, entry: dict[str, Any] | No
         registered[name] = entry
     modalities.write(config.var_dir, registered)
     if (config.var_dir / "orthanc").is_dir():
-        write_if_changed(config.var_dir / "orthanc" / "orthanc.json", orthanc_json(config))
+        changed = [p for p, text in orthanc_files(config).items() if write_if_changed(p, text)]
+        if any(p.name == "main-dicom-entry.conf" for p in changed):
+            _reload_nginx(config)  # the DICOM entry lets in the registered addresses only
     live = modalities.apply_live(config, registered)
     state = "applied to the running Orthanc" if live else "applied at the next `make up`"
     say(f"{'registered' if entry else 'removed'} modality {name} ({state})")
+
+
+def _reload_nginx(config: StackConfig) -> None:
+    if (config.var_dir / "run" / "nginx.pid").exists():
+        conf = config.var_dir / "nginx" / "nginx.conf"
+        subprocess.run(["/usr/sbin/nginx", "-c", str(conf), "-s", "reload"], check=False)  # noqa: S603
 
 
 def apply_modalities(config: StackConfig) -> None:

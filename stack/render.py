@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stack import orthanc_root
+from stack import orthanc_cluster, orthanc_root
 from stack.config import StackConfig
 
 DJANGO_SETTINGS = "neuronova_portal.settings"
@@ -54,7 +54,8 @@ def nginx_values(config: StackConfig) -> dict[str, str]:
     return {
         "NN_HTTP_PORT": str(config.http_port),
         "NN_DJANGO_UPSTREAM": f"127.0.0.1:{config.django_port}",
-        "NN_ORTHANC_UPSTREAM": f"127.0.0.1:{config.orthanc_http_port}",
+        # X-Accel reads straight from the replicas (one line per replica when there are several).
+        "NN_ORTHANC_UPSTREAM": orthanc_cluster.x_accel_servers(config.orthanc_replicas),
         "NN_ORTHANC_AUTH": base64.b64encode(credentials).decode(),
         "NN_ACCESS_LOG": f"{var}/log/nginx-access.log",
         "NN_SNIPPETS": str(config.root / "nginx" / "snippets"),
@@ -73,34 +74,49 @@ def orthanc_config(
     *,
     codec: Path | None,
     modalities: Mapping[str, Mapping[str, Any]] | None = None,
+    replica: orthanc_cluster.Replica | None = None,
 ) -> dict[str, Any]:
     """The repository's orthanc.json with only the run-specific keys replaced.
 
     ``codec``: the native HTJ2K codec plugin when bootstrap has built it. ``modalities``: the
-    registered ones (var/modalities.json), the only AEs that may store.
+    registered ones (var/modalities.json), the only AEs that may store. ``replica``: which of
+    ``config.orthanc_replicas`` (default the first).
     """
     rendered: dict[str, Any] = json.loads(json.dumps(base))  # deep copy, JSON types only
     orthanc_var = config.var_dir / "orthanc"
+    members = config.orthanc_replicas
+    replica = replica or members[0]
+    postgres = config.orthanc_postgres
     rendered.update(
         {
-            "HttpPort": config.orthanc_http_port,
-            "DicomPort": config.orthanc_dicom_port,
+            "HttpPort": replica.http_port,
+            "DicomPort": replica.dicom_port,
             "DicomAet": config.orthanc_aet,
             "StorageDirectory": str(orthanc_var / "storage"),
             "IndexDirectory": str(orthanc_var / "index"),
             "PythonScript": str(config.root / "orthanc-plugins" / "entry.py"),
             "RegisteredUsers": {config.orthanc_username: config.orthanc_password},
-            "Plugins": orthanc_root.plugin_list(python=True, dicomweb=True, codec=codec),
-            "DicomModalities": {name: dict(value) for name, value in (modalities or {}).items()},
+            "Plugins": orthanc_root.plugin_list(
+                python=True,
+                dicomweb=True,
+                codec=codec,
+                postgres_index=postgres is not None,
+                postgres_storage=postgres is not None and postgres.storage,
+            ),
+            "DicomModalities": orthanc_cluster.replica_modalities(
+                modalities or {}, count=len(members)
+            ),
         }
     )
+    if postgres is not None:
+        rendered["PostgreSQL"] = postgres.orthanc_section(replicas=len(members))
     neuronova = dict(rendered.get("NeuroNova", {}))
     neuronova.update(
         {
             "RedisUrl": config.redis_url,
             "VarDirectory": str(config.var_dir),
             # supervisord writes Orthanc's output here; the plugin counts refused associations.
-            "OrthancLogFile": str(config.log_dir / "orthanc.log"),
+            "OrthancLogFile": str(config.log_dir / f"{replica.name}.log"),
         }
     )
     rendered["NeuroNova"] = neuronova
@@ -183,17 +199,18 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
 
     result = [
         Program(
-            name="orthanc",
+            name=replica.name,
             # Orthanc 1.13 in the sid root, var/ bound writable, the repository read-only; the
             # plugin finds its packages in the root's venv (entry.py).
-            command=shlex.join(
-                orthanc_root.orthanc_command(var / "orthanc" / "orthanc.json", bind=[var])
-            ),
+            command=shlex.join(orthanc_root.orthanc_command(replica.config_path, bind=[var])),
             directory=str(var / "orthanc"),
             priority=20,
             environment=base_env,
             stopwaitsecs=30,
-        ),
+        )
+        for replica in config.orthanc_replicas
+    ]
+    result += [
         Program(
             name="inference",
             command=(

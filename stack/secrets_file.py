@@ -20,6 +20,7 @@ NAMES = (
     "ORTHANC_PASSWORD",
     "REDIS_PASSWORD",
     "INFERENCE_API_TOKEN",
+    "ORTHANC_DB_PASSWORD",  # Orthanc's PostgreSQL role, when the index is there
 )
 FILE_NAME = "secrets.env"
 

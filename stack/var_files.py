@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stack import modalities, orthanc_root, render
+from stack import modalities, orthanc_cluster, orthanc_root, render
 from stack.config import StackConfig
+from stack.orthanc_cluster import Replica
 
 
 def say(message: str) -> None:
@@ -33,9 +34,28 @@ def built_codec() -> Path | None:
     return orthanc_root.CODEC_PLUGIN if orthanc_root.CODEC_PLUGIN.is_file() else None
 
 
-def orthanc_json(config: StackConfig) -> str:
+def orthanc_json(config: StackConfig, replica: Replica | None = None) -> str:
     base = json.loads((config.root / "orthanc.json").read_text())
     registered = modalities.read(config.var_dir)
-    return json.dumps(
-        render.orthanc_config(base, config, codec=built_codec(), modalities=registered), indent=2
+    rendered = render.orthanc_config(
+        base, config, codec=built_codec(), modalities=registered, replica=replica
     )
+    return json.dumps(rendered, indent=2)
+
+
+def orthanc_files(config: StackConfig) -> dict[Path, str]:
+    """Each replica's Orthanc configuration and nginx's includes for the DICOM entry and the
+    replicas' loopback HTTP upstream (comments only when Orthanc runs alone)."""
+    members = config.orthanc_replicas
+    nginx = config.var_dir / "nginx"
+    files = {r.config_path: orthanc_json(config, r) for r in members}
+    files[nginx / "main-dicom-entry.conf"] = orthanc_cluster.nginx_main(
+        members,
+        dicom_port=config.orthanc_dicom_port,
+        modalities=modalities.read(config.var_dir),
+        log=config.log_dir / "dicom-entry.log",
+    )
+    files[nginx / "http-orthanc-replicas.conf"] = orthanc_cluster.nginx_http(
+        members, http_port=config.orthanc_http_port
+    )
+    return files

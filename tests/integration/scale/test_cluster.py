@@ -193,7 +193,8 @@ def test_a_worker_killed_mid_job_and_a_job_published_twice_still_give_one_run_an
     # The leader died between Redis taking the message and marking it sent: published again.
     publisher = Celery("duplicate", broker=cluster.redis.url, fixups=[])
     publisher.send_task(SEGMENT, kwargs=job, queue="inference", task_id=job["job_id"])
-    pid = int(lease.decode().split(":")[1])
+    owner = lease.decode() if isinstance(lease, bytes) else str(lease)
+    pid = int(owner.split(":")[1])
     (victim,) = [w for w in cluster.workers if pid in w.pids()]
     victim.stop(signal.SIGKILL)
     victim.start()

@@ -1,0 +1,95 @@
+"""`make up` with two Orthanc replicas on the machine's PostgreSQL (NEURONOVA_ORTHANC_DB=
+postgresql, NEURONOVA_ORTHANC_REPLICAS=2): the stack creates the index's role and database,
+the demo study goes in through nginx's DICOM entry, the AI result comes back, the viewer's
+authorised frames come out of the replicas through X-Accel, and a stopped replica costs the
+modality nothing."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+from psycopg import sql
+
+from tests.support.postgres import admin
+from tests.support.stack import RunningStack, free_ports, native_stack
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def replicated() -> Iterator[RunningStack]:
+    name = f"nn_stack_{secrets.token_hex(4)}"
+    http_one, http_two, dicom_one, dicom_two = free_ports(4)
+    extra = {
+        "NEURONOVA_ORTHANC_DB": "postgresql",
+        "NEURONOVA_ORTHANC_REPLICAS": "2",
+        "ORTHANC_REPLICA_HTTP_PORTS": f"{http_one},{http_two}",
+        "ORTHANC_REPLICA_DICOM_PORTS": f"{dicom_one},{dicom_two}",
+        "NEURONOVA_ORTHANC_PG_DATABASE": name,
+        "NEURONOVA_ORTHANC_PG_USER": name,
+    }
+    try:
+        with native_stack(extra) as running:
+            yield running
+    finally:
+        with admin() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def _series_and_instance(stack: RunningStack, study_uid: str, token: str) -> tuple[str, str]:
+    headers = {"Authorization": f"Bearer {token}"}
+    base = f"{stack.url}/api/pacs/dicom-web/studies/{study_uid}"
+    series = requests.get(f"{base}/series", headers=headers, timeout=30).json()
+    series_uid = next(s["0020000E"]["Value"][0] for s in series if s["00080060"]["Value"] == ["MR"])
+    instances = requests.get(f"{base}/series/{series_uid}/instances", headers=headers, timeout=30)
+    return series_uid, instances.json()[0]["00080018"]["Value"][0]
+
+
+def test_two_replicas_on_postgresql_serve_ingest_ai_and_viewing(replicated: RunningStack) -> None:
+    states = replicated.supervisor.status()
+    assert states.get("orthanc-1") == states.get("orthanc-2") == "RUNNING", states
+    system = requests.get(
+        f"{replicated.orthanc_url}/system", auth=replicated.orthanc_auth, timeout=10
+    ).json()
+    assert "PostgreSQL" in system["DatabaseBackendPlugin"]
+    # The demo sender stores through the entry (ORTHANC_DICOM_PORT) and waits for the AI result.
+    demo = replicated.cli("demo", "--small", "--seed", "18001", "--timeout", "300", timeout=420)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    study_uid = re.search(r"sent study (\S+) \(", demo.stdout).group(1)  # type: ignore[union-attr]
+    token = replicated.token("radiologist")
+    series_uid, sop_uid = _series_and_instance(replicated, study_uid, token)
+    frame = requests.get(
+        f"{replicated.url}/api/pacs/dicom-web/studies/{study_uid}/series/{series_uid}"
+        f"/instances/{sop_uid}/frames/1",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert frame.status_code == 200, frame.text[:300]
+    assert len(frame.content) > 100
+
+
+def test_a_stopped_replica_costs_the_modality_nothing(replicated: RunningStack) -> None:
+    replicated.supervisor.stop_program("orthanc-1")
+    try:
+        study_uid = replicated.send_demo_study(seed=18002)
+        answer = requests.post(
+            f"{replicated.orthanc_url}/tools/lookup",
+            data=study_uid,
+            auth=replicated.orthanc_auth,
+            timeout=10,
+        )
+        assert [hit["Type"] for hit in answer.json()] == ["Study"]
+        deadline = time.monotonic() + 60
+        while replicated.health()[0] != 200:
+            assert time.monotonic() < deadline, replicated.health()
+            time.sleep(1)
+    finally:
+        replicated.supervisor.start_program("orthanc-1")
