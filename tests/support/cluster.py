@@ -259,6 +259,19 @@ def send(port: int, datasets: Sequence[Dataset], *, aet: str = "NEURONOVA") -> t
     return acknowledged, ""
 
 
+def send_all(port: int, datasets: Sequence[Dataset], attempts: int = 3) -> set[str]:
+    """What a modality does: send, then send again what was not acknowledged (on a loaded 2-core
+    machine an association is now and then aborted mid-way). The SOP UIDs acknowledged."""
+    acknowledged: set[str] = set()
+    for _ in range(attempts):
+        rest = [ds for ds in datasets if str(ds.SOPInstanceUID) not in acknowledged]
+        if not rest:
+            break
+        acked, _ = send(port, rest)
+        acknowledged |= acked
+    return acknowledged
+
+
 @contextlib.contextmanager
 def running_cluster(
     tmp: Path,
