@@ -26,8 +26,6 @@ from pydicom.dataset import Dataset
 
 from tests.support.cluster import SEGMENT, Cluster, running_cluster, send, send_all
 
-pytestmark = pytest.mark.integration
-
 HTJ2K_LOSSLESS = {"1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202"}
 SLICES = 50
 GRID = axial_grid((SLICES, 48, 48), (2.9, 4.5, 4.5), np.zeros(3))

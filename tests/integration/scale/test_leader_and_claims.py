@@ -16,8 +16,6 @@ from neuronova_plugin.ai.store import JobStore, Message
 from tests.integration.ai.conftest import RedisServer
 from tests.support.postgres import ScratchDatabase, scratch_database
 
-pytestmark = pytest.mark.integration
-
 
 def _leads_soon(store: JobStore, timeout_s: float = 10) -> bool:
     """The server ends a closed or killed session a moment later: the next tick takes over."""

@@ -18,8 +18,6 @@ from psycopg import sql
 from tests.support.postgres import admin
 from tests.support.stack import RunningStack, free_ports, native_stack
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def replicated() -> Iterator[RunningStack]:

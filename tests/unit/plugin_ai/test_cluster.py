@@ -14,7 +14,6 @@ from neuronova_plugin.config import plugin_config, postgres_conninfo
 from tests.support.synthetic import manifest_raw
 from tests.unit.plugin_ai.test_changes_routes import _change, _study_host
 
-pytestmark = pytest.mark.unit
 MODEL = ModelInputs.from_manifest(manifest_raw())
 SEGMENT = "neuronova.inference.segment_study"
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
@@ -38,13 +37,13 @@ def test_cursor_waits_at_a_hole_until_grace_but_later_changes_are_handled_at_onc
     _page(host, 0, _change(1, "NewStudy"), _change(3, "StableStudy"))
     poll_changes(host, store, MODEL, tracker=tracker, clock=lambda: clock[0])
     assert store.cursor() == 1
-    assert [m.key for m in store.messages(SEGMENT)] == [f"1.2.3:{MODEL.model_id}:{MODEL.version}"]
+    assert [m.key for m in store.messages(SEGMENT)] == [f"S1:{MODEL.model_id}:{MODEL.version}"]
     # Read again from the cursor: seq 3 is not handled twice, the hole still holds the cursor.
     _page(host, 1, _change(3, "StableStudy"))
     clock[0] += 10
     poll_changes(host, store, MODEL, tracker=tracker, clock=lambda: clock[0])
     assert store.cursor() == 1
-    assert store.counts()["messages"] == 3
+    assert store.counts()["messages"] == 4  # arrived, stable, job, queued
     # Seq 2 commits late: handled, and the cursor moves past both.
     _page(host, 1, _change(2, "StableStudy", study="S2"), _change(3, "StableStudy"))
     host.get["/studies/S2"] = {"IsStable": True, "MainDicomTags": {}}

@@ -11,8 +11,6 @@ import pytest
 from stack import modalities, orthanc_cluster, render
 from stack.config import ConfigError, load
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[3]
 BASE = json.loads((ROOT / "orthanc.json").read_text())
 CLUSTER = {
