@@ -98,7 +98,13 @@ def render_all(config: StackConfig, *, manage_redis: bool) -> list[str]:
         files[var / "prometheus" / "prometheus.yml"] = yaml.safe_dump(
             prometheus_render(
                 base_prometheus,
-                {**config.service_environment(), "PROMETHEUS_PORT": str(config.prometheus_port)},
+                {
+                    **config.service_environment(),
+                    "PROMETHEUS_PORT": str(config.prometheus_port),
+                    "ORTHANC_METRICS_PORTS": ",".join(
+                        str(r.http_port) for r in config.orthanc_replicas
+                    ),
+                },
                 rules_dir=config.root / "observability" / "prometheus" / "rules",
             ),
             sort_keys=False,

@@ -4,8 +4,9 @@
 
 reads DJANGO_PORT, ORTHANC_HTTP_PORT, INFERENCE_PORT, NEURONOVA_WORKER_METRICS_PORT,
 ORTHANC_USERNAME, ORTHANC_PASSWORD, PROMETHEUS_PORT and ALERTMANAGER_PORT (defaults: the
-dev ports in prometheus.yml) and points `rule_files` at this folder's rules by absolute path,
-so the rendered file works from anywhere.
+dev ports in prometheus.yml), and ORTHANC_METRICS_PORTS (comma-separated: each Orthanc replica
+scraped itself, not through the load-balanced ORTHANC_HTTP_PORT) and points `rule_files` at
+this folder's rules by absolute path, so the rendered file works from anywhere.
 Then: `prometheus --config.file=var/prometheus/prometheus.yml ...`.
 """
 
@@ -40,6 +41,9 @@ def render(template: dict[str, Any], env: Mapping[str, str], *, rules_dir: Path)
         name = job["job_name"]
         job["static_configs"][0]["targets"] = [f"127.0.0.1:{ports[name]}"]
         if name == "orthanc":
+            replicas = [p for p in env.get("ORTHANC_METRICS_PORTS", "").split(",") if p]
+            if replicas:
+                job["static_configs"][0]["targets"] = [f"127.0.0.1:{p}" for p in replicas]
             job["basic_auth"] = {
                 "username": env.get("ORTHANC_USERNAME", "orthanc"),
                 "password": env.get("ORTHANC_PASSWORD", "orthanc"),

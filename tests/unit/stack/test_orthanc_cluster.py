@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
+from observability.prometheus.render import TEMPLATE
+from observability.prometheus.render import render as prometheus_render
 from stack import modalities, orthanc_cluster, render
 from stack.config import ConfigError, load
 
@@ -123,3 +126,10 @@ def test_replica_ports_can_be_named() -> None:
 def test_topologies_that_cannot_work_are_refused(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load(env, root=ROOT)
+
+
+def test_prometheus_scrapes_each_replica_not_the_load_balanced_port() -> None:
+    env = {"ORTHANC_HTTP_PORT": "8042", "ORTHANC_METRICS_PORTS": "8043,8044"}
+    rendered = prometheus_render(yaml.safe_load(TEMPLATE.read_text()), env, rules_dir=Path("/r"))
+    (job,) = [j for j in rendered["scrape_configs"] if j["job_name"] == "orthanc"]
+    assert job["static_configs"][0]["targets"] == ["127.0.0.1:8043", "127.0.0.1:8044"]
