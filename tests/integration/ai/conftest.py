@@ -208,6 +208,8 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         NEURONOVA_ONNX_THREADS="1",
         # Short, so the kill-the-worker test sees the job delivered again within the test.
         NEURONOVA_VISIBILITY_TIMEOUT_S="15",
+        # A job's lease stays shorter than the visibility timeout (docs/ai.md).
+        NEURONOVA_JOB_LEASE_S="6",
     )
     worker = Worker(env, tmp / "worker.log")
     try:
