@@ -28,11 +28,14 @@ from authz.wiring import authoriser
 from django.http import HttpRequest, HttpResponse
 from rest_framework_simplejwt.tokens import AccessToken
 
-from pacs import query
+from pacs import media, query
+from pacs.media import FrameAnswer
 from pacs.paths import Target
 
 INTERNAL = "/internal-orthanc"
 INTERNAL_RAW = "/internal-orthanc-raw"
+# The same raw frames with byte ranges: nginx cuts Range requests out of Orthanc's whole answer.
+INTERNAL_RANGES = "/internal-orthanc-ranges"
 _QUERY_KEY = re.compile(r"\A[A-Za-z0-9_.]{1,64}\Z")
 # OHIF's image loader (cornerstone) asks exactly this and reads a single-part answer; clients
 # that quote the type parameter (DICOMweb clients) parse a real multipart body.
@@ -255,29 +258,12 @@ def accel(location: str, query: str = "", content_type: str | None = None) -> Ht
     return response
 
 
-def accepts_stored(accept: str, transfer_syntax: str) -> bool:
-    """Whether an Accept header takes frames as stored: octets labelled ``transfer_syntax``.
-
-    Only an ``application/octet-stream`` range (alone or as a multipart ``type``) naming
-    ``transfer-syntax=*`` or that exact syntax does. Anything else (no transfer syntax, which
-    PS3.18 reads as Explicit VR Little Endian, another syntax, ``image/jpeg``…) is Orthanc's to
-    transcode or refuse.
-    """
-    for media_range in accept.split(","):
-        media_type, *parameters = (part.strip() for part in media_range.split(";"))
-        values = {}
-        for parameter in parameters:
-            name, _, value = parameter.partition("=")
-            values[name.strip().lower()] = value.strip().strip('"').lower()
-        if media_type.lower() == "multipart/related":
-            media_type = values.get("type", "")
-        if media_type.lower() == "application/octet-stream" and values.get("transfer-syntax") in (
-            "*",
-            transfer_syntax,
-        ):
-            return True
-    return False
-
-
-def wants_single_part(accept: str) -> bool:
-    return "multipart/related" not in accept or bool(_CORNERSTONE_ACCEPT.search(accept))
+def frame_answer(
+    request: HttpRequest, pairs: tuple[query.Pair, ...], stored: str
+) -> FrameAnswer | None:
+    """How to answer frames stored in ``stored``: as stored (FrameAnswer), or None for Orthanc's
+    own WADO-RS route (a transcoded answer, or its refusal). The ``accept`` query parameter, when
+    present, stands for the Accept header (PS3.18 8.3.3.1)."""
+    in_query = [value for key, value in pairs if key == "accept"]
+    accept = ",".join(in_query) if in_query else str(request.META.get("HTTP_ACCEPT", ""))
+    return media.negotiate(accept, stored, cornerstone=bool(_CORNERSTONE_ACCEPT.search(accept)))

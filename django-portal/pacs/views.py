@@ -21,7 +21,7 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_http_methods
 from health.metrics import AUTHZ_DECISIONS, AUTHZ_SECONDS
 
-from pacs import compose, gateway, paths, search, wado_uri
+from pacs import compose, gateway, media, paths, search, wado_uri
 from pacs.gateway import Refused
 from pacs.query import Pair, QueryRefused
 
@@ -148,8 +148,8 @@ def _frames(
     request: HttpRequest, ref: StudyRef, target: paths.Target, pairs: tuple[Pair, ...]
 ) -> HttpResponse:
     orthanc_id, transfer_syntax = gateway.instance(ref, target.series_uid, target.sop_uid)
-    accept = str(request.META.get("HTTP_ACCEPT", ""))
-    if not gateway.accepts_stored(accept, transfer_syntax):
+    answer = gateway.frame_answer(request, pairs, transfer_syntax)
+    if answer is None:
         # Another transfer syntax (or the standard's default, Explicit VR Little Endian) is
         # Orthanc's to transcode, or to refuse (by UID: where another patient's study shares
         # them, Orthanc's DICOMweb answers 404, never the other study's frames).
@@ -157,30 +157,33 @@ def _frames(
             f"{gateway.INTERNAL}/dicom-web/{target.orthanc_path()}",
             gateway.orthanc_query(gateway.plain_keys(pairs)),
         )
-    if len(target.frames) == 1 and gateway.wants_single_part(accept):
+    if len(target.frames) == 1 and answer.single_part:
+        # Byte ranges only where a prefix of the frame is an image (RPCL HTJ2K): for any other
+        # syntax a client's first range would not decode, so Range is ignored there (RFC 9110
+        # lets a server answer 200 with the whole frame) and a range-fetching viewer such as
+        # cornerstone gets the frame in one request.
+        ranged = transfer_syntax in media.PROGRESSIVE
+        location = gateway.INTERNAL_RANGES if ranged else gateway.INTERNAL_RAW
         return gateway.accel(
-            f"{gateway.INTERNAL_RAW}/instances/{orthanc_id}/frames/{target.frames[0] - 1}/raw",
-            content_type=f"application/octet-stream; transfer-syntax={transfer_syntax}",
+            f"{location}/instances/{orthanc_id}/frames/{target.frames[0] - 1}/raw",
+            content_type=answer.content_type,
         )
     # A standard multipart answer (DICOMweb clients, frame lists): built here from raw frames.
     boundary = uuid.uuid4().hex
-    part_type = f"application/octet-stream; transfer-syntax={transfer_syntax}"
     chunks: list[bytes] = []
     public = f"{request.scheme}://{request.get_host()}/api/pacs/dicom-web/"
     for number in target.frames:
         data = archive.orthanc().frame(orthanc_id, number - 1)
         location = public + replace(target, frames=(number,)).orthanc_path()
         chunks += [
-            f"--{boundary}\r\nContent-Type: {part_type}\r\n"
+            f"--{boundary}\r\nContent-Type: {answer.content_type}\r\n"
             f"Content-Location: {location}\r\n\r\n".encode(),
             data,
             b"\r\n",
         ]
     chunks.append(f"--{boundary}--\r\n".encode())
-    content_type = (
-        f'multipart/related; type="application/octet-stream"; '
-        f"transfer-syntax={transfer_syntax}; boundary={boundary}"
-    )
+    media_type, _, syntax = answer.content_type.partition("; ")
+    content_type = f'multipart/related; type="{media_type}"; {syntax}; boundary={boundary}'
     return HttpResponse(b"".join(chunks), content_type=content_type)
 
 

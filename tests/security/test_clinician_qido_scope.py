@@ -10,76 +10,21 @@ the clinician's studies.
 
 from __future__ import annotations
 
-import http.client
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from tests.support.portal import PortalChain, make_mr, portal_chain
+from tests.support.recording_proxy import RecordingProxy
 
 OWN = "NN-DEMO-0001"  # the dev clinician's seeded patient
 OTHERS = [f"NN-OTHER-{n}" for n in range(6)]
 MAX_RESULTS = 20
 OWN_STUDY = "1.2.826.0.42.1"
 VICTIM_STUDY = "1.2.826.0.42.2"
-
-
-@dataclass
-class RecordingProxy:
-    """Forwards every request to ``target`` unchanged and records its request target."""
-
-    target: str = ""
-    seen: list[str] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> None:
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _forward(self) -> None:
-                proxy.seen.append(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                upstream = urlsplit(proxy.target)
-                connection = http.client.HTTPConnection(str(upstream.hostname), upstream.port)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                connection.request(self.command, self.path, body=body, headers=headers)
-                answer = connection.getresponse()
-                data = answer.read()
-                self.send_response(answer.status)
-                for key, value in answer.getheaders():
-                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                connection.close()
-
-            do_GET = do_POST = do_PUT = do_DELETE = _forward  # noqa: N815
-
-            def log_message(self, *args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def qido(self) -> list[str]:
-        return [path for path in self.seen if path.startswith("/dicom-web/")]
 
 
 @dataclass

@@ -272,7 +272,9 @@ def test_clinician_pages_are_exact_and_bounded(
         ("multipart/related; type=application/octet-stream; transfer-syntax=*", True),  # OHIF
         ('multipart/related; type="application/octet-stream"; transfer-syntax=*', True),
         (f"multipart/related; type=application/octet-stream; transfer-syntax={TS}", True),
-        ("multipart/related; type=application/octet-stream", False),  # means Explicit LE
+        # No transfer-syntax means Explicit VR Little Endian: the stored syntax of this instance.
+        ("multipart/related; type=application/octet-stream", True),
+        ("multipart/related; type=image/jphc", False),  # HTJ2K: Orthanc's to transcode to
         ("", False),
         ("multipart/related; type=image/jpeg; transfer-syntax=1.2.840.10008.1.2.4.50", False),
         (
