@@ -39,6 +39,10 @@
     maxNumRequests: { interaction: 100, thumbnail: 5, prefetch: 10 },
     showErrorDetails: 'production',
     defaultDataSourceName: 'neuronova',
+    // Frame loading (src/mode/retrieve.ts, applied when the mode starts): 'progressive' fetches a
+    // displayed RPCL HTJ2K image as a first byte range of initialBytes, shown at the resolution
+    // those bytes hold, then the rest; 'whole' is OHIF's default (one streamed request a frame).
+    neuronova: { frames: 'progressive', initialBytes: 65536 },
     dataSources: [
       {
         namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
@@ -60,10 +64,9 @@
           staticWado: false,
           dicomUploadEnabled: false,
           // Frames: Accept transfer-syntax=* and the portal answers with the stored syntax in the
-          // Content-Type (HTJ2K .202 for re-encoded MR); streaming decode renders HTJ2K RPCL
-          // progressively.
+          // Content-Type (image/jphc; transfer-syntax=1.2.840.10008.1.2.4.202 for re-encoded MR).
+          // How they are fetched (byte ranges first) is `neuronova.frames` below.
           requestTransferSyntaxUID: '*',
-          stackRetrieveOptions: { retrieveOptions: { single: { streaming: true, decodeLevel: 1 } } },
           singlepart: 'bulkdata,video',
           omitQuotationForMultipartRequest: true,
           bulkDataURI: { enabled: true, relativeResolution: 'studies' },

@@ -10,8 +10,9 @@ import { createHash } from "node:crypto";
 import {
   cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync,
 } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { constants as zlibConstants, gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
 import { checkDist } from "./check-dist.mjs";
 import { rebaseCss, rebaseIndexHtml, rebaseJs } from "./rebase.mjs";
@@ -116,6 +117,37 @@ async function bundleNeuroNova() {
   return urls;
 }
 
+// nginx serves these precompressed (gzip_static): the viewer is ~48 MB as files, ~10 MB gzipped,
+// and Chromium keeps a multi-megabyte response in a memory-backed HTTP cache only when it is
+// small enough, so the 17 MB main bundle was fetched again on every open.
+const COMPRESSIBLE = new Set([".js", ".css", ".wasm", ".json", ".html", ".svg", ".txt", ".woff", ".ttf"]);
+
+function precompress(dir) {
+  let files = 0;
+  let before = 0;
+  let after = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      const sub = precompress(path);
+      files += sub.files;
+      before += sub.before;
+      after += sub.after;
+      continue;
+    }
+    if (!COMPRESSIBLE.has(extname(entry.name))) continue;
+    const data = readFileSync(path);
+    if (data.length < 1024) continue;
+    const gz = gzipSync(data, { level: zlibConstants.Z_BEST_COMPRESSION });
+    if (gz.length >= data.length) continue;
+    writeFileSync(`${path}.gz`, gz);
+    files += 1;
+    before += data.length;
+    after += gz.length;
+  }
+  return { files, before, after };
+}
+
 async function main() {
   const tarball = fetchTarball();
   const upstream = extract(tarball);
@@ -153,13 +185,15 @@ async function main() {
 
   const after = checkDist(outDir, { rebased: true });
   if (after.length) fail(`built dist check:\n  - ${after.join("\n  - ")}`);
+  const gz = precompress(outDir);
   writeFileSync(
     join(outDir, "neuronova", "build-info.json"),
     `${JSON.stringify({ ohif: `${ohifPackage}@${version}`, integrity, basePath, ...urls, boot: bootName, css: cssName }, null, 2)}\n`,
   );
   console.log(
     `ohif-build: ${ohifPackage}@${version} -> dist/ at ${basePath} (rebased ${jsCount} js, ${cssCount} css refs; ` +
-      `dropped ${drop.join(", ")}); extension ${urls.extension}, mode ${urls.mode}`,
+      `dropped ${drop.join(", ")}); extension ${urls.extension}, mode ${urls.mode}; ` +
+      `gzip beside ${gz.files} files (${(gz.before / 1e6).toFixed(1)} MB -> ${(gz.after / 1e6).toFixed(1)} MB)`,
   );
 }
 

@@ -1,6 +1,10 @@
 // The NeuroNova mode: route `ai`, derived at runtime from OHIF's built-in @ohif/mode-basic (whose
 // source is not on npm), with the AI panel and the segmentation panel on the right. The mode's
 // `extensions` map is loaded by name/URL, so it names the built-ins plus our extension's URL.
+// On entering, after OHIF's cornerstone extension registered its frame retrieve configuration,
+// the mode replaces it with progressive byte-range loading (retrieve.ts; `neuronova.frames` in
+// app-config.js).
+import { applyFrameRetrieve, type CornerstoneLike, type FrameConfig } from "./retrieve";
 
 export const MODE_ID = "neuronova-ai";
 const AI_PANEL = "neuronova.panelModule.ai";
@@ -12,8 +16,11 @@ interface Route {
   layoutInstance: { id: string; props: Record<string, unknown> };
 }
 
+type ModeEnter = (args: { appConfig?: { neuronova?: FrameConfig } } & Record<string, unknown>) => void;
+
 interface ModeInstance {
   id: string;
+  onModeEnter?: ModeEnter;
   routeName: string;
   displayName: string;
   hide?: boolean;
@@ -34,7 +41,11 @@ function extensionUrl(): string {
   return url;
 }
 
-export function deriveMode(basic: ModeInstance, extension: string): ModeInstance {
+export function deriveMode(
+  basic: ModeInstance,
+  extension: string,
+  cornerstone: () => CornerstoneLike | undefined = () => (window as { cornerstone?: CornerstoneLike }).cornerstone,
+): ModeInstance {
   const [route] = basic.routes;
   if (!route?.layoutInstance?.props) throw new Error("NeuroNova mode: @ohif/mode-basic shape changed");
   const layoutInstance = {
@@ -53,6 +64,10 @@ export function deriveMode(basic: ModeInstance, extension: string): ModeInstance
     hide: false,
     routes: [{ ...route, path: "ai", layoutInstance }],
     extensions: { ...basic.extensions, [extension]: "^1.0.0" },
+    onModeEnter(args) {
+      basic.onModeEnter?.call(this, args);
+      applyFrameRetrieve(cornerstone(), args.appConfig?.neuronova ?? {});
+    },
   };
 }
 
