@@ -18,8 +18,6 @@ import requests
 
 from tests.support.portal import PortalChain, make_mr, portal_chain
 
-pytestmark = [pytest.mark.security, pytest.mark.integration]
-
 OWN_PATIENT, OTHER_PATIENT = "NN-DEMO-0001", "NN-RANGE-OTHER"  # clinician's; clinician2's
 OWN_STUDY, OTHER_STUDY = "1.2.826.0.1.3680043.10.1718.1", "1.2.826.0.1.3680043.10.1718.2"
 CORNERSTONE = "multipart/related; type=application/octet-stream; transfer-syntax=*"

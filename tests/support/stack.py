@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import urllib.error
@@ -25,6 +26,7 @@ from typing import Any
 
 from stack import render, secrets_file
 from stack.config import StackConfig, load
+from stack.render import NGINX_GROUP
 from stack.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,6 +156,7 @@ def stack_environment(var_dir: Path) -> dict[str, str]:
 @contextmanager
 def native_stack(extra_env: dict[str, str] | None = None) -> Iterator[RunningStack]:
     var_dir = ROOT / "var" / f"test-stack-{uuid.uuid4().hex[:8]}"
+    passable_by_nginx(var_dir.parent)
     env = {**stack_environment(var_dir), **(extra_env or {})}
     running = RunningStack(config=load(env, root=ROOT), env=env)
     try:
@@ -187,6 +190,18 @@ def mounts_of(var_dir: Path) -> list[str]:
     """Mount points on this machine that name the stack's var folder (bound into Orthanc's root)."""
     lines = Path("/proc/self/mountinfo").read_text().splitlines()
     return [line.split()[4] for line in lines if str(var_dir) in line]
+
+
+def passable_by_nginx(folder: Path) -> None:
+    """The folder holding the test stacks' var folders: nginx's workers (nobody:nogroup) must
+    pass through it to their web roots. `up` creates missing parents under umask 077 (0700),
+    which left a fresh checkout's viewer and portal answering 500; a folder others may already
+    pass through is left as it is."""
+    folder.mkdir(exist_ok=True)
+    mode = folder.stat().st_mode
+    if not mode & stat.S_IXOTH:
+        shutil.chown(folder, group=NGINX_GROUP)
+        folder.chmod(stat.S_IMODE(mode) | stat.S_IXGRP)
 
 
 def processes_of(var_dir: Path) -> list[int]:

@@ -22,8 +22,6 @@ from pydicom.uid import JPEGBaseline8Bit
 from tests.support.portal import PortalChain, make_mr, portal_chain
 from tests.support.recording_proxy import RecordingProxy
 
-pytestmark = pytest.mark.integration
-
 STUDY, SERIES = "1.2.826.0.1.3680043.10.1717.1", "1.2.826.0.1.3680043.10.1717.1.1"
 HTJ2K_SOP, JPEG_SOP = f"{SERIES}.1", f"{SERIES}.2"
 RPCL = "1.2.840.10008.1.2.4.202"

@@ -13,8 +13,6 @@ from pacs.media import FrameAnswer, media_type_of, negotiate, parse_accept
 
 from tests.unit.portal.conftest import FakeOrthanc, bearer
 
-pytestmark = pytest.mark.unit
-
 RPCL = "1.2.840.10008.1.2.4.202"
 HT_LOSSLESS = "1.2.840.10008.1.2.4.201"
 HT_ANY = "1.2.840.10008.1.2.4.203"
