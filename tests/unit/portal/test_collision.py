@@ -110,7 +110,7 @@ def test_the_victims_readers_get_the_victims_exact_resources(archive: FakeOrthan
     for user in ("radiologist", "clinician2"):
         frame = _get(client, user, frames, CORNERSTONE)
         assert frame["X-Accel-Redirect"] == (
-            f"/internal-orthanc-raw/instances/{victim_instance}/frames/0/raw"
+            f"/internal-orthanc-ranges/instances/{victim_instance}/frames/0/raw"
         )
         file = _get(client, user, wado)
         assert file["X-Accel-Redirect"] == f"/internal-orthanc/instances/{victim_instance}/file"
