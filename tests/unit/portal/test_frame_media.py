@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import pytest
 from accounts import services as account_services
+from authz.identity import orthanc_id
 from clinical.models import Patient, Study
 from django.core.cache import cache
 from django.test import Client
 from pacs.media import FrameAnswer, media_type_of, negotiate, parse_accept
 
-from tests.unit.portal.conftest import FakeOrthanc, bearer, orthanc_id
+from tests.support.portal_fakes import FakeOrthanc, bearer
 
 RPCL = "1.2.840.10008.1.2.4.202"
 HT_LOSSLESS = "1.2.840.10008.1.2.4.201"
