@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import threading
 import time
 from multiprocessing import Pool
 from pathlib import Path
@@ -39,8 +40,10 @@ def _example(args: tuple[int, Path, Path | None, str]) -> Example:
             return Example(image=data["image"], labels=data["labels"])
     example = make_example(seed, load_manifest(model_dir), PROFILES[profile])
     example = Example(image=example.image.astype(np.float16), labels=example.labels)
-    if path is not None:
-        np.savez(path, image=example.image, labels=example.labels)
+    if path is not None:  # written whole or not at all: a killed run leaves no torn file
+        partial = path.with_suffix(".partial.npz")
+        np.savez(partial, image=example.image, labels=example.labels)
+        partial.replace(path)
     return example
 
 
@@ -111,6 +114,15 @@ def _arguments() -> argparse.Namespace:
     ap.add_argument("--cache", type=Path, help="keep generated examples here between runs")
     ap.add_argument("--resume", action="store_true", help="start from the model dir's weights.pt")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--start-after",
+        type=int,
+        default=60,
+        help="start training once this many phantoms exist; the rest join while it runs",
+    )
+    ap.add_argument(
+        "--export-only", action="store_true", help="export the model dir's weights.pt and stop"
+    )
     return ap.parse_args()
 
 
@@ -131,7 +143,11 @@ def _fit(
         opt.step()
         sched.step()
         if it % 10 == 0 or it == args.iterations - 1:
-            print(f"it {it} loss {loss.item():.4f} t {time.monotonic() - t0:.0f} s", flush=True)
+            print(
+                f"it {it} loss {loss.item():.4f} phantoms {len(data)} "
+                f"t {time.monotonic() - t0:.0f} s",
+                flush=True,
+            )
         if it % 200 == 199:  # a crash or a kill loses at most 200 iterations (--resume)
             _save(net, args)
 
@@ -141,31 +157,56 @@ def _save(net: UNet3D, args: argparse.Namespace) -> None:
     torch.save({"base": base, "state_dict": net.state_dict()}, args.model_dir / "weights.pt")
 
 
+def _stream(args: argparse.Namespace, t0: float) -> list[Example]:
+    """Phantoms in a list that keeps growing while training runs (generation is the slow part
+    on a shared machine); returns once ``--start-after`` of them exist."""
+    data: list[Example] = []
+    jobs = [(s, args.model_dir, args.cache, args.profile) for s in range(args.train_cases)]
+
+    def feed() -> None:
+        with Pool(args.workers) as pool:
+            for example in pool.imap_unordered(_example, jobs, chunksize=1):
+                data.append(example)  # list.append is atomic under the GIL
+        print(f"all {len(data)} phantoms ready at {time.monotonic() - t0:.0f} s", flush=True)
+
+    threading.Thread(target=feed, name="phantoms", daemon=True).start()
+    while len(data) < min(args.start_after, args.train_cases):
+        time.sleep(5)
+    print(f"training starts with {len(data)} phantoms at {time.monotonic() - t0:.0f} s", flush=True)
+    return data
+
+
+def _export(net: UNet3D, manifest: Manifest, model_dir: Path) -> None:
+    digest = export_onnx(net, manifest, model_dir / manifest.onnx_file)
+    raw = json.loads((model_dir / "manifest.json").read_text())
+    raw["onnx"]["sha256"] = digest
+    (model_dir / "manifest.json").write_text(json.dumps(raw, indent=2) + "\n")
+    print(f"exported {manifest.onnx_file} sha256 {digest}", flush=True)
+
+
 def main() -> None:
     args = _arguments()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     manifest = load_manifest(args.model_dir)
-    t0 = time.monotonic()
-    if args.cache:
-        args.cache.mkdir(parents=True, exist_ok=True)
-    with Pool(args.workers) as pool:
-        jobs = [(s, args.model_dir, args.cache, args.profile) for s in range(args.train_cases)]
-        data = pool.map(_example, jobs, chunksize=1)
-    print(f"generated {len(data)} phantoms in {time.monotonic() - t0:.0f} s", flush=True)
     classes = len(manifest.labels) + 1
-    checkpoint = torch.load(args.model_dir / "weights.pt") if args.resume else None
+    checkpoint = (
+        torch.load(args.model_dir / "weights.pt") if args.resume or args.export_only else None
+    )
     base = int(checkpoint["base"]) if checkpoint else args.base
     net = UNet3D(in_channels=len(manifest.inputs), classes=classes, base=base)
     if checkpoint:
         net.load_state_dict(checkpoint["state_dict"])
+    if args.export_only:
+        _export(net, manifest, args.model_dir)
+        return
+    t0 = time.monotonic()
+    if args.cache:
+        args.cache.mkdir(parents=True, exist_ok=True)
+    data = _stream(args, t0)
     _fit(net, data, args, classes, t0)
     _save(net, args)
-    digest = export_onnx(net, manifest, args.model_dir / manifest.onnx_file)
-    raw = json.loads((args.model_dir / "manifest.json").read_text())
-    raw["onnx"]["sha256"] = digest
-    (args.model_dir / "manifest.json").write_text(json.dumps(raw, indent=2) + "\n")
-    print(f"exported {manifest.onnx_file} sha256 {digest}")
+    _export(net, manifest, args.model_dir)
 
 
 if __name__ == "__main__":
