@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 from numpy.typing import NDArray
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from neuronova_inference.manifest import Manifest, parse_manifest
 from neuronova_inference.synthetic.ranges import PROFILES
@@ -114,6 +115,7 @@ def _arguments() -> argparse.Namespace:
     ap.add_argument("--cache", type=Path, help="keep generated examples here between runs")
     ap.add_argument("--resume", action="store_true", help="start from the model dir's weights.pt")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--ema", type=float, default=0.995, help="decay of the weights' average")
     ap.add_argument(
         "--start-after",
         type=int,
@@ -128,9 +130,12 @@ def _arguments() -> argparse.Namespace:
 
 def _fit(
     net: UNet3D, data: list[Example], args: argparse.Namespace, classes: int, t0: float
-) -> None:
+) -> AveragedModel:
+    """Train ``net``; returns the exponential moving average of its weights (what ships: it is
+    smoother than the last step's weights and usable even when a run is stopped early)."""
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.iterations)
+    ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(args.ema))  # type: ignore[no-untyped-call]
     rng = np.random.default_rng(args.seed)
     net.train()
     for it in range(args.iterations):
@@ -142,19 +147,26 @@ def _fit(
         loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
         sched.step()
+        ema.update_parameters(net)
         if it % 10 == 0 or it == args.iterations - 1:
             print(
                 f"it {it} loss {loss.item():.4f} phantoms {len(data)} "
                 f"t {time.monotonic() - t0:.0f} s",
                 flush=True,
             )
-        if it % 200 == 199:  # a crash or a kill loses at most 200 iterations (--resume)
-            _save(net, args)
+        if it % 100 == 99:  # a crash or a kill loses at most 100 iterations (--resume)
+            _save(net, ema, args)
+    return ema
 
 
-def _save(net: UNet3D, args: argparse.Namespace) -> None:
-    base = int(net.head.in_channels)
-    torch.save({"base": base, "state_dict": net.state_dict()}, args.model_dir / "weights.pt")
+def _save(net: UNet3D, ema: AveragedModel, args: argparse.Namespace) -> None:
+    """weights.pt: the averaged weights (``state_dict``, what is exported) and the raw ones."""
+    checkpoint = {
+        "base": int(net.head.in_channels),
+        "state_dict": ema.module.state_dict(),
+        "raw_state_dict": net.state_dict(),
+    }
+    torch.save(checkpoint, args.model_dir / "weights.pt")
 
 
 def _stream(args: argparse.Namespace, t0: float) -> list[Example]:
@@ -196,7 +208,8 @@ def main() -> None:
     base = int(checkpoint["base"]) if checkpoint else args.base
     net = UNet3D(in_channels=len(manifest.inputs), classes=classes, base=base)
     if checkpoint:
-        net.load_state_dict(checkpoint["state_dict"])
+        key = "raw_state_dict" if args.resume and "raw_state_dict" in checkpoint else "state_dict"
+        net.load_state_dict(checkpoint[key])
     if args.export_only:
         _export(net, manifest, args.model_dir)
         return
@@ -204,8 +217,9 @@ def main() -> None:
     if args.cache:
         args.cache.mkdir(parents=True, exist_ok=True)
     data = _stream(args, t0)
-    _fit(net, data, args, classes, t0)
-    _save(net, args)
+    ema = _fit(net, data, args, classes, t0)
+    _save(net, ema, args)
+    net.load_state_dict(ema.module.state_dict())
     _export(net, manifest, args.model_dir)
 
 
