@@ -106,6 +106,13 @@ class AIJob(models.Model):
     model_version: models.CharField[str, str] = models.CharField(max_length=50, blank=True)
     seg_series_uid: models.CharField[str, str] = models.CharField(max_length=64, blank=True)
     volumes_ml: models.JSONField[Any, Any] = models.JSONField(default=dict, blank=True)
+    # Quality control of a done result (the inference worker's score, 0..1; under the model's
+    # threshold the result needs a radiologist's review) and the score's parts.
+    qc_score: models.FloatField[float | None, float | None] = models.FloatField(
+        null=True, blank=True
+    )
+    needs_review: models.BooleanField[bool, bool] = models.BooleanField(default=False)
+    qc: models.JSONField[Any, Any] = models.JSONField(default=dict, blank=True)
     event_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
     created_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(auto_now_add=True)
 

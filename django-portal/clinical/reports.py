@@ -22,6 +22,8 @@ class JobLike(Protocol):
     model_version: str
     seg_series_uid: str
     volumes_ml: Any
+    qc_score: float | None
+    needs_review: bool
 
 
 def labelled_volumes(
@@ -53,6 +55,8 @@ def report_body(
             "model_id": None,
             "model_version": None,
             "seg_series_uid": None,
+            "qc_score": None,
+            "needs_review": False,
             "labels": [],
         }
     known = labels_of(latest_done.model_id, latest_done.model_version)
@@ -70,5 +74,7 @@ def report_body(
         "model_id": latest_done.model_id or None,
         "model_version": latest_done.model_version or None,
         "seg_series_uid": latest_done.seg_series_uid or None,
+        "qc_score": latest_done.qc_score,
+        "needs_review": bool(latest_done.needs_review),
         "labels": labels,
     }

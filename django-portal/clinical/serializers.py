@@ -57,6 +57,8 @@ class JobRow(serializers.ModelSerializer[AIJob]):
             "model_version",
             "seg_series_uid",
             "volumes_ml",
+            "qc_score",
+            "needs_review",
             "event_at",
             "created_at",
         )
@@ -74,6 +76,12 @@ class ReportOut(serializers.Serializer[dict[str, Any]]):
     model_id = serializers.CharField(allow_null=True)
     model_version = serializers.CharField(allow_null=True)
     seg_series_uid = serializers.CharField(allow_null=True)
+    qc_score = serializers.FloatField(
+        allow_null=True, help_text="quality control of the result, 0..1 (null: not scored)"
+    )
+    needs_review = serializers.BooleanField(
+        help_text="the result's QC score is under the model's threshold: a radiologist reviews it"
+    )
     labels = LabelOut(many=True)
 
 

@@ -144,6 +144,9 @@ class JobEvent:
     model_version: str = ""
     seg_series_uid: str = ""
     volumes_ml: dict[str, float] | None = None
+    qc_score: float | None = None
+    needs_review: bool = False
+    qc: dict[str, Any] | None = None
     at: str = ""
 
     @classmethod
@@ -153,6 +156,10 @@ class JobEvent:
         }
         for name in ("reason", "model_id", "model_version", "seg_series_uid", "at"):
             known[name] = str(known.get(name) or "")
+        score = known.get("qc_score")
+        known["qc_score"] = float(score) if isinstance(score, int | float) else None
+        known["needs_review"] = known.get("needs_review") is True
+        known["qc"] = known["qc"] if isinstance(known.get("qc"), dict) else None
         return cls(**known)
 
 
@@ -208,6 +215,9 @@ def _apply_job_event(study: Study, event: JobEvent) -> AIJob | None:
         "model_version": event.model_version[:50],
         "seg_series_uid": event.seg_series_uid[:64],
         "volumes_ml": {str(k): float(v) for k, v in (event.volumes_ml or {}).items()},
+        "qc_score": event.qc_score,
+        "needs_review": event.needs_review,
+        "qc": dict(event.qc or {}),
         "event_at": at,
     }
     job, _ = AIJob.objects.update_or_create(job_id=event.job_id, defaults=values)

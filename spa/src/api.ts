@@ -41,6 +41,9 @@ export interface Report {
   model_id: string;
   model_version: string;
   seg_series_uid: string | null;
+  /** Quality control of the result (0..1); under the model's threshold it needs review. */
+  qc_score?: number | null;
+  needs_review?: boolean;
   labels: ReportLabel[];
 }
 

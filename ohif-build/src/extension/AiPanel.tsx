@@ -173,6 +173,14 @@ export function AiPanel({ services, commands }: Props) {
         <span style={styles.muted}>{t.status}</span>
         <span data-testid="neuronova-ai-status">{statusLabel(lang, status)}{job?.reason ? ` (${job.reason})` : ""}</span>
       </div>
+      {job?.state === "done" && job.qc_score != null && (
+        <div style={styles.row} data-testid="neuronova-ai-quality" data-needs-review={job.needs_review ? "true" : "false"}>
+          <span style={styles.muted}>{t.quality}</span>
+          <span style={job.needs_review ? styles.error : undefined}>
+            {job.needs_review ? t.needsReview : t.qcPassed} ({job.qc_score.toFixed(2)})
+          </span>
+        </div>
+      )}
       {report && report.labels.length > 0 && <VolumeTable labels={report.labels} colors={colors} lang={lang} />}
       <button
         type="button"

@@ -34,6 +34,9 @@ export const en = {
   accessDenied: "You do not have access to this study.",
   accessDeniedOrMissing: "You do not have access to this study, or it does not exist.",
   backToPortal: "Back to the NeuroNova portal",
+  quality: "Quality",
+  needsReview: "Needs review",
+  qcPassed: "Passed",
 };
 
 export type Messages = typeof en;
@@ -63,6 +66,9 @@ export const ko: Messages = {
   accessDenied: "이 검사에 접근할 권한이 없습니다.",
   accessDeniedOrMissing: "이 검사에 접근할 권한이 없거나 검사가 없습니다.",
   backToPortal: "NeuroNova 포털로 돌아가기",
+  quality: "품질",
+  needsReview: "검토 필요",
+  qcPassed: "통과",
 };
 
 const CATALOGUE: Record<Lang, Messages> = { en, ko };

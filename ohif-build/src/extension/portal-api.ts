@@ -26,6 +26,9 @@ export interface Job {
   created_at?: string;
   updated_at?: string;
   event_at?: string;
+  /** Quality control of a done result (0..1) and whether it is under the model's threshold. */
+  qc_score?: number | null;
+  needs_review?: boolean;
 }
 
 export class HttpError extends Error {

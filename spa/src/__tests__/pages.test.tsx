@@ -107,6 +107,20 @@ describe("portal pages", () => {
     expect(within(screen.getByTestId("jobs")).getByText("Done")).toBeInTheDocument();
   });
 
+  it("says when the AI result needs a radiologist's review", async () => {
+    const flagged = { ...REPORT, qc_score: 0.42, needs_review: true };
+    backend({
+      [`GET /api/studies/${STUDY.study_uid}`]: {
+        status: 200,
+        body: { study: STUDY, series: [], report: flagged, jobs: [] },
+      },
+    });
+    renderAt(`/studies/${STUDY.study_uid}`, <Route path="/*" element={<App />} />);
+    expect(await screen.findByTestId("ai-quality")).toHaveTextContent(
+      "AI quality control score 0.42: needs a radiologist's review",
+    );
+  });
+
   it("requests re-analysis with the CSRF header and shows the queued job", async () => {
     document.cookie = "csrftoken=csrf-1";
     const calls = backend({

@@ -24,6 +24,12 @@ function ReportView({ report }: { report: Report }) {
           {t("study.seg")}: <code>{report.seg_series_uid}</code>
         </p>
       )}
+      {report.qc_score != null && (
+        <p className={report.needs_review ? "error" : "muted"} data-testid="ai-quality">
+          {t("study.quality", { score: report.qc_score.toFixed(2) })}
+          {report.needs_review ? `: ${t("study.needsReview")}` : ""}
+        </p>
+      )}
       <table>
         <thead>
           <tr>

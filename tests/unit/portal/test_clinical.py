@@ -122,19 +122,56 @@ def test_report_body_uses_newest_done_job_and_newest_status() -> None:
             self.model_version = "2"
             self.seg_series_uid = "1.2.3" if volumes else ""
             self.volumes_ml = volumes
+            self.qc_score = 0.41 if volumes else None
+            self.needs_review = bool(volumes)
 
     body = report_body(latest=Job("running", {}), latest_done=Job("done", {"b": 2, "a": 1.5}))
     assert body["status"] == "running"
     assert [label["label"] for label in body["labels"]] == ["a", "b"]
     assert body["labels"][0]["volume_ml"] == 1.5
+    assert (body["qc_score"], body["needs_review"]) == (0.41, True)
     empty = report_body(latest=None, latest_done=None)
     assert empty == {
         "status": "none",
         "model_id": None,
         "model_version": None,
         "seg_series_uid": None,
+        "qc_score": None,
+        "needs_review": False,
         "labels": [],
     }
+
+
+def test_quality_control_of_a_done_job_reaches_the_report(
+    archive: FakeOrthanc, fhir_calls: list[str], django_capture_on_commit_callbacks: Any
+) -> None:
+    """The worker's QC fields are kept with the job; an event without them (an older worker,
+    the plugin's queued event) leaves the job unscored and not flagged."""
+    account_services.seed_dev_users()
+    flagged = event(
+        "done",
+        "2026-11-26T10:00:05+00:00",
+        seg_series_uid="1.2.3",
+        volumes_ml={"Enhancing tumour": 2.5},
+        qc_score=0.42,
+        needs_review=True,
+        qc={"score": 0.42, "flip_dice": 0.61, "entropy": 0.31, "threshold": 0.6},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.job_event.run(**event("queued", "2026-11-26T10:00:00+00:00"))
+        queued = AIJob.objects.get(job_id="job-1")
+        assert (queued.qc_score, queued.needs_review, queued.qc) == (None, False, {})
+        tasks.job_event.run(**flagged)
+    job = AIJob.objects.get(job_id="job-1")
+    assert (job.qc_score, job.needs_review) == (0.42, True)
+    assert job.qc["flip_dice"] == 0.61
+    client = Client()
+    auth = bearer(client, "radiologist")
+    report = json.loads(client.get(f"/api/studies/{STUDY}/report", **auth).content)  # type: ignore[arg-type]
+    assert (report["qc_score"], report["needs_review"]) == (0.42, True)
+    jobs = json.loads(client.get(f"/api/studies/{STUDY}/jobs", **auth).content)  # type: ignore[arg-type]
+    assert jobs[0]["needs_review"] is True
+    assert jobs[0]["qc_score"] == 0.42
 
 
 def test_studies_api_lists_reports_and_filters(

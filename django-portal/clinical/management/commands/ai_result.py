@@ -75,3 +75,6 @@ class Command(BaseCommand):
         width = max((len(item["label"]) for item in body["labels"]), default=5)
         for item in body["labels"]:
             self.stdout.write(f"  {item['label']:<{width}}  {item['volume_ml']:9.2f} mL")
+        if body.get("qc_score") is not None:
+            review = ": NEEDS REVIEW" if body.get("needs_review") else ""
+            self.stdout.write(f"  quality control score {body['qc_score']:.2f}{review}")
