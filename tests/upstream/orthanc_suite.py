@@ -269,9 +269,20 @@ def _remote_orthanc(run: Run) -> Iterator[None]:
 
 
 def _network_namespace() -> None:
-    """Inside fresh namespaces: loopback up, a private /tmp, a /proc showing this pid namespace."""
+    """Inside fresh namespaces: loopback up, a private /tmp, a /proc showing this pid namespace.
+
+    A repository that itself lives under /tmp (CI's clean clone, `git clone . /tmp/x`) would
+    vanish under the private /tmp, taking the venv and the root launcher with it: it is held by a
+    descriptor across the mount and bound back at its own path.
+    """
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    held = os.open(REPO, os.O_PATH) if REPO.resolve().is_relative_to("/tmp") else None
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=1777", "suite-tmp", "/tmp"], check=True)
+    if held is not None:
+        REPO.resolve().mkdir(parents=True)
+        bind = ["mount", "--rbind", f"/proc/self/fd/{held}", str(REPO.resolve())]
+        subprocess.run(bind, check=True, pass_fds=(held,))
+        os.close(held)
     subprocess.run(["mount", "-t", "proc", "proc", "/proc"], check=True)
     WORK.mkdir(parents=True)
 
