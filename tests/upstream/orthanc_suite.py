@@ -398,8 +398,12 @@ def main(argv: list[str] | None = None) -> int:
     except (orthanc_tests.SuiteMissing, PythonMissing) as missing:
         print(f"ORTHANC'S INTEGRATION SUITE DID NOT RUN: {missing}", flush=True)
         return 2
-    private_tmp = [p for p in (args.results, checkout) if p.resolve().is_relative_to("/tmp")]
-    if private_tmp:  # each run mounts its own /tmp, which would hide these
+    private_tmp = [
+        path
+        for path in (args.results, checkout)
+        if path.resolve().is_relative_to("/tmp") and not path.resolve().is_relative_to(REPO)
+    ]
+    if private_tmp:  # each run mounts its own /tmp, which hides these (the repository is kept)
         print(f"ORTHANC'S INTEGRATION SUITE DID NOT RUN: {private_tmp} must not be under /tmp")
         return 2
     absent = orthanc_tests.missing_files(checkout)
