@@ -280,7 +280,15 @@ def _network_namespace() -> None:
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=1777", "suite-tmp", "/tmp"], check=True)
     if held is not None:
         REPO.resolve().mkdir(parents=True)
-        bind = ["mount", "--rbind", f"/proc/self/fd/{held}", str(REPO.resolve())]
+        # --no-canonicalize: mount(8) would resolve the descriptor's link to its path name, which
+        # now names the empty folder on the tmpfs; the kernel follows the link to the real one.
+        bind = [
+            "mount",
+            "--no-canonicalize",
+            "--rbind",
+            f"/proc/self/fd/{held}",
+            str(REPO.resolve()),
+        ]
         subprocess.run(bind, check=True, pass_fds=(held,))
         os.close(held)
     subprocess.run(["mount", "-t", "proc", "proc", "/proc"], check=True)
