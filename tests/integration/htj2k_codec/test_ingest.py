@@ -1,7 +1,9 @@
 """Encoding on ingest: Orthanc 1.13's IngestTranscoding (HTJ2K Lossless RPCL) through the codec
-plugin, fed by dcmtk's storescu as a modality. The project's policy holds: lossless sources are
-encoded and verified, their original transfer syntax recorded; lossy images, SEG and objects
-without pixel data are stored exactly as received.
+plugin, fed by dcmtk's storescu as a modality. For what reaches the codec, the project's policy
+holds: lossless sources are encoded and verified, their original transfer syntax recorded; lossy
+images, SEG and objects without pixel data are stored exactly as received. But Orthanc refuses
+some instances before any transcoder sees them, which is why the stack does not encode this way
+(docs/plugin.md, "Encoding on ingest").
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import imagecodecs
 import numpy as np
 import pytest
 import requests
+from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import (
@@ -39,6 +42,8 @@ from tests.integration.htj2k_codec.support import (
     RootedOrthanc,
     rooted_orthanc,
 )
+from tests.support.orthanc import synthetic_mr_series
+from tests.support.segmentations import binary_seg
 
 SEGMENTATION = UID("1.2.840.10008.5.1.4.1.1.66.4")
 BASIC_TEXT_SR = UID("1.2.840.10008.5.1.4.1.1.88.11")
@@ -144,3 +149,40 @@ def test_lossy_seg_and_pixel_free_objects_are_kept_as_received(
     for reason in ("lossy-or-unsupported-compression", "excluded-sop-class"):
         name = f'neuronova_htj2k_kept_total{{reason="{reason}"}}'
         assert after[name] - before.get(name, 0) == 1
+
+
+def is_stored(orthanc: RootedOrthanc, sop_instance_uid: str) -> bool:
+    found = requests.post(f"{orthanc.url}/tools/lookup", data=sop_instance_uid, timeout=30).json()
+    return any(f["Type"] == "Instance" for f in found)
+
+
+def test_ingest_transcoding_refuses_instances_orthanc_stores_without_it(
+    ingesting: RootedOrthanc, orthanc13: RootedOrthanc, tmp_path: Path
+) -> None:
+    """Before it calls any transcoder, Orthanc 1.13 reads the pixel module of every instance it
+    may transcode (ServerContext::TranscodeAndStore builds a DicomImageInformation) and lets a
+    failure there refuse the store. Refused: a valid BINARY SEG whose Columns are not a multiple
+    of 8 (the inference service writes SEGs on the source grid) and an RT Dose whose Number of
+    Frames is malformed (pydicom's badVR.dcm) - both stored by the same Orthanc without the option.
+    This is the stack's reason to encode in the received-instance callback instead; should this
+    test fail, a newer Orthanc stores them and the decision is worth re-examining."""
+    seg = binary_seg(synthetic_mr_series(2, rows=250, columns=250))
+    bad_vr = Path(get_testdata_file("badVR.dcm") or "").read_bytes()
+    for name, data in (("seg", to_bytes(seg)), ("badVR", bad_vr)):
+        refused = requests.post(f"{ingesting.url}/instances", data=data, timeout=60)
+        assert refused.status_code in (400, 500), (name, refused.text)
+        assert orthanc13.upload(data), name
+    by_dimse = binary_seg(synthetic_mr_series(2, rows=250, columns=250))
+    path = write(tmp_path, "seg.dcm", to_bytes(by_dimse))
+    done = subprocess.run(
+        ["storescu", "-R", "-aec", ingesting.aet, "127.0.0.1", str(ingesting.dicom_port), path],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0  # the C-STORE answered a failure status
+    assert not is_stored(ingesting, by_dimse.SOPInstanceUID)
+    assert "Bad number of columns for a black-and-white image" in ingesting.log_text()
+    c_store(orthanc13, path, "-R")
+    assert is_stored(orthanc13, by_dimse.SOPInstanceUID)

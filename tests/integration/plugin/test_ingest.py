@@ -17,6 +17,7 @@ from pydicom.uid import generate_uid
 
 from tests.integration.plugin.conftest import assert_no_plugin_errors
 from tests.support.orthanc import OrthancProcess, synthetic_mr_series, write_series
+from tests.support.segmentations import binary_seg
 
 HTJ2K_RPCL = "1.2.840.10008.1.2.4.202"
 CORPUS = sorted(
@@ -193,6 +194,38 @@ def test_generated_mr_series(orthanc: OrthancProcess, tmp_path: Path) -> None:
         assert block[0x10].value == "1.2.840.10008.1.2.1"
         total_sent, total_stored = total_sent + len(ds.PixelData), total_stored + len(stored)
     assert total_stored < 0.5 * total_sent
+
+
+def test_seg_on_a_grid_of_250_columns_is_kept_as_received(
+    orthanc: OrthancProcess, tmp_path: Path
+) -> None:
+    """A BINARY SEG packs its bits across rows, so its Columns need not be a multiple of 8, and
+    the inference service writes SEGs on the source's grid. Stored as received, by REST and by
+    C-STORE, preamble zeroed. (Orthanc's IngestTranscoding refuses this instance:
+    tests/integration/htj2k_codec/test_ingest.py.)"""
+    sent = {}
+    for route in ("rest", "cstore"):
+        seg = binary_seg(synthetic_mr_series(2, rows=250, columns=250))
+        buffer = io.BytesIO()
+        seg.save_as(buffer, enforce_file_format=True)
+        sent[route] = (seg, b"MZ" + b"\x90" * 126 + buffer.getvalue()[128:])
+    session = orthanc.session()
+    answer = session.post(f"{orthanc.url}/instances", data=sent["rest"][1], timeout=60)
+    assert answer.status_code == 200, answer.text
+    path = tmp_path / "seg.dcm"
+    path.write_bytes(sent["cstore"][1])
+    result = orthanc.storescu("-R", path)
+    assert result.returncode == 0, result.stderr
+    for route, (seg, data) in sent.items():
+        stored = _stored_by_sop(orthanc, seg.SOPInstanceUID)
+        assert stored[:128] == bytes(128), route
+        if route == "rest":
+            assert stored[128:] == data[128:]
+        else:  # Orthanc writes a C-STORE's dataset into a file of its own
+            stored_ds = _read(stored)
+            assert stored_ds.file_meta.TransferSyntaxUID == seg.file_meta.TransferSyntaxUID
+            assert stored_ds.PixelData == seg.PixelData
+            assert (0x0009, 0x0010) not in stored_ds
 
 
 def test_malformed_inputs_get_orthancs_normal_answer(
