@@ -7,9 +7,9 @@ Run: ``.venv/bin/python bench/scale.py [--slices 200] [--studies 6] [--rounds 2]
     through the DICOM entry (nginx stream) into 1 or 2 replicas on one PostgreSQL index, with
     the plugin's HTJ2K re-encoding and verification (the production path; durable storage).
     Rounds alternate 1 and 2 replicas so the machine's drift hits both alike.
-(b) AI: ``studies`` demo-sized studies (4 series x 40 slices of 96x96) through 1 or 2 Celery
-    inference workers (ONNX Runtime on the CPU, one thread each): jobs/hour from the first
-    ``running`` to the last ``done`` event.
+(b) AI: ``studies`` demo-sized studies (4 series x 40 slices of 96x96) queued first, then 1 or
+    2 Celery inference workers (ONNX Runtime on the CPU, one thread each) started: jobs/hour
+    from the first ``running`` to the last ``done`` event.
 
 On this 2-core machine the replicas and the workers share the same two cores with PostgreSQL,
 nginx, Redis and the sender: the ratios show the cost of the second replica or worker and that
@@ -31,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "orthanc-plugins"))
 
 from neuronova_inference.synthetic.presets import PRESETS
 from neuronova_inference.synthetic.study import SyntheticStudy
@@ -73,10 +74,20 @@ def ai_round(workers: int, studies: int, seed: int) -> dict[str, Any]:
         tempfile.TemporaryDirectory(prefix="nn-bench-scale-") as tmp,
         running_cluster(Path(tmp), replicas=1, workers=workers) as c,
     ):
+        # Workers wait until every job is queued: the figure is theirs, not the sender's.
+        for worker in c.workers:
+            worker.stop()
         for study in generated:
             _, error = send(c.entry.port, study.all_datasets())
             if error:
                 raise RuntimeError(error)
+        deadline = time.monotonic() + 600
+        while len(c.jobs()) < studies:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(c.jobs())} of {studies} jobs queued")
+            time.sleep(1)
+        for worker in c.workers:
+            worker.start()
         c.wait_done([s.study_uid for s in generated], timeout_s=1800)
         events = c.events()
         jobs = len(c.jobs())
@@ -112,13 +123,14 @@ def main() -> None:
         for replicas in (1, 2) if r % 2 == 0 else (2, 1):
             ingest[replicas].append(ingest_round(replicas, args.slices, 100 * r))
             print(json.dumps(ingest[replicas][-1]), flush=True)
-    rate = {n: sum(x["instances_per_s"] for x in runs) / len(runs) for n, runs in ingest.items()}
-    result["ingest"] = {
-        "rounds": ingest,
-        "instances_per_s_1_replica": round(rate[1], 2),
-        "instances_per_s_2_replicas": round(rate[2], 2),
-        "ratio_2_over_1": round(rate[2] / rate[1], 3),
-    }
+    if args.rounds:
+        rate = {n: sum(x["instances_per_s"] for x in r) / len(r) for n, r in ingest.items()}
+        result["ingest"] = {
+            "rounds": ingest,
+            "instances_per_s_1_replica": round(rate[1], 2),
+            "instances_per_s_2_replicas": round(rate[2], 2),
+            "ratio_2_over_1": round(rate[2] / rate[1], 3),
+        }
     if not args.skip_ai:
         ai = {w: ai_round(w, args.studies, 5000 + 100 * w) for w in (1, 2)}
         for run in ai.values():
