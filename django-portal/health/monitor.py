@@ -4,8 +4,11 @@
 timeout (1 s), and 32 concurrent calls started 32 rounds of probes that starved each other into
 false failures. Now a call reads the last finished round and, when it is older than the interval,
 starts one new round in a background thread (never two at once). Only a process's very first
-call waits for a round. A round older than ``max_age_s`` (its refresher hung) is itself reported
-as failing, so a stuck probe cannot keep reporting an old "ok".
+call waits for a round, and so does a call that finds the last round older than ``max_age_s``
+(a process nobody asked for a while: gunicorn spreads calls over workers, each with its own
+monitor, so an idle worker's round is old without anything being wrong). Only when that wait
+ends without a new round (its refresher hung) is the old round reported as failing, so a stuck
+probe cannot keep reporting an old "ok".
 """
 
 from __future__ import annotations
@@ -38,23 +41,26 @@ class ProbeMonitor:
         self._first_wait_s = first_wait_s
         self._clock = clock
         self._lock = threading.Lock()
-        self._first_round = threading.Event()
+        self._round_done = threading.Event()
         self._results: Results | None = None
         self._finished_at = 0.0
         self._running = False
 
     def results(self) -> Results:
-        """The last finished round (waiting only for a process's first one)."""
+        """The last finished round; waits for a new one only when there is none or it is too old."""
         now = self._clock()
         with self._lock:
+            too_old = self._results is None or now - self._finished_at > self._max_age_s
             start = not self._running and (
                 self._results is None or now - self._finished_at >= self._interval_s
             )
-            self._running = self._running or start
+            if start:
+                self._running = True
+                self._round_done.clear()
         if start:
             threading.Thread(target=self._refresh, name="health-probes", daemon=True).start()
-        if self._results is None:
-            self._first_round.wait(self._first_wait_s)
+        if too_old:
+            self._round_done.wait(self._first_wait_s)
         with self._lock:
             results, finished_at = self._results, self._finished_at
         if results is None:
@@ -75,4 +81,4 @@ class ProbeMonitor:
             self._results = results
             self._finished_at = self._clock()
             self._running = False
-        self._first_round.set()
+        self._round_done.set()
