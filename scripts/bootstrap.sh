@@ -14,7 +14,8 @@ say() { printf '[bootstrap] %s\n' "$*"; }
 
 # Orthanc itself is not among them: it runs from a Debian sid root (scripts/orthanc-root.sh).
 # libnginx-mod-stream: the one DICOM entry in front of several Orthanc replicas (docs/scaling.md).
-runtime_debs=(debootstrap nginx libnginx-mod-stream redis-server dcmtk dicom3tools python3.11
+# libnginx-mod-http-image-filter: nginx scales DICOMweb thumbnails (docs/portal.md).
+runtime_debs=(debootstrap nginx libnginx-mod-stream libnginx-mod-http-image-filter redis-server dcmtk dicom3tools python3.11
               python3.11-venv ca-certificates)
 test_debs=(chromium fonts-liberation fonts-nanum docker-compose prometheus prometheus-alertmanager)
 

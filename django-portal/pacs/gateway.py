@@ -36,6 +36,8 @@ INTERNAL = "/internal-orthanc"
 INTERNAL_RAW = "/internal-orthanc-raw"
 # The same raw frames with byte ranges: nginx cuts Range requests out of Orthanc's whole answer.
 INTERNAL_RANGES = "/internal-orthanc-ranges"
+# Orthanc's /preview scaled by nginx's image filter (thumbnails).
+INTERNAL_THUMBNAIL = "/internal-orthanc-thumbnail"
 _QUERY_KEY = re.compile(r"\A[A-Za-z0-9_.]{1,64}\Z")
 # OHIF's image loader (cornerstone) asks exactly this and reads a single-part answer; clients
 # that quote the type parameter (DICOMweb clients) parse a real multipart body.
@@ -196,9 +198,11 @@ def representative_instance(ref: StudyRef, target: Target) -> str:
 
 
 def thumbnail(request: HttpRequest, ref: StudyRef, target: Target) -> HttpResponse:
-    """DICOMweb thumbnail (Orthanc's DICOMweb 1.7 has none): the plugin's HTJ2K-aware
-    ``/instances/{id}/rendered`` of the representative instance, bounded by ``viewport=w,h``
-    (default 128x128). PNG, or JPEG when the client accepts only JPEG (Accept is passed on).
+    """DICOMweb thumbnail of the representative instance, bounded by ``viewport=w,h`` (default
+    128x128): Orthanc's ``/instances/{id}/preview`` (stretched over the image's own min..max, so
+    a file without a VOI window still gives a picture; ``/rendered`` would map the whole stored
+    bit depth and answer a black square), scaled by nginx. PNG, or JPEG when the client accepts
+    only JPEG (Accept is passed on).
     """
     viewport = request.GET.get("viewport", "")
     width = height = _THUMBNAIL_SIZE
@@ -210,7 +214,8 @@ def thumbnail(request: HttpRequest, ref: StudyRef, target: Target) -> HttpRespon
         height = min(int(match.group(2)), _MAX_VIEWPORT)
     orthanc_id = representative_instance(ref, target)
     return accel(
-        f"{INTERNAL}/instances/{orthanc_id}/rendered", urlencode({"width": width, "height": height})
+        f"{INTERNAL_THUMBNAIL}/instances/{orthanc_id}/preview",
+        urlencode({"width": width, "height": height}),
     )
 
 

@@ -249,7 +249,7 @@ def test_image_routes_take_the_short_way_other_routes_the_full_middleware(world:
         assert "X-Accel-Redirect" not in evil
 
 
-def test_thumbnails_are_the_plugin_rendering_of_a_representative_instance(
+def test_thumbnails_are_the_scaled_preview_of_a_representative_instance(
     world: World,
 ) -> None:
     def add(series: str, sop: str, modality: str = "MR") -> str:
@@ -280,7 +280,7 @@ def test_thumbnails_are_the_plugin_rendering_of_a_representative_instance(
         assert response.status_code == 200, path
         size = "width=64&height=48" if "viewport" in path else "width=128&height=128"
         assert response["X-Accel-Redirect"] == (
-            f"/internal-orthanc/instances/{rendered_id}/rendered?{size}"
+            f"/internal-orthanc-thumbnail/instances/{rendered_id}/preview?{size}"
         )
         assert "Content-Type" not in response  # the PNG/JPEG's own type comes through
     refused = {
