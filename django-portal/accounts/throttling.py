@@ -1,7 +1,7 @@
 """Adapter (Django cache via DRF): request rates per client address, username or study.
 
 Every throttle keys on the client address the trusted proxies name
-(neuronova_portal.clients), never on DRF's own reading of X-Forwarded-For, which a client
+(common.clients), never on DRF's own reading of X-Forwarded-For, which a client
 writes itself.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from common.clients import client_ip
 from django.conf import settings
 from django.http import HttpRequest
-from neuronova_portal.clients import client_ip
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 

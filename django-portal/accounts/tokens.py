@@ -16,7 +16,7 @@ import time
 from contextlib import suppress
 from dataclasses import dataclass
 
-from authz.ttl_cache import TTLCache
+from common.ttl_cache import TTLCache
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework_simplejwt.exceptions import TokenError

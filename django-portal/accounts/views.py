@@ -6,11 +6,11 @@ import time
 from typing import Any, NoReturn
 
 from audit import services as audit
+from common.metrics import LOGINS
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.middleware.csrf import get_token
 from drf_spectacular.utils import extend_schema
-from health.metrics import LOGINS
 from rest_framework import status
 from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 
+from common.clients import client_ip
+from common.metrics import AUDIT_WRITE_FAILURES
 from django.db import transaction
 from django.http import HttpRequest
-from health.metrics import AUDIT_WRITE_FAILURES
-from neuronova_portal.clients import client_ip
 from rest_framework.exceptions import APIException
 
 from audit.models import AuditEvent

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from common.ttl_cache import TTLCache
+
 from authz.identity import StudyRef
 from authz.policy import Decision, decide
 from authz.principal import Principal
-from authz.ttl_cache import TTLCache
 
 
 class PrincipalSource(Protocol):

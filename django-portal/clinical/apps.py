@@ -8,9 +8,10 @@ class ClinicalConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: models are importable only once apps are ready. authz gets the owner of
-        # each StudyInstanceUID; health exports the conflict gauge (one process and gunicorn's).
+        # each StudyInstanceUID; common.metrics exports the conflict gauge (one process and
+        # gunicorn's).
         from authz import wiring  # noqa: PLC0415
-        from health.metrics import add_database_collector  # noqa: PLC0415
+        from common.metrics import add_database_collector  # noqa: PLC0415
 
         from clinical import metrics, selectors  # noqa: PLC0415
 

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware, now
 
-from clinical import dicom_tags
+from clinical import dicom_tags, updates
 from clinical.models import AIJob, JobState, Patient, Series, Study
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def _sync(study_json: dict[str, Any], series_json: list[dict[str, Any]], *, noti
         _record_conflict(study)
     if notify and not study.is_conflict:
         study_uid = study.study_uid
-        transaction.on_commit(lambda: _notify_fhir(study_uid))
+        transaction.on_commit(lambda: updates.study_updated(study_uid))
     return study
 
 
@@ -130,7 +130,7 @@ def hand_uid_to(*, study: Study, reviewer: str) -> None:
         detail=f"former owner {owner.orthanc_study_id if owner else '-'}",
     )
     study_uid = study.study_uid
-    transaction.on_commit(lambda: _notify_fhir(study_uid))
+    transaction.on_commit(lambda: updates.study_updated(study_uid))
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,15 +223,8 @@ def _apply_job_event(study: Study, event: JobEvent) -> AIJob | None:
     job, _ = AIJob.objects.update_or_create(job_id=event.job_id, defaults=values)
     if not study.is_conflict:
         study_uid = study.study_uid
-        transaction.on_commit(lambda: _notify_fhir(study_uid))
+        transaction.on_commit(lambda: updates.study_updated(study_uid))
     return job
-
-
-def _notify_fhir(study_uid: str) -> None:
-    # Imported lazily: fhir_sync is another team's app and must not load with the portal's models.
-    from fhir_sync import hooks  # noqa: PLC0415
-
-    hooks.on_study_updated(study_uid=study_uid)
 
 
 def request_reanalysis(*, orthanc: Orthanc, orthanc_id: str) -> dict[str, Any]:

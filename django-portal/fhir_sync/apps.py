@@ -13,10 +13,13 @@ class FhirSyncConfig(AppConfig):
 
     def ready(self) -> None:
         # Scrape-time metrics from the sync-state table: on the default registry (one process)
-        # and, for gunicorn's multiprocess exposition, handed to health (which imports no app).
-        from health.metrics import add_database_collector  # noqa: PLC0415
+        # and, for gunicorn's multiprocess exposition, handed to common.metrics (which imports no
+        # app). FHIR follows the clinical record: clinical calls the hook after each committed
+        # change (looked up at call time, so the hook stays one replaceable function).
+        from clinical import updates  # noqa: PLC0415
+        from common.metrics import add_database_collector  # noqa: PLC0415
 
-        from fhir_sync import metrics  # noqa: PLC0415 - models are importable only once ready
+        from fhir_sync import hooks, metrics  # noqa: PLC0415 - models are importable only once ready
         from fhir_sync.config import get_config  # noqa: PLC0415
 
         # Read FHIR_* now so a misconfiguration stops the process at start-up, not the first
@@ -24,3 +27,4 @@ class FhirSyncConfig(AppConfig):
         get_config()
         metrics.register()
         add_database_collector(metrics.FhirSyncCollector)
+        updates.listen(lambda *, study_uid: hooks.on_study_updated(study_uid=study_uid))

@@ -1,9 +1,10 @@
 """Wiring: the portal's entry into FHIR sync (call it from `transaction.on_commit`).
 
-The portal calls `on_study_updated(study_uid=...)` after it has recorded a study or an AI job
-event. When FHIR sync is configured this records the study as pending (the FHIR lag metric
-counts from here, even if no worker is running) and queues `neuronova.fhir.sync_study` on the
-`portal` queue, by name, so this module stays cheap and does nothing when sync is off.
+clinical calls `on_study_updated(study_uid=...)` (registered in clinical.updates by this app's
+ready()) after it has recorded a study or an AI job event. When FHIR sync is configured this
+records the study as pending (the FHIR lag metric counts from here, even if no worker is
+running) and queues `neuronova.fhir.sync_study` on the `portal` queue, by name, so this module
+stays cheap and does nothing when sync is off.
 """
 
 from __future__ import annotations

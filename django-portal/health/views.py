@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from functools import cache
 
+from celery import current_app
+from common import metrics
+from common.clients import is_internal
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
-from neuronova_portal.celery import app as celery_app
-from neuronova_portal.clients import is_internal
 
-from health import metrics, probes
+from health import probes
 from health.monitor import ProbeMonitor, Results
 from health.report import summarise
 
@@ -24,7 +25,7 @@ _MAX_AGE_FLOOR_S = 30.0
 
 
 def _ping(timeout: float) -> list[dict[str, object]]:
-    return list(celery_app.control.ping(timeout=timeout) or [])
+    return list(current_app.control.ping(timeout=timeout) or [])
 
 
 def _probe_round() -> Results:

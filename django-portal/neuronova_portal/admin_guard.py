@@ -13,10 +13,9 @@ from collections.abc import Callable
 
 from accounts.throttling import AdminRateThrottle
 from audit import services as audit
+from common.clients import in_admin_networks
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-
-from neuronova_portal.clients import in_admin_networks
 
 ADMIN_PREFIX = "/api/admin/"
 _LOGIN = ADMIN_PREFIX + "login/"

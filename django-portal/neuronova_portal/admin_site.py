@@ -13,6 +13,7 @@ from accounts import login_guard
 from accounts.models import Role
 from accounts.throttling import LoginRateThrottle
 from audit import services as audit
+from common.metrics import LOGINS
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import logout
@@ -21,7 +22,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
-from health.metrics import LOGINS
 
 
 def is_portal_admin(user: Any) -> bool:  # noqa: ANN401 - AnonymousUser or the portal's User

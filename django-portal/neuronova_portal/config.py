@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import environ  # type: ignore[import-untyped]
-
-from neuronova_portal import security_config
-from neuronova_portal.security_config import SecurityConfig
+from common import security_config
+from common.security_config import SecurityConfig
 
 DEV_SECRET_KEY = "dev-only-django-secret-key-not-for-production-use-0000"  # noqa: S105
 DEV_JWT_SIGNING_KEY = "dev-only-jwt-signing-key-not-for-production-use-00000"

@@ -9,8 +9,8 @@ from typing import Any
 import django_stubs_ext
 import environ  # type: ignore[import-untyped]
 import pymysql
+from common import redis_cache as portal_cache
 
-from neuronova_portal import cache as portal_cache
 from neuronova_portal import config as portal_config
 
 django_stubs_ext.monkeypatch()
@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "common",
     "authz",
     "accounts",
     "clinical",

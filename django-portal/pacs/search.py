@@ -24,10 +24,11 @@ from clinical import selectors as clinical_selectors
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from pacs import gateway, qido, scope
-from pacs.gateway import Caller, Refused
+from pacs import accel, lookup, qido, scope
+from pacs.gateway import Caller
 from pacs.paths import Target
 from pacs.query import Pair, QueryRefused
+from pacs.refusal import Refused
 
 logger = logging.getLogger(__name__)
 DICOM_JSON = "application/dicom+json"
@@ -63,9 +64,9 @@ def respond(
     )
     hidden = clinical_selectors.conflict_keys() if principal.sees_everything else frozenset()
     if principal.sees_everything and not hidden:
-        return gateway.accel(
-            f"{gateway.INTERNAL}/dicom-web/{target.orthanc_path()}",
-            gateway.orthanc_query(search.pairs),
+        return accel.accel(
+            f"{accel.INTERNAL}/dicom-web/{target.orthanc_path()}",
+            lookup.orthanc_query(search.pairs),
         )
     accept = str(request.META.get("HTTP_ACCEPT", "")) or DICOM_JSON
     if not any(kind in accept for kind in _JSON_ACCEPTS):
@@ -128,9 +129,9 @@ def in_study(ref: StudyRef, target: Target, pairs: tuple[Pair, ...]) -> HttpResp
         return JsonResponse([], safe=False, content_type=DICOM_JSON)
     kept = scope.without_patient_id(search.pairs)
     if not scope.inexpressible([ref.patient_id]):
-        return gateway.accel(
-            f"{gateway.INTERNAL}/dicom-web/{target.orthanc_path()}",
-            gateway.orthanc_query((*kept, ("PatientID", ref.patient_id))),
+        return accel.accel(
+            f"{accel.INTERNAL}/dicom-web/{target.orthanc_path()}",
+            lookup.orthanc_query((*kept, ("PatientID", ref.patient_id))),
         )
     page = scope.page_of(search, settings.CONFIG.qido_max_results)
     plain = tuple((k, v) for k, v in kept if k not in ("limit", "offset"))
@@ -153,7 +154,7 @@ def _collect(
         batch = wanted - len(found)
         paged = (*pairs, ("limit", str(batch)), ("offset", str(orthanc_offset)))
         answer = archive.orthanc().qido(
-            target.orthanc_path(), gateway.orthanc_query(paged), DICOM_JSON
+            target.orthanc_path(), lookup.orthanc_query(paged), DICOM_JSON
         )
         if answer.status_code >= 400:
             raise Refused(answer.status_code, "the archive refused the search")

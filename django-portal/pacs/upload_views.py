@@ -23,10 +23,10 @@ from authz.drf import principal_of
 from authz.principal import Principal
 from clinical import selectors as clinical_selectors
 from clinical import services as clinical_services
+from common.metrics import UPLOADS
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from drf_spectacular.utils import extend_schema
-from health.metrics import UPLOADS
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request

@@ -1,7 +1,7 @@
 """Wiring: authorised DICOMweb and WADO-URI; answers are empty X-Accel-Redirect responses.
 
 Every identifier in a redirect comes from pacs.paths' validation, never from the raw URL, and
-every resource is the one of the exact study the StudyInstanceUID stands for (pacs.gateway).
+every resource is the one of the exact study the StudyInstanceUID stands for (pacs.lookup).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from archive.orthanc import OrthancError
 from audit import services as audit
 from authz.identity import StudyRef
 from clinical import selectors as clinical_selectors
+from common.metrics import AUTHZ_DECISIONS, AUTHZ_SECONDS
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_http_methods
-from health.metrics import AUTHZ_DECISIONS, AUTHZ_SECONDS
 
-from pacs import compose, gateway, media, paths, search, wado_uri
-from pacs.gateway import Refused
+from pacs import accel, compose, gateway, lookup, media, paths, search, wado_uri
 from pacs.query import Pair, QueryRefused
+from pacs.refusal import Refused
 
 _SAFE = ["GET", "HEAD"]
 _SEARCHES = {paths.Kind.SEARCH_STUDIES, paths.Kind.SEARCH_SERIES, paths.Kind.SEARCH_INSTANCES}
@@ -107,20 +107,21 @@ def _in_study(
 ) -> HttpResponseBase:
     """Anything under one study, once the caller may read the study the UID stands for."""
     if target.sop_uid:
-        gateway.instance(ref, target.series_uid, target.sop_uid)
+        lookup.instance(ref, target.series_uid, target.sop_uid)
     elif target.series_uid:
-        gateway.series(ref, target.series_uid)
+        lookup.series(ref, target.series_uid)
     if target.kind is paths.Kind.FRAMES and not target.tail:
         return _frames(request, ref, target, pairs)
     if target.tail == "thumbnail":
-        return gateway.thumbnail(request, ref, target)
+        size = accel.thumbnail_size(request.GET.get("viewport", ""))
+        return accel.thumbnail(lookup.representative_instance(ref, target), size)
     if target.tail in _SEARCH_TAILS and not target.sop_uid:
         return search.in_study(ref, target, pairs)  # QIDO inside the owner's study
     if target.tail in ("", "metadata") and _shared(ref, target):
         return _composed(ref, target)
-    return gateway.accel(
-        f"{gateway.INTERNAL}/dicom-web/{target.orthanc_path()}",
-        gateway.orthanc_query(gateway.plain_keys(pairs)),
+    return accel.accel(
+        f"{accel.INTERNAL}/dicom-web/{target.orthanc_path()}",
+        lookup.orthanc_query(gateway.plain_keys(pairs)),
     )
 
 
@@ -147,15 +148,15 @@ def _composed(ref: StudyRef, target: paths.Target) -> HttpResponseBase:
 def _frames(
     request: HttpRequest, ref: StudyRef, target: paths.Target, pairs: tuple[Pair, ...]
 ) -> HttpResponse:
-    orthanc_id, transfer_syntax = gateway.instance(ref, target.series_uid, target.sop_uid)
-    answer = gateway.frame_answer(request, pairs, transfer_syntax)
+    orthanc_id, transfer_syntax = lookup.instance(ref, target.series_uid, target.sop_uid)
+    answer = accel.frame_answer(request, pairs, transfer_syntax)
     if answer is None:
         # Another transfer syntax (or the standard's default, Explicit VR Little Endian) is
         # Orthanc's to transcode, or to refuse (by UID: where another patient's study shares
         # them, Orthanc's DICOMweb answers 404, never the other study's frames).
-        return gateway.accel(
-            f"{gateway.INTERNAL}/dicom-web/{target.orthanc_path()}",
-            gateway.orthanc_query(gateway.plain_keys(pairs)),
+        return accel.accel(
+            f"{accel.INTERNAL}/dicom-web/{target.orthanc_path()}",
+            lookup.orthanc_query(gateway.plain_keys(pairs)),
         )
     if len(target.frames) == 1 and answer.single_part:
         # Byte ranges only where a prefix of the frame is an image (RPCL HTJ2K): for any other
@@ -163,8 +164,8 @@ def _frames(
         # lets a server answer 200 with the whole frame) and a range-fetching viewer such as
         # cornerstone gets the frame in one request.
         ranged = transfer_syntax in media.PROGRESSIVE
-        location = gateway.INTERNAL_RANGES if ranged else gateway.INTERNAL_RAW
-        return gateway.accel(
+        location = accel.INTERNAL_RANGES if ranged else accel.INTERNAL_RAW
+        return accel.accel(
             f"{location}/instances/{orthanc_id}/frames/{target.frames[0] - 1}/raw",
             content_type=answer.content_type,
         )
@@ -201,11 +202,11 @@ def wado(request: HttpRequest) -> HttpResponseBase:
         wado = _wado_query(request)
         caller = gateway.authenticate(request)
         ref = gateway.authorise(request, caller, wado.study_uid, f"wado {wado.sop_uid}")
-        orthanc_id, _ = gateway.instance(ref, wado.series_uid, wado.sop_uid)
+        orthanc_id, _ = lookup.instance(ref, wado.series_uid, wado.sop_uid)
         asked = dict(wado.pairs)
         if set(asked) == _WADO_FILE_KEYS and asked["contentType"] == "application/dicom":
             # The stored file of that exact instance (Orthanc's WADO-URI finds it by UID).
-            return gateway.accel(f"{gateway.INTERNAL}/instances/{orthanc_id}/file")
-        return gateway.accel(f"{gateway.INTERNAL}/wado", gateway.orthanc_query(wado.pairs))
+            return accel.accel(f"{accel.INTERNAL}/instances/{orthanc_id}/file")
+        return accel.accel(f"{accel.INTERNAL}/wado", lookup.orthanc_query(wado.pairs))
     except (Refused, OrthancError, audit.AuditUnavailable) as failure:
         return _failed(request, failure, "wado")

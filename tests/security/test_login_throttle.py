@@ -94,7 +94,7 @@ CLOUDFLARE = tuple(ipaddress.ip_network(n) for n in ("173.245.48.0/20", "2400:cb
 def test_client_address_trusts_only_configured_proxies(
     peer: str, real_ip: str, forwarded: str, cf_ip: str, expected: str
 ) -> None:
-    from neuronova_portal.client_address import client_address  # noqa: PLC0415
+    from common.client_address import client_address  # noqa: PLC0415
 
     assert (
         client_address(

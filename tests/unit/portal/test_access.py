@@ -7,7 +7,7 @@ from authz.authoriser import Authoriser
 from authz.identity import StudyRef, orthanc_id
 from authz.policy import decide
 from authz.principal import Principal
-from authz.ttl_cache import TTLCache
+from common.ttl_cache import TTLCache
 
 OWNERS = {
     "1.1": StudyRef("1.1", "P1", orthanc_id("P1", "1.1")),

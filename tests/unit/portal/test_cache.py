@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from common.redis_cache import PooledRedisCache, PooledRedisCacheClient
 from django.core.cache.backends.redis import RedisCacheClient
-from neuronova_portal.cache import PooledRedisCache, PooledRedisCacheClient
 
 
 def test_one_client_object_per_pool_is_reused() -> None:

@@ -15,8 +15,8 @@ from accounts.models import User
 from accounts.throttling import LoginRateThrottle
 from audit.models import AuditEvent
 from authz.identity import orthanc_id
-from authz.ttl_cache import TTLCache
 from clinical.models import Patient, Study
+from common.ttl_cache import TTLCache
 from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
@@ -390,7 +390,7 @@ def test_access_decisions_and_logins_are_audited(world: World) -> None:
 def test_metrics_count_decisions_logins_and_queue_lengths(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from health import metrics  # noqa: PLC0415
+    from common import metrics  # noqa: PLC0415
 
     monkeypatch.setattr(metrics.QueueLengthCollector, "collect", lambda _self: iter(()))
 

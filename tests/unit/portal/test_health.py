@@ -150,7 +150,7 @@ def test_view_503_names_failing_dependencies(http_ok: str, monkeypatch: pytest.M
 def test_metrics_in_multiprocess_mode_include_fhir_and_queue_collectors(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from health import metrics  # noqa: PLC0415
+    from common import metrics  # noqa: PLC0415
 
     def fake_queues(_self: object) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily("neuronova_celery_queue_length", "x", labels=["queue"])

@@ -18,7 +18,7 @@ from accounts.models import User
 from clinical.models import Patient, Study
 from django.core.cache import cache
 from django.test import Client
-from pacs import gateway
+from pacs import lookup
 from pacs.query import Dialect
 
 from tests.support.portal_fakes import FakeOrthanc, bearer
@@ -114,7 +114,7 @@ def test_values_that_need_escaping_follow_orthancs_dialect(
 ) -> None:
     for dialect, expected in ((Dialect.VERBATIM, verbatim), (Dialect.DECODED, decoded)):
         fake_orthanc.dialect = dialect
-        gateway._dialects.clear()
+        lookup._dialects.clear()
         response = client.get(f"/api/pacs/dicom-web/studies?{sent}", **bearer(client, "admin"))  # type: ignore[arg-type]
         if expected is None:
             assert response.status_code == 501, (dialect, response.content)

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 DJANGO_BACKEND = "django.core.cache.backends.redis.RedisCache"
-BACKEND = "neuronova_portal.cache.PooledRedisCache"
+BACKEND = "common.redis_cache.PooledRedisCache"
 
 
 class PooledRedisCacheClient(RedisCacheClient):

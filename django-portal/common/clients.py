@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
-from neuronova_portal import client_address as pure
-from neuronova_portal.security_config import Network
+from common import client_address as pure
+from common.security_config import Network
 
 _ATTRIBUTE = "_neuronova_client_ip"
 

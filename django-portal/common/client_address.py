@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from neuronova_portal.security_config import Network
+from common.security_config import Network
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -1,0 +1,7 @@
+"""Wiring: Django app config for common (no models)."""
+
+from django.apps import AppConfig
+
+
+class CommonConfig(AppConfig):
+    name = "common"
