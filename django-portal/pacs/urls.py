@@ -1,11 +1,13 @@
-"""Wiring: /api/pacs/ routes."""
+"""Wiring: /api/pacs/ routes resolved by Django's URL conf.
 
-from django.urls import path, re_path
+``dicom-web/…`` and ``wado`` are not here: pacs.middleware.ImageGatewayMiddleware, first in
+MIDDLEWARE, hands them to pacs.views before URL resolution.
+"""
 
-from pacs import upload_views, views
+from django.urls import path
+
+from pacs import upload_views
 
 urlpatterns = [
-    re_path(r"^dicom-web/(?P<path>.*)$", views.dicomweb, name="dicomweb"),
-    path("wado", views.wado, name="wado"),
     path("upload", upload_views.UploadView.as_view(), name="upload"),
 ]
