@@ -121,3 +121,62 @@ class AIJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id} ({self.state})"
+
+
+class ReviewState(models.TextChoices):
+    """A radiologist's verdict on one AI result; every result starts pending (no Review row)."""
+
+    PENDING_REVIEW = "pending_review"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    EDITED = "edited"
+
+
+class EditedSegmentation(models.Model):
+    """A radiologist's edited DICOM SEG, stored through the portal's STOW-RS into one study.
+
+    A new series beside the AI's SEG (which is kept). The volumes are the server's own count of
+    the SEG's pixels, never figures a client sent; ``created_by`` is the principal who stored it
+    (the content creator, whatever the file's ContentCreatorName says).
+    """
+
+    study: models.ForeignKey[Study, Study] = models.ForeignKey(
+        Study, on_delete=models.CASCADE, related_name="edited_segmentations"
+    )
+    series_uid: models.CharField[str, str] = models.CharField(max_length=64)
+    sop_instance_uid: models.CharField[str, str] = models.CharField(max_length=64, unique=True)
+    orthanc_instance_id: models.CharField[str, str] = models.CharField(max_length=64, blank=True)
+    referenced_series_uids: models.JSONField[Any, Any] = models.JSONField(default=list)
+    volumes_ml: models.JSONField[Any, Any] = models.JSONField(default=dict)
+    content_creator: models.CharField[str, str] = models.CharField(max_length=150)
+    created_by: models.CharField[str, str] = models.CharField(max_length=150)
+    stored_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar = ["-stored_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.series_uid} by {self.created_by}"
+
+
+class Review(models.Model):
+    """The signed review of one AI result (one AI job). No row: ``pending_review``.
+
+    ``version`` counts signatures: 1 is the first (FHIR ``final``), more is an amendment.
+    """
+
+    job: models.OneToOneField[AIJob, AIJob] = models.OneToOneField(
+        AIJob, on_delete=models.CASCADE, related_name="review"
+    )
+    state: models.CharField[str, str] = models.CharField(max_length=16, choices=ReviewState.choices)
+    impression: models.TextField[str, str] = models.TextField()
+    reason: models.TextField[str, str] = models.TextField(blank=True)
+    edited_seg: models.ForeignKey[EditedSegmentation | None, EditedSegmentation | None] = (
+        models.ForeignKey(EditedSegmentation, on_delete=models.PROTECT, null=True, blank=True)
+    )
+    reviewer: models.CharField[str, str] = models.CharField(max_length=150)
+    reviewed_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+    version: models.IntegerField[int, int] = models.IntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.job.job_id}: {self.state} by {self.reviewer}"

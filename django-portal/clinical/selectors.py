@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from authz.identity import StudyRef
-from django.db.models import CharField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from clinical.models import AIJob, JobState, Series, Study
+from clinical.models import AIJob, EditedSegmentation, JobState, Review, Series, Study
+from clinical.reports import EditedSeg, ReviewFacts
 
 
 def study_ref(*, study_uid: str) -> StudyRef | None:
@@ -66,7 +67,9 @@ def conflicting_series_uids(*, study_uid: str) -> frozenset[str]:
 def visible_studies(
     *, patient_ids: Iterable[str] | None, search: str = "", ai_status: str = ""
 ) -> QuerySet[Study]:
-    """Studies a user may list, each annotated with ``ai_state`` (latest job's state or "none").
+    """Studies a user may list, each annotated with ``ai_state`` (latest job's state or "none"),
+    ``has_result`` (a finished AI result exists) and ``result_review_state`` (the review state of
+    the newest finished result; null while pending).
 
     ``patient_ids`` None means every study (admin / radiologist). Conflicts are never listed
     here (admins review them through /api/conflicts and the Django admin).
@@ -76,11 +79,15 @@ def visible_studies(
         .order_by("-created_at", "-id")
         .values("state")[:1]
     )
+    done = AIJob.objects.filter(study=OuterRef("pk"), state=JobState.DONE)
+    latest_review = done.order_by("-event_at", "-id").values("review__state")[:1]
     studies = (
         Study.objects.filter(claimed_uid__isnull=False)
         .select_related("patient")
         .annotate(
-            ai_state=Coalesce(Subquery(latest_state), Value("none"), output_field=CharField())
+            ai_state=Coalesce(Subquery(latest_state), Value("none"), output_field=CharField()),
+            has_result=Exists(done),
+            result_review_state=Subquery(latest_review),
         )
     )
     if patient_ids is not None:
@@ -122,4 +129,47 @@ def jobs_of(*, study: Study) -> QuerySet[AIJob]:
 def latest_report_job(*, study: Study) -> AIJob | None:
     return (
         AIJob.objects.filter(study=study, state=JobState.DONE).order_by("-event_at", "-id").first()
+    )
+
+
+def _edited(seg: EditedSegmentation | None) -> EditedSeg | None:
+    if seg is None:
+        return None
+    volumes = {str(k): float(v) for k, v in dict(seg.volumes_ml or {}).items()}
+    return EditedSeg(series_uid=seg.series_uid, volumes_ml=volumes)
+
+
+def latest_edited_seg(*, study: Study, job: AIJob) -> EditedSegmentation | None:
+    """The newest edited SEG of this study stored after this AI result."""
+    return (
+        EditedSegmentation.objects.filter(study=study, stored_at__gt=job.event_at)
+        .order_by("-stored_at", "-id")
+        .first()
+    )
+
+
+def review_facts(*, job: AIJob) -> ReviewFacts:
+    """The review of one AI result (pending when never signed)."""
+    review = Review.objects.select_related("edited_seg").filter(job=job).first()
+    draft = _edited(latest_edited_seg(study=job.study, job=job))
+    if review is None:
+        return ReviewFacts(draft_seg=draft)
+    return ReviewFacts(
+        state=review.state,
+        version=review.version,
+        reviewer=review.reviewer,
+        reviewed_at=review.reviewed_at,
+        impression=review.impression,
+        reason=review.reason,
+        signed_seg=_edited(review.edited_seg),
+        draft_seg=draft,
+    )
+
+
+def patient_studies(*, patient_id: str) -> QuerySet[Study]:
+    """The patient's own studies (conflicts left out), oldest first."""
+    return (
+        Study.objects.filter(patient__patient_id=patient_id, claimed_uid__isnull=False)
+        .select_related("patient")
+        .order_by("study_date", "id")
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from clinical import review
 from clinical.models import AIJob, Patient, Series, Study
 
 
@@ -14,6 +15,11 @@ class StudyRow(serializers.ModelSerializer[Study]):
     patient_name = serializers.CharField(source="patient.patient_name")
     modalities = serializers.SerializerMethodField()
     ai_status = serializers.CharField(source="ai_state", default="none")
+    review_state = serializers.SerializerMethodField(
+        help_text="review of the newest AI result: pending_review, accepted, rejected, edited; "
+        "null without a result"
+    )
+    signed = serializers.SerializerMethodField(help_text="a radiologist signed the AI result")
 
     class Meta:
         model = Study
@@ -27,7 +33,17 @@ class StudyRow(serializers.ModelSerializer[Study]):
             "modalities",
             "ai_status",
             "series_count",
+            "review_state",
+            "signed",
         )
+
+    def get_review_state(self, study: Study) -> str | None:
+        if not getattr(study, "has_result", False):
+            return None
+        return getattr(study, "result_review_state", None) or review.PENDING
+
+    def get_signed(self, study: Study) -> bool:
+        return review.is_signed(self.get_review_state(study) or "")
 
     def get_modalities(self, study: Study) -> list[str]:
         return [m for m in study.modalities.split("\\") if m]
@@ -71,6 +87,17 @@ class LabelOut(serializers.Serializer[dict[str, Any]]):
     volume_ml = serializers.FloatField()
 
 
+class ReviewOut(serializers.Serializer[dict[str, Any]]):
+    state = serializers.ChoiceField(choices=list(review.STATES))
+    signed = serializers.BooleanField(help_text="false: an unsigned AI result, not yet confirmed")
+    reviewer = serializers.CharField(allow_null=True)
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    impression = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(allow_null=True, help_text="why the result was rejected")
+    edited_seg_series_uid = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField(help_text="signatures so far; more than 1: amended")
+
+
 class ReportOut(serializers.Serializer[dict[str, Any]]):
     status = serializers.CharField()
     model_id = serializers.CharField(allow_null=True)
@@ -83,6 +110,13 @@ class ReportOut(serializers.Serializer[dict[str, Any]]):
         help_text="the result's QC score is under the model's threshold: a radiologist reviews it"
     )
     labels = LabelOut(many=True)
+    volumes_source = serializers.ChoiceField(
+        choices=["ai", "edited_seg"],
+        allow_null=True,
+        help_text="where the volumes come from: the AI's result or the radiologist's edited SEG "
+        "(counted by the server from its pixels)",
+    )
+    review = ReviewOut(allow_null=True)
 
 
 class StudyDetailOut(serializers.Serializer[dict[str, Any]]):

@@ -43,7 +43,7 @@ class Page(PageNumberPagination):
     page_size_query_param = "page_size"
 
 
-def _study(request: Request, study_uid: str, action: str) -> Study:
+def study_for(request: Request, study_uid: str, action: str) -> Study:
     """The study the UID stands for, if the caller may read it; 403 for clinicians either way
     (no existence leak)."""
     principal = principal_of(request)
@@ -74,11 +74,13 @@ def _study(request: Request, study_uid: str, action: str) -> Study:
     return study
 
 
-def _report(study: Study) -> dict[str, object]:
+def report_of(study: Study) -> dict[str, object]:
+    latest_done = selectors.latest_report_job(study=study)
     return reports.report_body(
         latest=selectors.jobs_of(study=study).first(),
-        latest_done=selectors.latest_report_job(study=study),
+        latest_done=latest_done,
         labels_of=labels.labels_for,
+        review=selectors.review_facts(job=latest_done) if latest_done else None,
     )
 
 
@@ -107,12 +109,12 @@ class StudyList(generics.ListAPIView[Study]):
 class StudyDetail(APIView):
     @extend_schema(responses={200: StudyDetailOut})
     def get(self, request: Request, study_uid: str) -> Response:
-        study = _study(request, study_uid, "study-detail")
+        study = study_for(request, study_uid, "study-detail")
         return Response(
             {
                 "study": StudyRow(study).data,
                 "series": SeriesRow(selectors.study_series(study=study), many=True).data,
-                "report": _report(study),
+                "report": report_of(study),
                 "jobs": JobRow(selectors.jobs_of(study=study), many=True).data,
             }
         )
@@ -121,13 +123,13 @@ class StudyDetail(APIView):
 class StudyReport(APIView):
     @extend_schema(responses={200: ReportOut})
     def get(self, request: Request, study_uid: str) -> Response:
-        return Response(_report(_study(request, study_uid, "report")))
+        return Response(report_of(study_for(request, study_uid, "report")))
 
 
 class StudyJobs(APIView):
     @extend_schema(responses={200: JobRow(many=True)})
     def get(self, request: Request, study_uid: str) -> Response:
-        study = _study(request, study_uid, "jobs")
+        study = study_for(request, study_uid, "jobs")
         return Response(JobRow(selectors.jobs_of(study=study), many=True).data)
 
 
@@ -152,7 +154,7 @@ class Reanalyze(APIView):
 
     @extend_schema(request=None, responses={202: ReanalyzeOut})
     def post(self, request: Request, study_uid: str) -> Response:
-        study = _study(request, study_uid, "reanalyze")
+        study = study_for(request, study_uid, "reanalyze")
         requested_at = timezone.now()
         try:
             answer = services.request_reanalysis(

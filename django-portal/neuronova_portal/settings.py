@@ -172,6 +172,11 @@ SPECTACULAR_SETTINGS = {
     # The schema maps every route and parameter: for signed-in users only.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets answer to "state": a job's and a review's.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStateEnum": "clinical.models.JobState",
+        "ReviewStateEnum": "clinical.review.STATES",
+    },
 }
 
 CELERY_BROKER_URL = CONFIG.redis_url

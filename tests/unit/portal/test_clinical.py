@@ -139,6 +139,8 @@ def test_report_body_uses_newest_done_job_and_newest_status() -> None:
         "qc_score": None,
         "needs_review": False,
         "labels": [],
+        "volumes_source": None,
+        "review": None,
     }
 
 
