@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { useAuth } from "./auth";
 import { Layout } from "./components/Layout";
 import { Login } from "./pages/Login";
+import { Patient } from "./pages/Patient";
 import { Patients } from "./pages/Patients";
 import { Study } from "./pages/Study";
 import { Upload } from "./pages/Upload";
@@ -33,6 +34,7 @@ export function App() {
       >
         <Route index element={<Worklist />} />
         <Route path="/patients" element={<Patients />} />
+        <Route path="/patients/:patientId" element={<Patient />} />
         <Route path="/studies/:studyUid" element={<Study />} />
         <Route path="/upload" element={<Upload />} />
         <Route path="*" element={<Navigate to="/" replace />} />

@@ -2,6 +2,7 @@
 // HTTP API"). Auth is the HttpOnly session cookie set by POST /api/auth/login; unsafe methods carry
 // the csrftoken cookie back as X-CSRFToken. A 401 anywhere raises UnauthorizedError so the app can
 // send the user to the login page.
+import { normaliseTrend } from "./trend";
 
 export type AiStatus = "queued" | "running" | "done" | "failed" | "skipped" | "none";
 
@@ -36,8 +37,20 @@ export interface ReportLabel {
   volume_ml: number;
 }
 
+export interface Review {
+  state: "pending_review" | "accepted" | "rejected" | "edited" | string;
+  signed: boolean;
+  reviewer?: string | null;
+  reviewed_at?: string | null;
+  impression?: string | null;
+  reason?: string | null;
+  edited_seg_series_uid?: string | null;
+}
+
 export interface Report {
   status: AiStatus;
+  /** The radiologist's review; absent from a portal without reviews (then: pending). */
+  review?: Review | null;
   model_id: string;
   model_version: string;
   seg_series_uid: string | null;
@@ -232,6 +245,8 @@ export const api = {
     request<Job[] | Page<Job>>(`/api/studies/${enc(studyUid)}/jobs`).then(asList),
   reanalyze: (studyUid: string) =>
     request<Job>(`/api/studies/${enc(studyUid)}/reanalyze`, { method: "POST", body: "{}" }),
+  tumourVolumes: (patientId: string) =>
+    request<unknown>(`/api/patients/${enc(patientId)}/tumour-volumes`).then(normaliseTrend),
   patients: (search?: string, page?: number) =>
     request<Page<Patient> | Patient[]>(`/api/patients${queryString({ search, page })}`).then(
       asPage,

@@ -78,6 +78,28 @@ export const en = {
     none: "No files chosen.",
   },
   error: { generic: "Something went wrong: {{message}}", forbidden: "You do not have access to this." },
+  review: {
+    title: "Radiologist review",
+    state: "Review",
+    states: { pending_review: "Pending review", accepted: "Accepted", rejected: "Rejected", edited: "Edited" },
+    unsigned: "Unsigned",
+    unsignedNote: "Not yet signed by a radiologist: a preliminary AI result.",
+    signedBy: "Signed by {{reviewer}} on {{at}}",
+    impression: "Impression",
+    reason: "Reason",
+  },
+  trend: {
+    title: "Tumour volume over time",
+    open: "Tumour trend",
+    chartTitle: "Total tumour volume and volume per label at each study (mL)",
+    summary:
+      "{{count}} studies: {{first}} mL on {{firstDate}}, {{last}} mL on {{lastDate}}; smallest {{nadir}} mL on {{nadirDate}}.",
+    empty: "No AI volumes for this patient yet.",
+    tableCaption: "Tumour volumes by study, with the change against the previous study and against the nadir",
+    total: "Total",
+    vsPrevious: "Change vs previous",
+    vsNadir: "Change vs nadir",
+  },
   loading: "Loading…",
 };
 
@@ -156,6 +178,28 @@ export const ko: typeof en = {
     none: "선택한 파일이 없습니다.",
   },
   error: { generic: "오류가 발생했습니다: {{message}}", forbidden: "접근 권한이 없습니다." },
+  review: {
+    title: "영상의학과 전문의 검토",
+    state: "검토",
+    states: { pending_review: "검토 대기", accepted: "승인됨", rejected: "반려됨", edited: "수정됨" },
+    unsigned: "미서명",
+    unsignedNote: "아직 영상의학과 전문의가 서명하지 않은 예비 AI 결과입니다.",
+    signedBy: "{{reviewer}} 서명, {{at}}",
+    impression: "판독 소견",
+    reason: "사유",
+  },
+  trend: {
+    title: "종양 부피 추이",
+    open: "종양 추이",
+    chartTitle: "검사별 전체 종양 부피와 레이블별 부피 (mL)",
+    summary:
+      "검사 {{count}}건: {{firstDate}} {{first}} mL, {{lastDate}} {{last}} mL; 최저치 {{nadirDate}} {{nadir}} mL.",
+    empty: "이 환자의 AI 부피 결과가 아직 없습니다.",
+    tableCaption: "검사별 종양 부피와 이전 검사 및 최저치 대비 변화",
+    total: "합계",
+    vsPrevious: "이전 검사 대비",
+    vsNadir: "최저치 대비",
+  },
   loading: "불러오는 중…",
 };
 

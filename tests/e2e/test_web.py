@@ -98,7 +98,12 @@ def test_study_page_shows_the_ai_volumes(
     expect(panel).to_have_attribute("data-lang", "ko")
     expect(panel.get_by_test_id("neuronova-ai-status")).to_have_text("완료")
     expect(panel.get_by_role("columnheader")).to_have_text(["레이블", "부피 (mL)"])
-    expect(panel.get_by_test_id("neuronova-ai-reanalyze")).to_have_text("재분석 요청")
+    # A clinician is offered neither re-analysis nor the review actions (radiologists only);
+    # the unsigned result is marked as such.
+    expect(panel).to_have_attribute("data-role", "clinician")
+    for hidden in ("ai-reanalyze", "review-accept", "review-reject", "review-edit"):
+        expect(panel.get_by_test_id(f"neuronova-{hidden}")).to_have_count(0)
+    expect(panel.get_by_test_id("neuronova-review-unsigned")).to_contain_text("미서명")
     expect(panel.get_by_test_id("neuronova-ai-overlay")).to_have_text("AI 오버레이 표시")
     for label in demo_report["labels"]:
         # ko-KR groups thousands with "," and uses "." for decimals, like Python's "," format.

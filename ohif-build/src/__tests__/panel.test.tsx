@@ -28,7 +28,7 @@ function text(html: string): string {
 
 test("the panel speaks Korean when the portal's choice is ko", () => {
   lang = "ko";
-  const html = renderToStaticMarkup(<AiPanel services={services} commands={commands} />);
+  const html = renderToStaticMarkup(<AiPanel services={services} commands={commands} initialRole="radiologist" />);
   assert.match(html, /data-lang="ko"/);
   assert.match(html, /lang="ko-KR"/);
   const shown = text(html);
@@ -42,7 +42,7 @@ test("the panel speaks Korean when the portal's choice is ko", () => {
 
 test("the panel stays English when the portal's choice is en", () => {
   lang = "en";
-  const shown = text(renderToStaticMarkup(<AiPanel services={services} commands={commands} />));
+  const shown = text(renderToStaticMarkup(<AiPanel services={services} commands={commands} initialRole="radiologist" />));
   for (const word of ["Model", "Status", "No AI", "Show AI overlay", "Request re-analysis"]) {
     assert.ok(shown.includes(word), `${word} missing in ${shown}`);
   }

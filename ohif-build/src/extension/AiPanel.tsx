@@ -1,14 +1,25 @@
 // The NeuroNova AI panel: model, version, job status, per-label volumes with the SEG's colours,
-// show/hide AI overlay and request re-analysis. Polls while a job is queued or running, so it
-// updates when the job finishes. English or Korean, following the portal's language choice.
+// show/hide AI overlay (on every viewport: current and prior side by side), the review (state for
+// everyone; Accept / Reject / Edit and signing for radiologists), the change against the prior
+// study, and re-analysis for the roles the portal lets re-analyse. Polls while a job is queued or
+// running, so it updates when the job finishes. English or Korean, following the portal's choice.
 import React, { useCallback, useEffect, useState } from "react";
 import {
-  findSegDisplaySet, hideOverlay, isOverlayVisible, segmentColors, showOverlay, type Commands, type Services,
+  findSegDisplaySet, hideOverlay, isOverlayVisible, segForSeries, segmentColors, segmentLabels, showOverlay, viewportsOf,
+  type Commands, type DisplaySet, type Services,
 } from "./overlay";
+import { fill, LOCALES, messages, statusLabel } from "./i18n";
 import {
-  currentLanguage, fill, formatVolume, LANG_STORAGE_KEY, LOCALES, messages, statusLabel, type Lang,
-} from "./i18n";
-import { HttpError, portal, studyUidsFromLocation, type Job, type Report, type ReportLabel } from "./portal-api";
+  HttpError, portal, studyUidsFromLocation, type Job, type Report, type ReviewDecision,
+} from "./portal-api";
+import { activateTool, storeEditedSeg, type EditServices, type EditTool, type StoreDeps } from "./edit";
+import { panelActions, type Role } from "./review";
+import { ReviewSection } from "./ReviewSection";
+import { PriorChange } from "./PriorChange";
+import { normaliseTrend, type TrendPoint } from "./trend";
+import { useLanguage, VolumeTable } from "./VolumeTable";
+
+export { useLanguage, VolumeTable };
 
 export const POLL_MS = 4000;
 const ACTIVE = new Set(["queued", "running"]);
@@ -25,67 +36,45 @@ const styles = {
   error: { color: "#ff9a9a" },
 };
 
-function swatch(color: number[] | null | undefined): string {
-  return color && color.length >= 3 ? `rgb(${color.slice(0, 3).join(",")})` : "#888";
-}
-
 function latestJob(jobs: Job[]): Job | undefined {
   return [...jobs].sort((a, b) =>
     (b.event_at ?? b.created_at ?? "").localeCompare(a.event_at ?? a.created_at ?? ""),
   )[0];
 }
 
-/** The portal's language; follows a switch made in another tab of the portal (storage event). */
-export function useLanguage(): Lang {
-  const [lang, setLang] = useState<Lang>(currentLanguage);
-  useEffect(() => {
-    const onStorage = (event: StorageEvent) => {
-      if (event.key === null || event.key === LANG_STORAGE_KEY) setLang(currentLanguage());
-    };
-    window.addEventListener("storage", onStorage);
-    return () => window.removeEventListener("storage", onStorage);
-  }, []);
-  return lang;
-}
-
-/** Per-label volumes with their colours (the report's, else the SEG's once shown). */
-export function VolumeTable({ labels, colors, lang }: { labels: ReportLabel[]; colors: Record<string, number[]>; lang: Lang }) {
-  const t = messages(lang);
-  return (
-    <table style={{ width: "100%", borderCollapse: "collapse" }}>
-      <thead>
-        <tr style={styles.muted}>
-          <th style={{ textAlign: "left" }}>{t.label}</th>
-          <th style={{ textAlign: "right" }}>{t.volume}</th>
-        </tr>
-      </thead>
-      <tbody>
-        {labels.map((label) => (
-          <tr key={label.label} data-testid="neuronova-ai-label" data-label={label.label}>
-            <td>
-              <span style={{ ...styles.swatch, background: swatch(label.color_rgb ?? colors[label.label]) }} />
-              {label.label}
-            </td>
-            <td style={{ textAlign: "right", fontVariantNumeric: "tabular-nums" }} data-testid="neuronova-ai-volume">
-              {formatVolume(label.volume_ml, lang)}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+export interface ExtensionManagerLike {
+  getDataSources: StoreDeps["getDataSources"];
 }
 
 interface Props {
   services: Services;
   commands: Commands;
+  extensionManager?: ExtensionManagerLike;
+  /** Tests render a role without a portal to ask. */
+  initialRole?: Role | null;
+  initialReport?: Report | null;
 }
 
-export function AiPanel({ services, commands }: Props) {
+const DATA_SOURCE = "neuronova";
+
+function patientIdOf(study: unknown): string | null {
+  const body = study as { study?: { patient_id?: string }; patient_id?: string } | null;
+  return body?.study?.patient_id ?? body?.patient_id ?? null;
+}
+
+export function AiPanel({ services, commands, extensionManager, initialRole = null, initialReport = null }: Props) {
   const studyUid = studyUidsFromLocation()[0] ?? "";
   const lang = useLanguage();
   const t = messages(lang);
-  const [report, setReport] = useState<Report | null>(null);
+  const [report, setReport] = useState<Report | null>(initialReport);
+  const [me, setMe] = useState<{ username: string; role: Role } | null>(
+    initialRole ? { username: "", role: initialRole } : null,
+  );
+  const [trend, setTrend] = useState<TrendPoint[]>([]);
+  const [tool, setTool] = useState<EditTool | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [editing, setEditing] = useState<DisplaySet | null>(null);
+  const [segments, setSegments] = useState<{ index: number; label: string }[]>([]);
   const [jobs, setJobs] = useState<Job[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [overlay, setOverlay] = useState<"hidden" | "loading" | "visible">("hidden");
@@ -116,6 +105,18 @@ export function AiPanel({ services, commands }: Props) {
     void load();
   }, [load]);
 
+  // Who is reading (the buttons follow the role) and the patient's volumes over time.
+  useEffect(() => {
+    portal.me().then((who) => setMe(who), () => setMe(null));
+    portal.study(studyUid)
+      .then((study) => {
+        const patientId = patientIdOf(study);
+        return patientId ? portal.tumourVolumes(patientId) : null;
+      })
+      .then((body) => setTrend(body ? normaliseTrend(body) : []))
+      .catch(() => setTrend([])); // no follow-up data is not an error of this study
+  }, [studyUid, report?.review?.state, report?.review?.reviewed_at]);
+
   const job = latestJob(jobs);
   const status = job?.state ?? report?.status ?? "none";
   const active = ACTIVE.has(status);
@@ -125,21 +126,41 @@ export function AiPanel({ services, commands }: Props) {
     return () => window.clearInterval(timer);
   }, [active, load]);
 
+  const reportSeg = () =>
+    findSegDisplaySet(
+      services.displaySetService.getActiveDisplaySets(),
+      report?.review?.edited_seg_series_uid ?? report?.seg_series_uid ?? null,
+    ) ?? findSegDisplaySet(services.displaySetService.getActiveDisplaySets(), report?.seg_series_uid ?? null);
+
+  /** The report's SEG on the active viewport; in a side-by-side layout each other viewport gets
+   *  the newest SEG drawn on the series it shows (the prior study's own result). */
+  function overlayTargets(seg: DisplaySet): { viewportId: string; seg: DisplaySet }[] {
+    const activeId = services.viewportGridService.getActiveViewportId();
+    const all = services.displaySetService.getActiveDisplaySets();
+    const others = viewportsOf(services)
+      .filter((viewport) => viewport.viewportId !== activeId)
+      .map((viewport) => ({ viewportId: viewport.viewportId, seg: viewport.displaySetUIDs.map((uid) => segForSeries(all, uid)).find(Boolean) }))
+      .filter((target): target is { viewportId: string; seg: DisplaySet } => !!target.seg && target.seg !== seg);
+    return [{ viewportId: activeId, seg }, ...others];
+  }
+
   async function toggleOverlay() {
-    const seg = findSegDisplaySet(services.displaySetService.getActiveDisplaySets(), report?.seg_series_uid ?? null);
+    const seg = reportSeg();
     if (!seg) {
       setMessage(t.segNotLoaded);
       return;
     }
     setMessage(null);
+    const targets = overlayTargets(seg);
     if (overlay === "visible" || isOverlayVisible(services, seg.displaySetInstanceUID)) {
-      hideOverlay(services, seg);
+      for (const target of targets) hideOverlay(services, target.seg, target.viewportId);
       setOverlay("hidden");
       return;
     }
     setOverlay("loading");
     try {
       const shown = await showOverlay(services, commands, seg);
+      for (const target of targets.slice(1)) await showOverlay(services, commands, target.seg, target.viewportId);
       setOverlay(shown ? "visible" : "hidden");
       // The report may carry no colours; then key the labels with the viewer's own.
       if (shown) setColors(segmentColors(services, seg.displaySetInstanceUID));
@@ -148,6 +169,69 @@ export function AiPanel({ services, commands }: Props) {
       setMessage(fill(t.overlayFailed, { message: (err as Error).message }));
     }
   }
+
+  const editServices = services as EditServices;
+
+  async function startEdit(): Promise<boolean> {
+    const seg = reportSeg();
+    if (!seg) {
+      setMessage(t.segNotLoaded);
+      return false;
+    }
+    if (!isOverlayVisible(services, seg.displaySetInstanceUID)) await toggleOverlay();
+    if (!isOverlayVisible(services, seg.displaySetInstanceUID)) return false;
+    const viewportId = services.viewportGridService.getActiveViewportId();
+    services.segmentationService.setActiveSegmentation?.(viewportId, seg.displaySetInstanceUID);
+    services.segmentationService.setActiveSegment?.(seg.displaySetInstanceUID, 1);
+    setEditing(seg);
+    setSegments(segmentLabels(services, seg.displaySetInstanceUID));
+    chooseTool("brush");
+    return true;
+  }
+
+  function chooseTool(next: EditTool | null) {
+    activateTool(editServices, next);
+    setTool(next);
+  }
+
+  function endEdit() {
+    chooseTool(null);
+    setEditing(null);
+  }
+
+  async function sign(decision: ReviewDecision, impression: string, reason: string): Promise<boolean> {
+    setBusy(true);
+    setMessage(null);
+    try {
+      let editedSeries: string | undefined;
+      if (decision === "edited") {
+        if (!editing || !extensionManager) throw new Error(t.segNotLoaded);
+        try {
+          editedSeries = await storeEditedSeg(
+            { services: editServices, runCommand: commands.runCommand.bind(commands), getDataSources: extensionManager.getDataSources.bind(extensionManager), dataSourceName: DATA_SOURCE },
+            editing,
+            me?.username ?? "",
+          );
+        } catch (err) {
+          setMessage(fill(t.saveFailed, { message: (err as Error).message }));
+          return false;
+        }
+      }
+      await portal.review(studyUid, {
+        decision, impression, ...(reason ? { reason } : {}), ...(editedSeries ? { seg_series_uid: editedSeries } : {}),
+      });
+      setMessage(t.signed);
+      await load();
+      return true;
+    } catch (err) {
+      setMessage(fill(t.signFailed, { message: (err as Error).message }));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const actions = panelActions(me?.role ?? null, status, report);
 
   async function reanalyze() {
     try {
@@ -160,7 +244,14 @@ export function AiPanel({ services, commands }: Props) {
   }
 
   return (
-    <div style={styles.panel} data-testid="neuronova-ai-panel" data-status={status} data-lang={lang} lang={LOCALES[lang]}>
+    <div
+      style={styles.panel}
+      data-testid="neuronova-ai-panel"
+      data-status={status}
+      data-role={me?.role ?? ""}
+      data-lang={lang}
+      lang={LOCALES[lang]}
+    >
       <div style={{ fontWeight: 600, fontSize: "14px" }}>{t.title}</div>
       {error && <div style={styles.error} role="alert">{error}</div>}
       <div style={styles.row}>
@@ -182,6 +273,20 @@ export function AiPanel({ services, commands }: Props) {
         </div>
       )}
       {report && report.labels.length > 0 && <VolumeTable labels={report.labels} colors={colors} lang={lang} />}
+      <ReviewSection
+        lang={lang}
+        report={report}
+        canReview={actions.review}
+        busy={busy}
+        tool={tool}
+        segments={segments}
+        onEditStart={startEdit}
+        onEditEnd={endEdit}
+        onTool={chooseTool}
+        onSegment={(index) => editing && services.segmentationService.setActiveSegment?.(editing.displaySetInstanceUID, index)}
+        onSign={sign}
+      />
+      <PriorChange lang={lang} points={trend} studyUid={studyUid} />
       <button
         type="button"
         style={styles.button}
@@ -192,15 +297,17 @@ export function AiPanel({ services, commands }: Props) {
       >
         {overlay === "visible" ? t.hideOverlay : overlay === "loading" ? t.loadingOverlay : t.showOverlay}
       </button>
-      <button
-        type="button"
-        style={styles.button}
-        data-testid="neuronova-ai-reanalyze"
-        disabled={active}
-        onClick={() => void reanalyze()}
-      >
-        {t.reanalyze}
-      </button>
+      {actions.reanalyze && (
+        <button
+          type="button"
+          style={styles.button}
+          data-testid="neuronova-ai-reanalyze"
+          disabled={active}
+          onClick={() => void reanalyze()}
+        >
+          {t.reanalyze}
+        </button>
+      )}
       {message && <div style={styles.muted} data-testid="neuronova-ai-message">{message}</div>}
     </div>
   );

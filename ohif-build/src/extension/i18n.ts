@@ -3,7 +3,7 @@
 // is served from the same origin, so it reads the same key; with no choice yet it follows the
 // browser, like the portal's first visit. OHIF's own chrome stays in OHIF's language: @ohif/i18n
 // 3.13 ships no Korean locale.
-import type { JobState } from "./portal-api";
+import type { JobState, ReviewState } from "./portal-api";
 
 export const LANGUAGES = ["en", "ko"] as const;
 export type Lang = (typeof LANGUAGES)[number];
@@ -37,6 +37,40 @@ export const en = {
   quality: "Quality",
   needsReview: "Needs review",
   qcPassed: "Passed",
+  review: "Review",
+  reviewStates: {
+    pending_review: "Pending review",
+    accepted: "Accepted",
+    rejected: "Rejected",
+    edited: "Edited",
+  } as Record<ReviewState, string>,
+  unsigned: "Unsigned",
+  signedBy: "Signed by {reviewer}, {at}",
+  accept: "Accept",
+  reject: "Reject",
+  edit: "Edit",
+  impression: "Impression",
+  reason: "Reason for rejection",
+  sign: "Sign",
+  saveAndSign: "Save edit and sign",
+  cancel: "Cancel",
+  saving: "Saving…",
+  signed: "Signed.",
+  signFailed: "Could not sign: {message}",
+  saveFailed: "Could not save the edited segmentation: {message}",
+  impressionRequired: "Write an impression before signing.",
+  reasonRequired: "Give a reason for rejecting the result.",
+  tools: "Segmentation tools",
+  brush: "Brush",
+  eraser: "Eraser",
+  threshold: "Threshold brush",
+  segment: "Segment",
+  editHint: "Paint on the image with the chosen tool, then save.",
+  priorChange: "Change vs prior ({date})",
+  nadirChange: "Change vs nadir",
+  noPrior: "No prior study",
+  comparePrior: "Compare with prior",
+  total: "Total",
 };
 
 export type Messages = typeof en;
@@ -69,6 +103,40 @@ export const ko: Messages = {
   quality: "품질",
   needsReview: "검토 필요",
   qcPassed: "통과",
+  review: "판독 검토",
+  reviewStates: {
+    pending_review: "검토 대기",
+    accepted: "승인됨",
+    rejected: "반려됨",
+    edited: "수정됨",
+  },
+  unsigned: "미서명",
+  signedBy: "{reviewer} 서명, {at}",
+  accept: "승인",
+  reject: "반려",
+  edit: "수정",
+  impression: "판독 소견",
+  reason: "반려 사유",
+  sign: "서명",
+  saveAndSign: "수정 저장 후 서명",
+  cancel: "취소",
+  saving: "저장 중…",
+  signed: "서명되었습니다.",
+  signFailed: "서명할 수 없습니다: {message}",
+  saveFailed: "수정한 분할을 저장할 수 없습니다: {message}",
+  impressionRequired: "서명하기 전에 판독 소견을 입력하세요.",
+  reasonRequired: "결과를 반려하는 사유를 입력하세요.",
+  tools: "분할 도구",
+  brush: "브러시",
+  eraser: "지우개",
+  threshold: "임계값 브러시",
+  segment: "분할 영역",
+  editHint: "선택한 도구로 영상 위에 칠한 다음 저장하세요.",
+  priorChange: "이전 검사 대비 변화 ({date})",
+  nadirChange: "최저치 대비 변화",
+  noPrior: "이전 검사 없음",
+  comparePrior: "이전 검사와 비교",
+  total: "합계",
 };
 
 const CATALOGUE: Record<Lang, Messages> = { en, ko };

@@ -3,8 +3,9 @@
 // app-config.js; React is the host's (see host-react.ts).
 import React from "react";
 import { checkAccess, refreshSession, showAccessError, startSessionKeepAlive } from "./access";
-import { AiPanel } from "./AiPanel";
+import { AiPanel, type ExtensionManagerLike } from "./AiPanel";
 import { currentLanguage, messages } from "./i18n";
+import { compareProtocol, COMPARE_PROTOCOL_ID, registerSequenceAttribute } from "./compare";
 import type { Commands, Services } from "./overlay";
 
 export const EXTENSION_ID = "neuronova";
@@ -12,12 +13,17 @@ export const EXTENSION_ID = "neuronova";
 interface ExtensionParams {
   servicesManager: { services: Services };
   commandsManager: Commands;
+  extensionManager?: ExtensionManagerLike;
 }
+
+type HangingProtocolService = Parameters<typeof registerSequenceAttribute>[0];
 
 const extension = {
   id: EXTENSION_ID,
   version: "1.0.0",
-  preRegistration() {
+  preRegistration({ servicesManager }: ExtensionParams) {
+    const services = servicesManager.services as Services & { hangingProtocolService?: HangingProtocolService };
+    registerSequenceAttribute(services.hangingProtocolService);
     (window as { __neuronovaAccessDenied?: () => void }).__neuronovaAccessDenied = () =>
       showAccessError(messages(currentLanguage()).accessDenied);
     // app-config.js's httpErrorHandler calls this on a 401: rotate the session if the refresh
@@ -32,8 +38,13 @@ const extension = {
     startSessionKeepAlive();
     void checkAccess().catch((error: unknown) => console.error("NeuroNova access check failed", error));
   },
-  getPanelModule({ servicesManager, commandsManager }: ExtensionParams) {
-    const Panel = () => <AiPanel services={servicesManager.services} commands={commandsManager} />;
+  getHangingProtocolModule() {
+    return [{ name: COMPARE_PROTOCOL_ID, protocol: compareProtocol }];
+  },
+  getPanelModule({ servicesManager, commandsManager, extensionManager }: ExtensionParams) {
+    const Panel = () => (
+      <AiPanel services={servicesManager.services} commands={commandsManager} extensionManager={extensionManager} />
+    );
     return [
       {
         name: "ai",

@@ -19,6 +19,7 @@ export interface Services {
   viewportGridService: {
     getActiveViewportId: () => string;
     getDisplaySetsUIDsForViewport?: (viewportId: string) => string[];
+    getState?: () => { viewports?: Map<string, { displaySetInstanceUIDs?: string[] }> };
   };
   segmentationService: {
     getSegmentationRepresentations: (viewportId: string, specifier?: { segmentationId?: string }) => { visible?: boolean }[];
@@ -26,6 +27,8 @@ export interface Services {
     removeRepresentationsFromViewport: (viewportId: string, specifier: { segmentationId: string }) => void;
     getSegmentation?: (segmentationId: string) => { segments?: Record<string, { label?: string } | null> } | undefined;
     getSegmentColor?: (viewportId: string, segmentationId: string, segmentIndex: number) => number[] | undefined;
+    setActiveSegmentation?: (viewportId: string, segmentationId: string) => void;
+    setActiveSegment?: (segmentationId: string, segmentIndex: number) => void;
   };
   userAuthenticationService?: { getAuthorizationHeader?: () => Record<string, string> | undefined };
 }
@@ -43,8 +46,9 @@ export function findSegDisplaySet(displaySets: DisplaySet[], segSeriesUid: strin
   )[0];
 }
 
-export function isOverlayVisible(services: Services, segmentationId: string): boolean {
-  const viewportId = services.viewportGridService.getActiveViewportId();
+export function isOverlayVisible(
+  services: Services, segmentationId: string, viewportId = services.viewportGridService.getActiveViewportId(),
+): boolean {
   return services.segmentationService
     .getSegmentationRepresentations(viewportId, { segmentationId })
     .some((representation) => representation.visible !== false);
@@ -58,23 +62,42 @@ async function settle(check: () => boolean, tries = 40): Promise<boolean> {
   return check();
 }
 
-export async function showOverlay(services: Services, commands: Commands, seg: DisplaySet): Promise<boolean> {
-  const viewportId = services.viewportGridService.getActiveViewportId();
+export async function showOverlay(
+  services: Services, commands: Commands, seg: DisplaySet, viewportId = services.viewportGridService.getActiveViewportId(),
+): Promise<boolean> {
   const segmentationId = seg.displaySetInstanceUID;
+  const visible = () => isOverlayVisible(services, segmentationId, viewportId);
   await commands.runCommand("hydrateSecondaryDisplaySet", { displaySet: seg, viewportId });
-  if (await settle(() => isOverlayVisible(services, segmentationId))) return true;
+  if (await settle(visible)) return true;
   const headers = services.userAuthenticationService?.getAuthorizationHeader?.() ?? {};
   await seg.load?.({ headers });
-  const activeViewportId = services.viewportGridService.getActiveViewportId();
-  await services.segmentationService.addSegmentationRepresentation(activeViewportId, { segmentationId });
-  return settle(() => isOverlayVisible(services, segmentationId));
+  await services.segmentationService.addSegmentationRepresentation(viewportId, { segmentationId });
+  return settle(visible);
 }
 
-export function hideOverlay(services: Services, seg: DisplaySet): void {
-  const viewportId = services.viewportGridService.getActiveViewportId();
+export function hideOverlay(services: Services, seg: DisplaySet, viewportId = services.viewportGridService.getActiveViewportId()): void {
   services.segmentationService.removeRepresentationsFromViewport(viewportId, {
     segmentationId: seg.displaySetInstanceUID,
   });
+}
+
+/** Each viewport and the display sets it shows (one entry: the active viewport, if the grid
+ *  cannot say). */
+export function viewportsOf(services: Services): { viewportId: string; displaySetUIDs: string[] }[] {
+  const grid = services.viewportGridService;
+  const viewports = grid.getState?.().viewports;
+  if (!viewports || viewports.size === 0) {
+    const viewportId = grid.getActiveViewportId();
+    return [{ viewportId, displaySetUIDs: grid.getDisplaySetsUIDsForViewport?.(viewportId) ?? [] }];
+  }
+  return [...viewports.entries()].map(([viewportId, viewport]) => ({
+    viewportId, displaySetUIDs: viewport.displaySetInstanceUIDs ?? [],
+  }));
+}
+
+/** The newest SEG drawn on `displaySetUID` (current vs prior: each side's own segmentation). */
+export function segForSeries(displaySets: DisplaySet[], displaySetUID: string): DisplaySet | undefined {
+  return findSegDisplaySet(displaySets.filter((ds) => ds.referencedDisplaySetInstanceUID === displaySetUID), null);
 }
 
 /** The colours the viewer paints each segment with, by segment label (to key the AI panel). */
@@ -88,4 +111,13 @@ export function segmentColors(services: Services, segmentationId: string): Recor
     if (segment?.label && color) colors[segment.label] = color.slice(0, 3);
   }
   return colors;
+}
+
+/** The segments of a loaded segmentation, by segment number (the brush paints the active one). */
+export function segmentLabels(services: Services, segmentationId: string): { index: number; label: string }[] {
+  const segments = services.segmentationService.getSegmentation?.call(services.segmentationService, segmentationId)?.segments ?? {};
+  return Object.entries(segments)
+    .filter(([, segment]) => !!segment)
+    .map(([index, segment]) => ({ index: Number(index), label: segment?.label ?? `#${index}` }))
+    .sort((a, b) => a.index - b.index);
 }

@@ -9,12 +9,34 @@ export interface ReportLabel {
   volume_ml: number;
 }
 
+export type ReviewState = "pending_review" | "accepted" | "rejected" | "edited";
+export type ReviewDecision = "accepted" | "rejected" | "edited";
+
+/** The radiologist's review of an AI result (absent on a portal that has none yet). */
+export interface Review {
+  state: ReviewState;
+  signed: boolean;
+  reviewer?: string | null;
+  reviewed_at?: string | null;
+  impression?: string | null;
+  reason?: string | null;
+  edited_seg_series_uid?: string | null;
+}
+
 export interface Report {
   status: JobState | "none";
   model_id: string;
   model_version: string;
   seg_series_uid: string | null;
   labels: ReportLabel[];
+  /** The AI SEG's volumes unless an edited SEG was signed; then the server recomputes them from it. */
+  review?: Review | null;
+}
+
+export interface ReviewBody {
+  decision: ReviewDecision;
+  impression: string;
+  reason?: string;
 }
 
 export interface Job {
@@ -42,7 +64,7 @@ function csrfToken(): string | null {
   return match ? decodeURIComponent(match[1]) : null;
 }
 
-export async function call<T>(path: string, method = "GET"): Promise<T> {
+export async function call<T>(path: string, method = "GET", body: unknown = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   const token = csrfToken();
   if (method !== "GET" && token) headers["X-CSRFToken"] = token;
@@ -51,7 +73,7 @@ export async function call<T>(path: string, method = "GET"): Promise<T> {
     method,
     headers,
     credentials: "same-origin",
-    body: method === "GET" ? undefined : "{}",
+    body: method === "GET" ? undefined : JSON.stringify(body),
   });
   if (!response.ok) throw new HttpError(response.status, `${method} ${path}: HTTP ${response.status}`);
   const text = await response.text();
@@ -69,7 +91,15 @@ export const portal = {
       Array.isArray(value) ? value : (value?.results ?? []),
     ),
   reanalyze: (studyUid: string) => call<Job>(`/api/studies/${enc(studyUid)}/reanalyze`, "POST"),
+  review: (studyUid: string, body: ReviewBody) => call<unknown>(`/api/studies/${enc(studyUid)}/review`, "POST", body),
+  tumourVolumes: (patientId: string) => call<unknown>(`/api/patients/${enc(patientId)}/tumour-volumes`),
 };
+
+/** The CSRF header for a POST the viewer sends itself (STOW of an edited SEG). */
+export function csrfHeaders(): Record<string, string> {
+  const token = csrfToken();
+  return token ? { "X-CSRFToken": token } : {};
+}
 
 export function studyUidsFromLocation(search: string = window.location.search): string[] {
   const params = new URLSearchParams(search);

@@ -121,6 +121,28 @@ describe("portal pages", () => {
     );
   });
 
+  it("marks an unsigned AI result, and names the radiologist who signed one", async () => {
+    backend();
+    const view = renderAt(`/studies/${STUDY.study_uid}`, <Route path="/*" element={<App />} />);
+    const review = await screen.findByTestId("review");
+    expect(review).toHaveAttribute("data-state", "pending_review");
+    expect(within(review).getByTestId("review-unsigned")).toHaveTextContent("Unsigned");
+    expect(screen.getByTestId("patient-trend")).toHaveAttribute("href", "/patients/P001");
+    view.unmount();
+    const signed = {
+      ...REPORT,
+      review: { state: "edited", signed: true, reviewer: "radiologist", reviewed_at: "2026-12-03T10:00:00Z", impression: "Margin extended." },
+    };
+    backend({ [`GET /api/studies/${STUDY.study_uid}`]: { status: 200, body: { study: STUDY, series: [], report: signed, jobs: [] } } });
+    renderAt(`/studies/${STUDY.study_uid}`, <Route path="/*" element={<App />} />);
+    const done = await screen.findByTestId("review");
+    expect(done).toHaveAttribute("data-signed", "true");
+    expect(within(done).getByText("Edited")).toBeInTheDocument();
+    expect(within(done).queryByTestId("review-unsigned")).not.toBeInTheDocument();
+    expect(within(done).getByTestId("review-signer")).toHaveTextContent(/^Signed by radiologist on /);
+    expect(within(done).getByTestId("review-impression")).toHaveTextContent("Impression: Margin extended.");
+  });
+
   it("requests re-analysis with the CSRF header and shows the queued job", async () => {
     document.cookie = "csrftoken=csrf-1";
     const calls = backend({

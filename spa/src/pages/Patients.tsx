@@ -25,6 +25,7 @@ export function Patients() {
                 <th>{t("patients.birthDate")}</th>
                 <th>{t("patients.sex")}</th>
                 <th>{t("patients.studies")}</th>
+                <th>{t("trend.title")}</th>
               </tr>
             </thead>
             <tbody>
@@ -39,6 +40,11 @@ export function Patients() {
                   <td>{formatDate(patient.birth_date, lang)}</td>
                   <td>{patient.sex}</td>
                   <td>{patient.study_count ?? ""}</td>
+                  <td>
+                    <Link to={`/patients/${encodeURIComponent(patient.patient_id)}`} data-testid="patient-trend">
+                      {t("trend.open")}
+                    </Link>
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -11,10 +11,47 @@ import { useLoad } from "../useLoad";
 const ACTIVE = new Set(["queued", "running"]);
 export const POLL_MS = 5000;
 
+function ReviewView({ report }: { report: Report }) {
+  const { t, i18n } = useTranslation();
+  if (report.status !== "done") return null;
+  const review = report.review ?? { state: "pending_review", signed: false };
+  return (
+    <div className="review" data-testid="review" data-state={review.state} data-signed={review.signed ? "true" : "false"}>
+      <p>
+        {t("review.state")}: <strong>{t(`review.states.${review.state}`, { defaultValue: review.state })}</strong>
+        {!review.signed && (
+          <strong className="unsigned" data-testid="review-unsigned">
+            {" "}
+            · {t("review.unsigned")}
+          </strong>
+        )}
+      </p>
+      {review.signed ? (
+        <p className="muted" data-testid="review-signer">
+          {t("review.signedBy", { reviewer: review.reviewer ?? "?", at: formatDate(review.reviewed_at ?? "", i18n.language) })}
+        </p>
+      ) : (
+        <p className="muted">{t("review.unsignedNote")}</p>
+      )}
+      {review.impression && (
+        <p data-testid="review-impression">
+          {t("review.impression")}: {review.impression}
+        </p>
+      )}
+      {review.reason && (
+        <p>
+          {t("review.reason")}: {review.reason}
+        </p>
+      )}
+    </div>
+  );
+}
+
 function ReportView({ report }: { report: Report }) {
   const { t, i18n } = useTranslation();
   return (
     <div className="report" data-testid="ai-report">
+      <ReviewView report={report} />
       <p>
         {t("study.model")}: <strong>{report.model_id}</strong> {report.model_version}{" "}
         <StatusBadge status={report.status} />
@@ -148,6 +185,9 @@ export function Study() {
         <a className="button primary" href={viewerUrl(data.study_uid)} data-testid="open-viewer">
           {t("study.openViewer")}
         </a>
+        <Link className="button" to={`/patients/${encodeURIComponent(data.patient_id)}`} data-testid="patient-trend">
+          {t("trend.open")}
+        </Link>
         {mayReanalyze && (
           <button type="button" onClick={() => void reanalyze()} disabled={active}>
             {t("study.reanalyze")}

@@ -1,0 +1,85 @@
+// The patient's tumour volumes over time (GET /api/patients/{id}/tumour-volumes), read for the
+// panel's "change against the prior study" line and the compare-with-prior link. Pure: values in,
+// values out. The server computes every change; the viewer only picks the row it needs.
+import type { ReviewState } from "./portal-api";
+
+export interface Change {
+  ml: number;
+  pct: number | null;
+}
+
+export interface TrendPoint {
+  study_uid: string;
+  study_date: string;
+  review_state: ReviewState | string | null;
+  total_ml: number | null;
+  volumes_ml: Record<string, number>;
+  change_previous: Change | null;
+  change_nadir: Change | null;
+}
+
+type Raw = Record<string, unknown>;
+
+const num = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) ? value : null);
+
+function change(row: Raw, name: "previous" | "nadir"): Change | null {
+  const nested = (row[`change_vs_${name}`] ?? row[`change_from_${name}`] ?? row[`vs_${name}`]) as Raw | null | undefined;
+  if (nested && typeof nested === "object") {
+    const ml = num(nested.ml ?? nested.delta_ml ?? nested.change_ml);
+    return ml === null ? null : { ml, pct: num(nested.pct ?? nested.percent ?? nested.change_pct) };
+  }
+  const ml = num(row[`change_vs_${name}_ml`] ?? row[`${name}_change_ml`]);
+  return ml === null ? null : { ml, pct: num(row[`change_vs_${name}_pct`] ?? row[`${name}_change_pct`]) };
+}
+
+function volumes(row: Raw): Record<string, number> {
+  const out: Record<string, number> = {};
+  const byLabel = row.volumes_ml;
+  if (byLabel && typeof byLabel === "object" && !Array.isArray(byLabel)) {
+    for (const [label, ml] of Object.entries(byLabel as Raw)) if (num(ml) !== null) out[label] = ml as number;
+  }
+  const labels = Array.isArray(row.labels) ? (row.labels as Raw[]) : [];
+  for (const entry of labels) {
+    const ml = num(entry.volume_ml);
+    if (typeof entry.label === "string" && ml !== null) out[entry.label] = ml;
+  }
+  return out;
+}
+
+/** The API's rows in date order (`studies` or `results`), tolerant of absent fields. */
+export function normaliseTrend(body: unknown): TrendPoint[] {
+  const raw = body as Raw | Raw[] | null;
+  const rows = Array.isArray(raw) ? raw : ((raw?.studies ?? raw?.results ?? []) as Raw[]);
+  const points = rows.map((row): TrendPoint => {
+    const perLabel = volumes(row);
+    const review = row.review as Raw | undefined;
+    const total = num(row.total_ml);
+    return {
+      study_uid: String(row.study_uid ?? ""),
+      study_date: String(row.study_date ?? ""),
+      review_state: (row.review_state ?? review?.state ?? null) as string | null,
+      total_ml: total ?? (Object.keys(perLabel).length ? Object.values(perLabel).reduce((a, b) => a + b, 0) : null),
+      volumes_ml: perLabel,
+      change_previous: change(row, "previous"),
+      change_nadir: change(row, "nadir"),
+    };
+  });
+  return points.sort((a, b) => a.study_date.localeCompare(b.study_date));
+}
+
+/** This study's row and the one before it (the prior), if the patient has one. */
+export function priorOf(points: TrendPoint[], studyUid: string): { current: TrendPoint; prior: TrendPoint } | null {
+  const index = points.findIndex((point) => point.study_uid === studyUid);
+  if (index <= 0) return null;
+  return { current: points[index], prior: points[index - 1] };
+}
+
+/** "+1.25 mL (+12.5 %)": a signed change with the locale's number format. */
+export function formatChange(value: Change, locale: string): string {
+  const ml = new Intl.NumberFormat(locale, {
+    minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: "exceptZero",
+  }).format(value.ml);
+  if (value.pct === null) return `${ml} mL`;
+  const pct = new Intl.NumberFormat(locale, { maximumFractionDigits: 1, signDisplay: "exceptZero" }).format(value.pct);
+  return `${ml} mL (${pct} %)`;
+}
