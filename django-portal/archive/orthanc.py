@@ -24,6 +24,7 @@ class Orthanc(Protocol):
     def studies_with_uid(self, study_uid: str) -> list[tuple[str, str]]: ...
     def series_instances(self, orthanc_series_id: str) -> list[str]: ...
     def study_instances(self, orthanc_study_id: str) -> list[dict[str, Any]]: ...
+    def series_metadata(self, study_uid: str, series_uid: str, public_root: str) -> bytes: ...
     def transfer_syntax(self, orthanc_instance_id: str) -> str: ...
     def instance_file(self, orthanc_instance_id: str) -> bytes: ...
     def store(self, dicom: IO[bytes]) -> tuple[int, dict[str, Any]]: ...
@@ -81,6 +82,31 @@ class OrthancClient:
         """Orthanc ids of the series' instances, in Orthanc's order (OrthancNotFound if none)."""
         answer = self._json("GET", f"/series/{orthanc_series_id}")
         return [str(i) for i in answer.get("Instances", [])]
+
+    def series_metadata(self, study_uid: str, series_uid: str, public_root: str) -> bytes:
+        """Orthanc's DICOMweb series metadata (DICOM JSON), its URLs under ``public_root``
+        (``scheme://host/api/pacs``), as nginx's internal locations make Orthanc write them.
+
+        Orthanc's DICOMweb keeps this answer per series (attachment 4301, written when the
+        series becomes stable and checked against the series' instances on every call), so
+        this reads every file only for a series that changed since.
+        """
+        scheme, _, host = public_root.partition("://")
+        headers = {
+            "Accept": "application/dicom+json",
+            "X-Forwarded-Host": host,
+            "X-Forwarded-Proto": scheme,
+        }
+        path = f"/dicom-web/studies/{study_uid}/series/{series_uid}/metadata"
+        try:
+            response = self._http.get(path, headers=headers, timeout=120.0)
+        except httpx.HTTPError as exc:
+            raise OrthancError(f"series metadata: {exc}") from exc
+        if response.status_code == 404:
+            raise OrthancNotFound(f"series metadata {series_uid}: HTTP 404")
+        if response.status_code >= 400:
+            raise OrthancError(f"series metadata {series_uid}: HTTP {response.status_code}")
+        return response.content
 
     def study_instances(self, orthanc_study_id: str) -> list[dict[str, Any]]:
         """The study's instances: ``ID``, ``ParentSeries``, ``MainDicomTags`` (SOPInstanceUID)."""

@@ -49,6 +49,7 @@ class PortalConfig:
     refresh_rate: str
     upload_max_bytes: int
     decision_cache_seconds: float
+    metadata_cache_seconds: float  # series metadata kept in the shared cache (0: not cached)
     revocation_recheck_seconds: float
     qido_max_results: (
         int  # rows a clinician's QIDO answers at most (PS3.18 8.3.4.4 Warning past it)
@@ -98,6 +99,7 @@ def load(environ_map: dict[str, str] | None = None) -> PortalConfig:
         refresh_rate=get("PORTAL_REFRESH_RATE", "600/min"),
         upload_max_bytes=env.int("PORTAL_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024),
         decision_cache_seconds=env.float("PORTAL_DECISION_CACHE_SECONDS", default=5.0),
+        metadata_cache_seconds=env.float("PORTAL_METADATA_CACHE_SECONDS", default=6 * 3600.0),
         revocation_recheck_seconds=env.float("PORTAL_REVOCATION_RECHECK_SECONDS", default=1.0),
         qido_max_results=max(1, env.int("PORTAL_QIDO_MAX_RESULTS", default=1000)),
         secure_cookies=env.bool("PORTAL_SECURE_COOKIES", default=neuronova_env == "production"),

@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_http_methods
 
-from pacs import accel, compose, gateway, lookup, media, paths, search, wado_uri
+from pacs import accel, compose, gateway, lookup, media, metadata, paths, search, wado_uri
 from pacs.query import Pair, QueryRefused
 from pacs.refusal import Refused
 
@@ -117,6 +117,16 @@ def _in_study(
         return accel.thumbnail(lookup.representative_instance(ref, target), size)
     if target.tail in _SEARCH_TAILS and not target.sop_uid:
         return search.in_study(ref, target, pairs)  # QIDO inside the owner's study
+    if (
+        target.tail == "metadata"
+        and target.series_uid
+        and not target.sop_uid
+        and metadata.cacheable(request, pairs)
+    ):
+        shared = _shared(ref, target)
+        return metadata.series(
+            request, ref, target.series_uid, shared=shared, bulk_root=DICOMWEB_ROOT
+        )
     if target.tail in ("", "metadata") and _shared(ref, target):
         return _composed(ref, target)
     return accel.accel(

@@ -80,6 +80,7 @@ class FakeOrthanc:
         self.series: dict[str, list[dict[str, Any]]] = {}
         self.dialect = Dialect.VERBATIM  # Debian 12's Orthanc 1.10.1 does not decode queries
         self.dialect_probes = 0
+        self.metadata_reads: list[str] = []  # series UIDs whose DICOMweb metadata was asked
 
     def add(
         self,
@@ -146,6 +147,21 @@ class FakeOrthanc:
             for k, i in self._of_study(orthanc_study_id)
         ]
 
+    def series_metadata(self, study_uid: str, series_uid: str, public_root: str) -> bytes:
+        """As Orthanc's DICOMweb: found by UIDs, so 404 when two patients' studies share them;
+        BulkDataURIs under the public root nginx would pass on."""
+        from pacs import compose  # noqa: PLC0415 - only after configure_django()
+
+        self.metadata_reads.append(series_uid)
+        found = {
+            k: i
+            for k, i in self.files.items()
+            if (i.study_uid, i.series_uid) == (study_uid, series_uid)
+        }
+        if not found or len({i.patient_id for i in found.values()}) > 1:
+            raise OrthancNotFound(f"series metadata {series_uid}: HTTP 404")
+        return compose.metadata(self, sorted(found), f"{public_root}/dicom-web")
+
     def transfer_syntax(self, orthanc_instance_id: str) -> str:
         if orthanc_instance_id not in self.files:
             raise OrthancNotFound(f"GET /instances/{orthanc_instance_id}/header: HTTP 404")
@@ -203,11 +219,13 @@ class FakeOrthanc:
 @pytest.fixture
 def fake_orthanc(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOrthanc]:
     from archive import client  # noqa: PLC0415 - only after configure_django()
+    from django.core.cache import cache  # noqa: PLC0415
     from pacs import gateway  # noqa: PLC0415
 
     fake = FakeOrthanc()
     monkeypatch.setattr(client, "orthanc", lambda: fake)
     gateway.clear_caches()
+    cache.clear()  # the shared cache (series metadata among it) starts empty for each test
     yield fake
     gateway.clear_caches()
 
