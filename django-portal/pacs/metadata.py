@@ -39,8 +39,8 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
 from pacs import compose
-from pacs.refusal import Refused
 from pacs.query import Pair
+from pacs.refusal import Refused
 
 DICOM_JSON = "application/dicom+json"
 KEY_PREFIX = "nn-series-metadata:v1"
