@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils.timezone import now
 
 from clinical import review as rules
+from clinical import updates
 from clinical.models import AIJob, EditedSegmentation, Review, Study
 from clinical.selectors import latest_edited_seg
 
@@ -64,7 +65,7 @@ def sign(
         username=reviewer,
     )
     study_uid = job.study.study_uid
-    transaction.on_commit(lambda: _notify_fhir(study_uid))
+    transaction.on_commit(lambda: updates.study_updated(study_uid))
     return review
 
 
@@ -95,9 +96,3 @@ def record_edited_seg(
         },
     )
     return seg
-
-
-def _notify_fhir(study_uid: str) -> None:
-    from fhir_sync import hooks  # noqa: PLC0415 - another team's app, loaded lazily
-
-    hooks.on_study_updated(study_uid=study_uid)

@@ -21,6 +21,8 @@ from django.http.response import HttpResponseBase
 from pacs import views
 
 DICOMWEB_PREFIX = "/api/pacs/dicom-web/"
+# STOW-RS carries a body and is a DRF view (cookie callers pass CSRF): the usual chain.
+STOW_PATH = DICOMWEB_PREFIX + "studies"
 WADO_PATH = "/api/pacs/wado"
 
 
@@ -30,7 +32,9 @@ class ImageGatewayMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         path = request.path_info
-        if path.startswith(DICOMWEB_PREFIX):
+        if path.startswith(DICOMWEB_PREFIX) and not (
+            request.method == "POST" and path == STOW_PATH
+        ):
             request.get_host()
             return _sized(views.dicomweb(request, path[len(DICOMWEB_PREFIX) :]))
         if path == WADO_PATH:

@@ -8,9 +8,9 @@ entry here that no longer differs.
 from __future__ import annotations
 
 _STOW = (
-    "STOW-RS is not offered through the portal: the portal answers 405 (Allow: GET, HEAD); "
-    "uploads go through POST /api/pacs/upload, which checks each file's patient against the "
-    "uploader's assignments"
+    "STOW-RS through the portal stores only a radiologist's SEG and SR instances into a study "
+    "the portal knows, under that study's PatientID (docs/portal.md): the suite's images are "
+    "refused per instance (FailureReason 0x0122, 409), other methods and studies/{uid} answer 405"
 )
 _WADO_URI_UIDS = (
     "WADO-URI without studyUID and seriesUID: PS3.18 requires all three UIDs and the portal "
