@@ -36,7 +36,7 @@ def entry(aet: str, host: str, port: int = 104) -> dict[str, Any]:
     if not _AET.match(aet) or aet != aet.strip():
         raise ConfigError(f"{aet!r} is not a DICOM AE title (1-16 letters, digits, ' ._-')")
     try:
-        ipaddress.ip_address(host)
+        host = str(ipaddress.ip_address(host))  # one spelling: nginx's geo and Orthanc compare it
     except ValueError as exc:
         # Orthanc compares the peer's address with this text: a host name would never match.
         raise ConfigError(f"{host!r} is not an IP address (DicomCheckModalityHost)") from exc
@@ -86,20 +86,22 @@ def _orthanc(
 
 
 def apply_live(config: StackConfig, modalities: dict[str, dict[str, Any]]) -> bool:
-    """Make each running Orthanc's DicomModalities equal the file (behind the DICOM entry, with
-    the entry's address: orthanc_cluster); False when an Orthanc is down."""
+    """Make each running Orthanc's DicomModalities equal the file (behind the DICOM entry, at
+    the entry's source address for each host: orthanc_cluster). False when an Orthanc is down:
+    it reads the rendered configuration when it starts; every running one is updated anyway."""
     members = config.orthanc_replicas
     wanted = replica_modalities(modalities, count=len(members))
-    try:
-        for replica in members:
+    applied = True
+    for replica in members:
+        try:
             _apply(config, f"http://127.0.0.1:{replica.http_port}", wanted)
-    except urllib.error.HTTPError as error:
-        raise ConfigError(
-            f"Orthanc refused the modalities: HTTP {error.code} {error.reason}"
-        ) from error
-    except (urllib.error.URLError, OSError):
-        return False  # not running: the rendered orthanc.json carries them at its next start
-    return True
+        except urllib.error.HTTPError as error:
+            raise ConfigError(
+                f"{replica.name} refused the modalities: HTTP {error.code} {error.reason}"
+            ) from error
+        except (urllib.error.URLError, OSError):
+            applied = False
+    return applied
 
 
 def _apply(config: StackConfig, url: str, modalities: dict[str, dict[str, Any]]) -> None:

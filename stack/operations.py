@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import subprocess
+import time
+from pathlib import Path
 from typing import Any
 
 from stack import demo, modalities
@@ -59,9 +61,42 @@ def register_modality(config: StackConfig, name: str, entry: dict[str, Any] | No
 
 
 def _reload_nginx(config: StackConfig) -> None:
-    if (config.var_dir / "run" / "nginx.pid").exists():
-        conf = config.var_dir / "nginx" / "nginx.conf"
-        subprocess.run(["/usr/sbin/nginx", "-c", str(conf), "-s", "reload"], check=False)  # noqa: S603
+    """Reload the running nginx and return once its workers run the new configuration, so the
+    modality just added stores at once; nginx keeps the old one when the new one is invalid."""
+    pid_file = config.var_dir / "run" / "nginx.pid"
+    if not pid_file.exists():
+        return
+    master = int(pid_file.read_text().strip())
+    old_workers = _children(master)
+    conf = config.var_dir / "nginx" / "nginx.conf"
+    done = subprocess.run(  # noqa: S603
+        ["/usr/sbin/nginx", "-c", str(conf), "-s", "reload"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ConfigError(f"nginx kept its old configuration: {done.stderr.strip()}")
+    # The master starts new workers, then tells the old ones to stop accepting and finish what
+    # they carry (a long association may keep one a while: it no longer accepts, so move on).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _children(master) & old_workers:
+        if time.monotonic() > deadline - 5 and _children(master) - old_workers:
+            break
+        time.sleep(0.05)
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (nginx's workers under its master)."""
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            children.add(int(stat.parent.name))
+    return children
 
 
 def apply_modalities(config: StackConfig) -> None:

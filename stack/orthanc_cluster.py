@@ -16,10 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stack.dicom_entry import STREAM_MODULE, allowed_hosts, entry_modalities, stream_block
-
-# The address replicas see every association coming from: the entry's (nginx on this host).
-ENTRY_HOST = "127.0.0.1"
+from stack.dicom_entry import STREAM_MODULE, entry_block, entry_modalities
 
 
 @dataclass(frozen=True)
@@ -84,10 +81,11 @@ def replicas(
 def replica_modalities(
     modalities: Mapping[str, Mapping[str, Any]], *, count: int
 ) -> dict[str, dict[str, Any]]:
-    """What each Orthanc registers: the modalities as they are, or behind the entry its address."""
+    """What each Orthanc registers: the modalities as they are, or behind the entry at the
+    entry's source address for each modality's host."""
     if count == 1:
         return {name: dict(m) for name, m in modalities.items()}
-    return entry_modalities(modalities, ENTRY_HOST)
+    return entry_modalities(modalities)
 
 
 def nginx_main(
@@ -100,10 +98,10 @@ def nginx_main(
     """Main-context include of the native nginx: the stream module and the DICOM entry."""
     if len(members) == 1:
         return "# One Orthanc: it listens on the DICOM port itself.\n"
-    return f"load_module {STREAM_MODULE};\n" + stream_block(
+    return f"load_module {STREAM_MODULE};\n" + entry_block(
         listen=str(dicom_port),
         replicas=[f"127.0.0.1:{r.dicom_port}" for r in members],
-        allowed=allowed_hosts(modalities),
+        modalities=modalities,
         log=str(log),
     )
 

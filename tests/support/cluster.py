@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ import requests
 from pydicom.dataset import Dataset
 from pynetdicom import AE
 
-from stack.dicom_entry import STREAM_MODULE, stream_block
+from stack.dicom_entry import STREAM_MODULE, entry_block, stream_block
 from tests.integration.ai.conftest import RedisServer
 from tests.support.orthanc import SCU_AET, OrthancProcess, free_port
 from tests.support.postgres import ScratchDatabase, scratch_database
@@ -44,6 +44,9 @@ class Entry:
 
     workdir: Path
     replicas: Sequence[OrthancProcess]
+    # The registered modalities (stack.modalities): the entry then checks them as the stack's
+    # does; None lets every address through to the replicas' own checks.
+    modalities: Mapping[str, Mapping[str, Any]] | None = None
     port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
@@ -55,11 +58,15 @@ class Entry:
     def start(self) -> Entry:
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "nginx.conf"
-        block = stream_block(
-            listen=f"127.0.0.1:{self.port}",
-            replicas=[f"127.0.0.1:{r.dicom_port}" for r in self.replicas],
-            balance="",  # round robin: concurrent associations alternate between replicas
-            log=str(self.workdir / "access.log"),
+        listen, log = f"127.0.0.1:{self.port}", str(self.workdir / "access.log")
+        replicas = [f"127.0.0.1:{r.dicom_port}" for r in self.replicas]
+        # Round robin (balance ""): concurrent associations alternate between the replicas.
+        block = (
+            stream_block(listen=listen, replicas=replicas, balance="", log=log)
+            if self.modalities is None
+            else entry_block(
+                listen=listen, replicas=replicas, modalities=self.modalities, balance="", log=log
+            )
         )
         conf.write_text(
             f"load_module {STREAM_MODULE};\n"

@@ -105,6 +105,8 @@ class OrthancProcess:
     # Host folders outside workdir the Orthanc may write, e.g. a StorageDirectory that several
     # replicas share.
     shared: tuple[Path, ...] = ()
+    # DicomModalities in place of the default (the test's own SCU on loopback).
+    modalities: Mapping[str, Any] | None = None
     redis_url: str = field(default="", init=False)  # the broker the plugin was given
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _redis: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
@@ -148,7 +150,11 @@ class OrthancProcess:
                 "StorageDirectory": str(self.workdir / "storage"),
                 "IndexDirectory": str(self.workdir / "index"),
                 "RegisteredUsers": {USERNAME: PASSWORD},
-                "DicomModalities": {SCU_AET: {"AET": SCU_AET, "Host": "127.0.0.1", "Port": 104}},
+                "DicomModalities": (
+                    dict(self.modalities)
+                    if self.modalities is not None
+                    else {SCU_AET: {"AET": SCU_AET, "Host": "127.0.0.1", "Port": 104}}
+                ),
                 "Plugins": plugins,
                 "PythonScript": str(ENTRY_SCRIPT),
             }

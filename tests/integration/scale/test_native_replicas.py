@@ -1,8 +1,9 @@
 """`make up` with two Orthanc replicas on the machine's PostgreSQL (NEURONOVA_ORTHANC_DB=
 postgresql, NEURONOVA_ORTHANC_REPLICAS=2): the stack creates the index's role and database,
 the demo study goes in through nginx's DICOM entry, the AI result comes back, the viewer's
-authorised frames come out of the replicas through X-Accel, and a stopped replica costs the
-modality nothing."""
+authorised frames come out of the replicas through X-Accel, a stopped replica costs the
+modality nothing, and a modality registered while the stack runs stores through the entry from its
+own host only, under its own AE title only."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from collections.abc import Iterator
 import pytest
 import requests
 from psycopg import sql
+from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
+from pynetdicom import AE
 
+from stack.demo import DEMO_AET
+from tests.support.orthanc import synthetic_mr_series
 from tests.support.postgres import admin
 from tests.support.stack import RunningStack, free_ports, native_stack
 
@@ -91,3 +96,51 @@ def test_a_stopped_replica_costs_the_modality_nothing(replicated: RunningStack) 
             time.sleep(1)
     finally:
         replicated.supervisor.start_program("orthanc-1")
+
+
+def _answers(stack: RunningStack, port: int) -> bool:
+    try:
+        url = f"http://127.0.0.1:{port}/system"
+        return requests.get(url, auth=stack.orthanc_auth, timeout=5).ok
+    except requests.RequestException:
+        return False
+
+
+def _store_through_entry(stack: RunningStack, *, calling: str, source: str, seed: int) -> bool:
+    (dataset,) = synthetic_mr_series(1, rows=32, columns=32, seed=seed)
+    ae = AE(ae_title=calling)
+    ae.acse_timeout = ae.network_timeout = 20
+    ae.add_requested_context(MRImageStorage, ExplicitVRLittleEndian)
+    assoc = ae.associate(
+        "127.0.0.1", stack.dicom_port, ae_title=stack.aet, bind_address=(source, 0)
+    )
+    if not assoc.is_established:
+        return False
+    try:
+        return int(getattr(assoc.send_c_store(dataset), "Status", -1)) == 0
+    finally:
+        assoc.release()
+
+
+def test_a_modality_added_live_stores_from_its_host_under_its_title_only(
+    replicated: RunningStack,
+) -> None:
+    for replica in replicated.config.orthanc_replicas:  # one may still restart after a test
+        deadline = time.monotonic() + 60
+        while not _answers(replicated, replica.http_port):
+            assert time.monotonic() < deadline, replica.name
+            time.sleep(0.5)
+    added = replicated.cli("modality", "add", "NN-SECOND", "--host", "127.0.0.2", timeout=60)
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert "applied to the running Orthanc" in added.stdout + added.stderr
+    try:
+        # `modality add` reloaded the entry and re-registered every replica: no restart.
+        assert _store_through_entry(replicated, calling="NN-SECOND", source="127.0.0.2", seed=1)
+        # Another registered host's title from this host: refused by the replicas.
+        assert not _store_through_entry(replicated, calling=DEMO_AET, source="127.0.0.2", seed=2)
+        # A host nobody registered: refused by the entry.
+        assert not _store_through_entry(replicated, calling=DEMO_AET, source="127.0.0.3", seed=3)
+        # The demo modality still stores from its own host.
+        assert _store_through_entry(replicated, calling=DEMO_AET, source="127.0.0.1", seed=4)
+    finally:
+        replicated.cli("modality", "remove", "NN-SECOND", timeout=60)

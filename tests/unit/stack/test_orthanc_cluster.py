@@ -3,6 +3,7 @@ nginx's DICOM entry and loopback upstream when asked."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import yaml
 
 from observability.prometheus.render import TEMPLATE
 from observability.prometheus.render import render as prometheus_render
-from stack import modalities, orthanc_cluster, render
+from stack import dicom_entry, modalities, orthanc_cluster, render
 from stack.config import ConfigError, load
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -66,8 +67,9 @@ def test_replicas_share_the_index_behind_one_dicom_entry_and_one_http_upstream()
             replica.dicom_port,
         )
         assert rendered["PostgreSQL"]["Lock"] is False
-        # The replicas see every association coming from the entry; the entry checks the IPs.
-        assert rendered["DicomModalities"]["MR1"]["Host"] == "127.0.0.1"
+        # The replicas see every association coming from the entry, from MR1's own address.
+        source = dicom_entry.source_addresses(MR1)["10.0.0.7"]
+        assert rendered["DicomModalities"]["MR1"]["Host"] == source
         assert rendered["NeuroNova"]["OrthancLogFile"].endswith(f"{replica.name}.log")
     names = [p.name for p in render.programs(config, manage_redis=False)]
     assert "orthanc" not in names
@@ -79,6 +81,8 @@ def test_replicas_share_the_index_behind_one_dicom_entry_and_one_http_upstream()
     assert "listen 4242;" in entry
     assert "allow 10.0.0.7;" in entry
     assert "deny all;" in entry
+    assert f"10.0.0.7 {source};" in entry
+    assert "proxy_bind $neuronova_dicom_source;" in entry
     assert "server 127.0.0.1:4243" in entry
     assert "server 127.0.0.1:4244" in entry
     http = orthanc_cluster.nginx_http(config.orthanc_replicas, http_port=8042)
@@ -96,6 +100,26 @@ def test_no_registered_modality_means_the_entry_lets_no_one_in() -> None:
     )
     assert "allow" not in entry
     assert "deny all;" in entry
+
+
+def test_each_modality_host_reaches_the_replicas_from_its_own_loopback_address() -> None:
+    hosts = [f"10.1.{i // 250}.{i % 250 + 1}" for i in range(500)] + ["::1", "192.0.2.9"]
+    registered = {f"M{i}": modalities.entry(f"M{i}", host) for i, host in enumerate(hosts)}
+    # Two AE titles on one host share its address: Orthanc then checks only the titles.
+    registered["M0-BIS"] = modalities.entry("M0-BIS", hosts[0])
+    sources = dicom_entry.source_addresses(registered)
+    assert set(sources) == set(hosts)
+    assert len(set(sources.values())) == len(hosts)  # never shared between hosts
+    for source in sources.values():
+        assert ipaddress.ip_address(source) in dicom_entry.SOURCE_NETWORK
+        assert source != dicom_entry.UNREGISTERED_SOURCE
+        assert ipaddress.ip_address(source) != dicom_entry.SOURCE_NETWORK.broadcast_address
+    behind = dicom_entry.entry_modalities(registered)
+    assert behind["M0"]["Host"] == behind["M0-BIS"]["Host"] == sources[hosts[0]]
+    assert behind["M1"]["AET"] == "M1"
+    # Registering or removing one leaves every other modality's address as it was.
+    fewer = dicom_entry.source_addresses({k: v for k, v in registered.items() if k != "M7"})
+    assert fewer == {h: s for h, s in sources.items() if h != hosts[7]}
 
 
 def test_replica_ports_can_be_named() -> None:
