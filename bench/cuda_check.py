@@ -38,10 +38,11 @@ def main() -> int:
         print(f"no CUDA provider: ONNX Runtime {ort.__version__} offers {available}")
         return missing
 
+    from neuronova_contracts.registry import load  # noqa: PLC0415
+    from neuronova_inference.config import DEFAULT_MODELS_DIR  # noqa: PLC0415
     from neuronova_inference.decode import pixels  # noqa: PLC0415
     from neuronova_inference.pipeline import Timings, analyse, load_inputs  # noqa: PLC0415
     from neuronova_inference.preprocess import to_model_space  # noqa: PLC0415
-    from neuronova_inference.registry import DEFAULT_MODELS_DIR, load  # noqa: PLC0415
     from neuronova_inference.synthetic.study import SyntheticStudy  # noqa: PLC0415
     from neuronova_inference.training.data import demo_grid  # noqa: PLC0415
 

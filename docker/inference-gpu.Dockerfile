@@ -11,6 +11,7 @@ COPY pyproject.toml ./
 RUN pip install --no-cache-dir --upgrade pip \
  && pip install --no-cache-dir --group "pyproject.toml:inference" \
  && pip uninstall -y onnxruntime && pip install --no-cache-dir onnxruntime-gpu
+COPY contracts ./contracts
 COPY inference ./inference
-ENV PYTHONPATH=/app/inference
+ENV PYTHONPATH=/app/inference:/app/contracts
 USER neuronova

@@ -10,6 +10,7 @@ COPY pyproject.toml ./
 RUN pip install --no-cache-dir --upgrade pip \
  && pip install --no-cache-dir --group "pyproject.toml:${GROUP}"
 COPY django-portal ./django-portal
+COPY contracts ./contracts
 COPY inference ./inference
-ENV PYTHONPATH=/app/django-portal:/app/inference
+ENV PYTHONPATH=/app/django-portal:/app/inference:/app/contracts
 USER neuronova

@@ -2,7 +2,8 @@
 
 Orthanc 1.13 runs this file with the Python 3.14 that Debian sid's orthanc-python embeds, inside
 the Orthanc root (scripts/orthanc-root.sh). Its packages are the root's venv, put on ``sys.path``
-here together with this folder, so nothing needs PYTHONPATH. Everything else happens in
+here together with this folder and ``contracts/``, so nothing needs PYTHONPATH. Everything else
+happens in
 :func:`neuronova_plugin.plugin.register`, which takes the ``orthanc`` module as a parameter.
 """
 
@@ -11,9 +12,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
+_HERE = Path(__file__).resolve().parent
+# This folder and the contracts shared with the other deployables (the repository's contracts/,
+# beside this folder here and in the production image).
+for _path in (str(_HERE.parent / "contracts"), str(_HERE)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 # The root's venv (also the production image's path), before Debian's dist-packages.
 _VENV = f"/opt/neuronova/venv/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"
 if Path(_VENV).is_dir() and _VENV not in sys.path:

@@ -44,7 +44,7 @@ def send(
         *(["--seed", str(seed)] if seed is not None else []),
         *(["--visits", visits] if visits else []),
     ]
-    env = {**config.service_environment(), "PYTHONPATH": str(config.root / "inference")}
+    env = {**config.service_environment(), "PYTHONPATH": render.python_path(config, "inference")}
     what = "follow-up visits of the demo patient" if visits else "demo brain MR study"
     say(f"generating the {what} and sending it to {config.orthanc_aet} by C-STORE")
     result = subprocess.run(  # noqa: S603 - our venv's python, our arguments

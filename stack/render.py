@@ -155,7 +155,7 @@ def manage_environment(config: StackConfig) -> dict[str, str]:
     return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         **config.service_environment(),
-        "PYTHONPATH": str(config.root / "django-portal"),
+        "PYTHONPATH": python_path(config, "django-portal"),
         "DJANGO_SETTINGS_MODULE": DJANGO_SETTINGS,
     }
 
@@ -179,6 +179,11 @@ def redis_conf(config: StackConfig) -> str:
     )
 
 
+def python_path(config: StackConfig, folder: str) -> str:
+    """A deployable's folder and the contracts shared by the plugin, inference and the portal."""
+    return f"{config.root / folder}:{config.root / 'contracts'}"
+
+
 def site_packages(config: StackConfig) -> str:
     return str(config.venv / "lib" / "python3.11" / "site-packages")
 
@@ -189,12 +194,12 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
     bin_ = config.venv / "bin"
     base_env = config.service_environment()
 
-    def env(*paths: str) -> dict[str, str]:
-        return {**base_env, "PYTHONPATH": ":".join(paths)}
+    def env(folder: str) -> dict[str, str]:
+        return {**base_env, "PYTHONPATH": python_path(config, folder)}
 
     # Only the portal's processes get Django settings: Celery's Django fix-up would otherwise
     # try to set Django up inside the inference worker.
-    portal_env = {**env(f"{root}/django-portal"), "DJANGO_SETTINGS_MODULE": DJANGO_SETTINGS}
+    portal_env = {**env("django-portal"), "DJANGO_SETTINGS_MODULE": DJANGO_SETTINGS}
     metrics_dir = var / "run" / "django-metrics"
 
     result = [
@@ -219,7 +224,7 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
             ),
             directory=root,
             priority=30,
-            environment=env(f"{root}/inference"),
+            environment=env("inference"),
         ),
         Program(
             name="inference-worker",
@@ -230,7 +235,7 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
             ),
             directory=root,
             priority=50,
-            environment=env(f"{root}/inference"),
+            environment=env("inference"),
             stopwaitsecs=60,
         ),
         Program(

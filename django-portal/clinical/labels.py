@@ -1,24 +1,24 @@
 """Adapter (model manifests on disk): SNOMED CT code and display colour of each segment label.
 
 The job events carry only volumes per label name; the model's manifest
-(``$NEURONOVA_MODELS_DIR/<model_id>/manifest.json``, the file the inference service loads) names
-each label's segmented property type (SCT code) and colour. Only a manifest of exactly the job's
-model version is used: a report never shows another version's codes.
+(``$NEURONOVA_MODELS_DIR/<model_id>/manifest.json``, the file the inference service loads, read by
+the shared parser ``neuronova_contracts``) names each label's segmented property type (SCT code)
+and colour. Only a manifest of exactly the job's model version is used: a report never shows
+another version's codes.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
+from neuronova_contracts import registry
+from neuronova_contracts.manifest import Code, ManifestError
 
 log = logging.getLogger(__name__)
-_MODEL_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,43 +29,30 @@ class LabelInfo:
 
 def labels_for(model_id: str, model_version: str) -> dict[str, LabelInfo]:
     """Label name → code and colour for that model version; empty when no manifest matches."""
-    if not _MODEL_ID.match(model_id) or ".." in model_id:
+    models_dir = Path(settings.CONFIG.models_dir)
+    if model_id not in registry.installed_ids(models_dir):  # a name, never a path
         return {}
-    path = Path(settings.CONFIG.models_dir) / model_id / "manifest.json"
     try:
-        mtime = path.stat().st_mtime_ns
+        mtime = (models_dir / model_id / "manifest.json").stat().st_mtime_ns
     except OSError:
         return {}
-    version, labels = _read(path, mtime)
+    version, labels = _read(models_dir, model_id, mtime)
     return labels if version == model_version else {}
 
 
 @lru_cache(maxsize=32)
-def _read(path: Path, _mtime_ns: int) -> tuple[str, dict[str, LabelInfo]]:
+def _read(models_dir: Path, model_id: str, _mtime_ns: int) -> tuple[str, dict[str, LabelInfo]]:
     try:
-        manifest = json.loads(path.read_text())
-        labels = {
-            str(label["name"]): LabelInfo(
-                snomed_code=_sct_code(label.get("type")),
-                color_rgb=_colour(label.get("color_rgb")),
-            )
-            for label in manifest.get("labels", [])
-        }
-        return str(manifest.get("version", "")), labels
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        log.warning("model manifest %s unreadable: %s", path, exc)
+        manifest = registry.load(models_dir, model_id)
+    except (OSError, ValueError, ManifestError) as exc:
+        log.warning("model manifest of %s unreadable: %s", model_id, exc)
         return "", {}
+    labels = {
+        label.name: LabelInfo(snomed_code=_sct_code(label.property_type), color_rgb=label.color_rgb)
+        for label in manifest.labels
+    }
+    return manifest.version, labels
 
 
-def _sct_code(coded: object) -> str | None:
-    if isinstance(coded, dict) and coded.get("scheme") in {"SCT", "SNOMED"} and coded.get("code"):
-        return str(coded["code"])
-    return None
-
-
-def _colour(value: object) -> tuple[int, int, int] | None:
-    if isinstance(value, list | tuple) and len(value) == 3:
-        rgb = tuple(int(v) for v in value)
-        if all(0 <= v <= 255 for v in rgb):
-            return (rgb[0], rgb[1], rgb[2])
-    return None
+def _sct_code(coded: Code) -> str | None:
+    return coded.value if coded.scheme in {"SCT", "SNOMED"} and coded.value else None

@@ -6,14 +6,9 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from django.db import models
+from neuronova_contracts.jobs import JobState
 
-
-class JobState(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"
+__all__ = ["AIJob", "JobState", "Patient", "Series", "Study"]
 
 
 class Patient(models.Model):
@@ -100,7 +95,9 @@ class AIJob(models.Model):
     study: models.ForeignKey[Study, Study] = models.ForeignKey(
         Study, on_delete=models.CASCADE, related_name="jobs"
     )
-    state: models.CharField[str, str] = models.CharField(max_length=16, choices=JobState.choices)
+    state: models.CharField[str, str] = models.CharField(
+        max_length=16, choices=[(s.value, s.value.capitalize()) for s in JobState]
+    )
     reason: models.TextField[str, str] = models.TextField(blank=True)
     model_id: models.CharField[str, str] = models.CharField(max_length=100, blank=True)
     model_version: models.CharField[str, str] = models.CharField(max_length=50, blank=True)

@@ -9,7 +9,6 @@ counted, hidden from clinicians) and never replaces the owner.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,9 +17,10 @@ from audit import services as audit
 from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware, now
+from neuronova_contracts.jobs import JobEvent, JobState
 
 from clinical import dicom_tags, updates
-from clinical.models import AIJob, JobState, Patient, Series, Study
+from clinical.models import AIJob, Patient, Series, Study
 
 log = logging.getLogger(__name__)
 
@@ -133,36 +133,6 @@ def hand_uid_to(*, study: Study, reviewer: str) -> None:
     transaction.on_commit(lambda: updates.study_updated(study_uid))
 
 
-@dataclass(frozen=True, slots=True)
-class JobEvent:
-    job_id: str
-    study_uid: str
-    orthanc_study_id: str
-    state: str
-    reason: str = ""
-    model_id: str = ""
-    model_version: str = ""
-    seg_series_uid: str = ""
-    volumes_ml: dict[str, float] | None = None
-    qc_score: float | None = None
-    needs_review: bool = False
-    qc: dict[str, Any] | None = None
-    at: str = ""
-
-    @classmethod
-    def from_kwargs(cls, kwargs: dict[str, object]) -> JobEvent:
-        known: dict[str, Any] = {
-            name: kwargs[name] for name in cls.__dataclass_fields__ if name in kwargs
-        }
-        for name in ("reason", "model_id", "model_version", "seg_series_uid", "at"):
-            known[name] = str(known.get(name) or "")
-        score = known.get("qc_score")
-        known["qc_score"] = float(score) if isinstance(score, int | float) else None
-        known["needs_review"] = known.get("needs_review") is True
-        known["qc"] = known["qc"] if isinstance(known.get("qc"), dict) else None
-        return cls(**known)
-
-
 def _event_time(text: str) -> datetime:
     parsed = parse_datetime(text) if text else None
     if parsed is None:
@@ -176,9 +146,6 @@ def record_job_event(*, orthanc: Orthanc, event: JobEvent) -> AIJob | None:
     An event older than the job's last one is ignored; an event that names a job of another
     study (its id is taken) is refused, so no job of one study ever updates another's report.
     """
-    if event.state not in JobState.values:
-        log.warning("job %s: unknown state %r ignored", event.job_id, event.state)
-        return None
     if not event.orthanc_study_id:
         log.warning("job %s: event without orthanc_study_id ignored", event.job_id)
         return None
@@ -209,7 +176,7 @@ def _apply_job_event(study: Study, event: JobEvent) -> AIJob | None:
         return job  # a late, older event: the newer state stands
     values = {
         "study": study,
-        "state": event.state,
+        "state": str(event.state),
         "reason": event.reason[:2000],
         "model_id": event.model_id[:100],
         "model_version": event.model_version[:50],
@@ -248,7 +215,7 @@ def record_requested_job(
         job_id=job_id[:200],
         study_uid=study.study_uid,
         orthanc_study_id=study.orthanc_study_id,
-        state=str(answer.get("state") or JobState.QUEUED),
+        state=JobState(str(answer.get("state") or JobState.QUEUED)),
         reason=str(answer.get("reason") or ""),
         at=requested_at.isoformat(),
     )

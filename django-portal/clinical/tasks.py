@@ -5,15 +5,21 @@ Names and kwargs are the contract in docs/ARCHITECTURE.md.
 
 from __future__ import annotations
 
+import logging
+
 from archive.client import new_client as _orthanc
 from archive.orthanc import OrthancError, OrthancNotFound
 from celery import shared_task
+from neuronova_contracts import tasks
+from neuronova_contracts.jobs import InvalidJobEventError, JobEvent
 
 from clinical import services
 
+log = logging.getLogger(__name__)
+
 
 @shared_task(
-    name="neuronova.portal.study_stable",
+    name=tasks.STUDY_STABLE,
     acks_late=True,
     autoretry_for=(OrthancError,),
     dont_autoretry_for=(OrthancNotFound,),  # a study deleted from Orthanc stays deleted
@@ -29,7 +35,7 @@ def study_stable(*, orthanc_study_id: str, study_uid: str = "", **_extra: object
 
 
 @shared_task(
-    name="neuronova.portal.study_arrived",
+    name=tasks.STUDY_ARRIVED,
     acks_late=True,
     autoretry_for=(OrthancError,),
     dont_autoretry_for=(OrthancNotFound,),
@@ -50,7 +56,7 @@ def study_arrived(*, orthanc_study_id: str, **_extra: object) -> str:
 
 
 @shared_task(
-    name="neuronova.portal.job_event",
+    name=tasks.JOB_EVENT,
     acks_late=True,
     autoretry_for=(OrthancError,),
     dont_autoretry_for=(OrthancNotFound,),  # a study deleted from Orthanc stays deleted
@@ -58,11 +64,14 @@ def study_arrived(*, orthanc_study_id: str, **_extra: object) -> str:
     max_retries=8,
 )
 def job_event(**kwargs: object) -> str:
+    try:
+        event = JobEvent.from_kwargs(kwargs)
+    except InvalidJobEventError as exc:
+        log.warning("job event ignored: %s", exc)
+        return "ignored"
     orthanc = _orthanc()
     try:
-        job = services.record_job_event(
-            orthanc=orthanc, event=services.JobEvent.from_kwargs(dict(kwargs))
-        )
+        job = services.record_job_event(orthanc=orthanc, event=event)
     finally:
         orthanc.close()
     return job.state if job is not None else "ignored"

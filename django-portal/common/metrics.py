@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 
 import redis
+from neuronova_contracts import tasks
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -42,7 +43,7 @@ UPLOADS = Counter("neuronova_uploads", "Uploaded files by result", ["outcome"])
 AUDIT_WRITE_FAILURES = Counter(
     "neuronova_audit_write_failures", "Audit events that could not be written", ["action"]
 )
-QUEUES = ("inference", "portal")
+QUEUES = (tasks.INFERENCE_QUEUE, tasks.PORTAL_QUEUE)
 
 
 class QueueLengthCollector(Collector):

@@ -14,14 +14,12 @@ import logging
 from celery import current_app
 from django.utils import timezone
 from kombu.exceptions import OperationalError
+from neuronova_contracts import tasks
 
 from fhir_sync import store
 from fhir_sync.config import get_config
 
 logger = logging.getLogger(__name__)
-
-SYNC_STUDY_TASK = "neuronova.fhir.sync_study"
-PORTAL_QUEUE = "portal"
 
 
 def on_study_updated(*, study_uid: str) -> None:
@@ -30,7 +28,9 @@ def on_study_updated(*, study_uid: str) -> None:
         return
     store.mark_requested(study_uid=study_uid, now=timezone.now())
     try:
-        current_app.send_task(SYNC_STUDY_TASK, kwargs={"study_uid": study_uid}, queue=PORTAL_QUEUE)
+        current_app.send_task(
+            tasks.FHIR_SYNC_STUDY, kwargs={"study_uid": study_uid}, queue=tasks.PORTAL_QUEUE
+        )
     except OperationalError:
         # The broker is down: the study stays pending (the lag alert sees it) and
         # neuronova.fhir.sync_pending sends it later; the portal's own work must not fail.

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from celery import Task, shared_task
 from django.utils import timezone
+from neuronova_contracts import tasks
 
 from fhir_sync import source, store
 from fhir_sync.client import FhirClient, FhirError, FhirTransientError
@@ -26,9 +27,9 @@ from fhir_sync.values import StudySnapshot
 
 logger = logging.getLogger(__name__)
 
-SYNC_STUDY = "neuronova.fhir.sync_study"
-SYNC_PENDING = "neuronova.fhir.sync_pending"
-QUEUE = "portal"
+SYNC_STUDY = tasks.FHIR_SYNC_STUDY
+SYNC_PENDING = tasks.FHIR_SYNC_PENDING
+QUEUE = tasks.PORTAL_QUEUE
 BACKOFF_BASE_S = 10
 BACKOFF_MAX_S = 600
 

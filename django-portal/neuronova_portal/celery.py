@@ -10,14 +10,15 @@ import os
 
 from celery import Celery
 from kombu import Queue
+from neuronova_contracts import tasks
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "neuronova_portal.settings")
 
 app = Celery("neuronova_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
-    task_default_queue="portal",
-    task_queues=(Queue("portal"),),
+    task_default_queue=tasks.PORTAL_QUEUE,
+    task_queues=(Queue(tasks.PORTAL_QUEUE),),
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
@@ -27,12 +28,12 @@ app.conf.update(
 )
 # Periodic work runs from the one portal worker's embedded beat (`worker -B`, stack/render.py and
 # docker-compose.yml): one portal-worker per deployment, so no second scheduler is needed.
-# Task names are strings so this module stays free of Django imports.
+# Task names come from the shared contracts, so this module stays free of Django imports.
 app.conf.beat_schedule = {
     "fhir-sync-pending": {
-        "task": "neuronova.fhir.sync_pending",
+        "task": tasks.FHIR_SYNC_PENDING,
         "schedule": float(os.environ.get("NEURONOVA_FHIR_RESYNC_S", "300")),
-        "options": {"queue": "portal"},
+        "options": {"queue": tasks.PORTAL_QUEUE},
     },
 }
 app.autodiscover_tasks()

@@ -19,15 +19,15 @@ from fastapi import Depends, FastAPI, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from neuronova_contracts.manifest import ManifestError
+from neuronova_contracts.registry import UnknownModelError, available, installed_ids
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from neuronova_inference.config import from_env
-from neuronova_inference.manifest import ManifestError
 from neuronova_inference.metrics import REGISTRY as METRICS_REGISTRY
 from neuronova_inference.orthanc_client import NotFoundError, StoreRejectedError, TransientError
 from neuronova_inference.pipeline import RefusedError
-from neuronova_inference.registry import UnknownModelError, available, installed_ids
 from neuronova_inference.service import segment
 from neuronova_inference.session import ModelIntegrityError, providers
 

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+from neuronova_contracts.jobs import JobState
+from neuronova_contracts.manifest import Manifest
+from neuronova_contracts.matching import match_study
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 
-from neuronova_inference.manifest import Manifest
-from neuronova_inference.matching import match_study
 from neuronova_inference.postprocess import (
     drop_small_components,
     labels_on_source,
@@ -31,9 +32,9 @@ from neuronova_inference.volume import VolumeError, build_volume
 
 
 class RefusedError(ValueError):
-    """The study cannot be analysed; ``state`` is "skipped" (not eligible) or "failed"."""
+    """The study cannot be analysed; ``state`` is SKIPPED (not eligible) or FAILED."""
 
-    def __init__(self, state: str, reason: str) -> None:
+    def __init__(self, state: JobState, reason: str) -> None:
         super().__init__(reason)
         self.state = state
         self.reason = reason
@@ -95,7 +96,7 @@ def load_inputs(
     with timings.stage("fetch_decode"):
         match = match_study(manifest, source.series_tags(orthanc_study_id))
         if not match.eligible:
-            raise RefusedError("skipped", match.reason)
+            raise RefusedError(JobState.SKIPPED, match.reason)
         volumes: list[Volume] = []
         reference: list[Dataset] = []
         uids: dict[str, str] = {}
@@ -105,14 +106,16 @@ def load_inputs(
             try:
                 volume, ordered = build_volume(datasets, decode)
             except VolumeError as exc:
-                raise RefusedError("failed", f"{spec.name} series: {exc}") from exc
+                raise RefusedError(JobState.FAILED, f"{spec.name} series: {exc}") from exc
             volumes.append(volume)
             uids[spec.name] = str(ordered[0].SeriesInstanceUID)
             frames.add(str(ordered[0].get("FrameOfReferenceUID", "")))
             if spec.name == manifest.reference_input:
                 reference = ordered
         if len(frames) != 1:
-            raise RefusedError("failed", "the required series do not share one frame of reference")
+            raise RefusedError(
+                JobState.FAILED, "the required series do not share one frame of reference"
+            )
     return volumes, reference, uids
 
 

@@ -8,10 +8,10 @@ sigmoid regions (e.g. tumour core, whole tumour, enhancing) painted into labels 
 from __future__ import annotations
 
 import numpy as np
+from neuronova_contracts.manifest import Manifest
 from numpy.typing import NDArray
 from scipy import ndimage  # type: ignore[import-untyped]
 
-from neuronova_inference.manifest import Manifest
 from neuronova_inference.preprocess import Volume, resample
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from neuronova_contracts.manifest import GridSpec, Normalisation
 from numpy.typing import NDArray
 from scipy import ndimage  # type: ignore[import-untyped]
-
-from neuronova_inference.manifest import GridSpec, Normalisation
 
 
 @dataclass(frozen=True)

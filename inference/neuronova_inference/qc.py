@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from neuronova_contracts.manifest import GridSpec, Manifest
 from numpy.typing import NDArray
 
-from neuronova_inference.manifest import GridSpec, Manifest
 from neuronova_inference.postprocess import decode
 
 CANDIDATE_PROBABILITY = 0.25  # near misses count too, so an empty result can be unsure

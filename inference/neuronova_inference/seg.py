@@ -12,13 +12,12 @@ from io import BytesIO
 
 import highdicom as hd
 import numpy as np
+from neuronova_contracts.manifest import Code, Manifest
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 from pydicom.filewriter import dcmwrite
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
-
-from neuronova_inference.manifest import Code, Manifest
 
 SEG_SERIES_NUMBER = 9001  # high, so viewers list the AI result after the acquisitions
 

@@ -9,13 +9,15 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from neuronova_contracts.jobs import JobState
+from neuronova_contracts.manifest import Manifest
+from neuronova_contracts.registry import load
+
 from neuronova_inference.config import InferenceConfig
 from neuronova_inference.decode import pixels
-from neuronova_inference.manifest import Manifest
 from neuronova_inference.metrics import observe_stages
 from neuronova_inference.orthanc_client import OrthancClient
 from neuronova_inference.pipeline import Analysis, RefusedError, Timings, run_study, summary
-from neuronova_inference.registry import load
 from neuronova_inference.session import OnnxModel
 
 _MODELS: dict[tuple[str, str], OnnxModel] = {}
@@ -58,7 +60,7 @@ def segment(
     manifest = net.manifest
     if model_version and model_version != manifest.version:
         raise RefusedError(
-            "failed",
+            JobState.FAILED,
             f"model {model_id} version {model_version} is not installed (have {manifest.version})",
         )
     client = OrthancClient(config)

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort  # type: ignore[import-untyped]
+from neuronova_contracts.manifest import Manifest
 from numpy.typing import NDArray
-
-from neuronova_inference.manifest import Manifest
 
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 

@@ -14,17 +14,18 @@ from __future__ import annotations
 import logging
 import os
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import redis
 from celery import Celery, Task
 from celery.signals import worker_process_init
+from neuronova_contracts import tasks
+from neuronova_contracts.jobs import JobState, job_event
+from neuronova_contracts.manifest import ManifestError
 from prometheus_client import start_http_server
 
 from neuronova_inference.claims import JobClaims, Outcome
 from neuronova_inference.config import from_env
-from neuronova_inference.manifest import ManifestError
 from neuronova_inference.metrics import DELIVERIES_DROPPED, JOB_SECONDS, JOBS
 from neuronova_inference.metrics import REGISTRY as METRICS_REGISTRY
 from neuronova_inference.orthanc_client import NotFoundError, StoreRejectedError, TransientError
@@ -37,8 +38,7 @@ CONFIG = from_env()
 LOG = logging.getLogger("neuronova.inference")
 for _name in ("httpx", "highdicom"):
     logging.getLogger(_name).setLevel(logging.WARNING)
-TASK_NAME = "neuronova.inference.segment_study"
-JOB_EVENT = "neuronova.portal.job_event"
+TASK_NAME = tasks.SEGMENT_STUDY
 MAX_RETRIES = 5
 
 # No Django fix-up: this worker is not a Django process, even where DJANGO_SETTINGS_MODULE is set
@@ -48,7 +48,7 @@ app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
-    task_default_queue="inference",
+    task_default_queue=tasks.INFERENCE_QUEUE,
     broker_connection_retry_on_startup=True,
     broker_transport_options={
         "visibility_timeout": int(os.environ.get("NEURONOVA_VISIBILITY_TIMEOUT_S", "3600"))
@@ -68,26 +68,24 @@ def claims() -> JobClaims:
     return _CLAIMS
 
 
-def send_event(job: dict[str, Any], state: str, reason: str = "", **extra: Any) -> None:  # noqa: ANN401
-    kwargs = {
-        "job_id": job["job_id"],
-        "study_uid": job["study_uid"],
-        "orthanc_study_id": job["orthanc_study_id"],
-        "state": state,
-        "reason": reason,
-        "model_id": job["model_id"],
-        "model_version": job["model_version"],
-        "seg_series_uid": extra.get("seg_series_uid", ""),
-        "volumes_ml": extra.get("volumes_ml", {}),
-        # Quality control of a done result (absent before a result exists; receivers that do
-        # not know these fields ignore them).
-        "qc_score": extra.get("qc_score"),
-        "needs_review": bool(extra.get("needs_review", False)),
-        "qc": extra.get("qc", {}),
-        "at": datetime.now(UTC).isoformat(),
-    }
+def send_event(job: dict[str, Any], state: JobState, reason: str = "", **extra: Any) -> None:  # noqa: ANN401
+    kwargs = job_event(
+        job_id=job["job_id"],
+        study_uid=job["study_uid"],
+        orthanc_study_id=job["orthanc_study_id"],
+        state=state,
+        reason=reason,
+        model_id=job["model_id"],
+        model_version=job["model_version"],
+        # Results and their quality control (absent before a result exists).
+        seg_series_uid=extra.get("seg_series_uid", ""),
+        volumes_ml=extra.get("volumes_ml"),
+        qc_score=extra.get("qc_score"),
+        needs_review=bool(extra.get("needs_review", False)),
+        qc=extra.get("qc"),
+    )
     try:
-        app.send_task(JOB_EVENT, kwargs=kwargs, queue="portal")
+        app.send_task(tasks.JOB_EVENT, kwargs=kwargs, queue=tasks.PORTAL_QUEUE)
     except Exception as exc:  # noqa: BLE001 - an event must never decide the job's fate
         # Redis went away mid-job: the SEG is in Orthanc all the same; only this event is lost.
         LOG.warning("job %s: %s event not sent: %r", job["job_id"], state, exc)
@@ -114,7 +112,7 @@ def _preload(**_: Any) -> None:  # noqa: ANN401
 def _finish(
     job: dict[str, Any],
     started: float,
-    state: str,
+    state: JobState,
     reason: str = "",
     **extra: Any,  # noqa: ANN401 - event fields
 ) -> dict[str, Any]:
@@ -171,7 +169,11 @@ def segment_study(
         )
         DELIVERIES_DROPPED.labels(reason="running-elsewhere").inc()
         app.send_task(
-            TASK_NAME, kwargs=job, queue="inference", task_id=job_id, countdown=CONFIG.job_lease_s
+            TASK_NAME,
+            kwargs=job,
+            queue=tasks.INFERENCE_QUEUE,
+            task_id=job_id,
+            countdown=CONFIG.job_lease_s,
         )
         return {"state": "deferred", "reason": "running on another worker"}
     with claims().heartbeat(job_id):
@@ -180,7 +182,7 @@ def segment_study(
 
 def _run(task: Task, job: dict[str, Any]) -> dict[str, Any]:  # type: ignore[type-arg]
     started = time.monotonic()
-    send_event(job, "running")
+    send_event(job, JobState.RUNNING)
     try:
         outcome = segment(
             CONFIG,
@@ -194,15 +196,17 @@ def _run(task: Task, job: dict[str, Any]) -> dict[str, Any]:  # type: ignore[typ
         return _finish(job, started, exc.state, exc.reason)
     except TransientError as exc:
         if task.request.retries >= MAX_RETRIES:
-            return _finish(job, started, "failed", f"gave up after {MAX_RETRIES} retries: {exc}")
+            return _finish(
+                job, started, JobState.FAILED, f"gave up after {MAX_RETRIES} retries: {exc}"
+            )
         claims().release(job["job_id"])
         raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1))) from exc
     except Exception as exc:  # noqa: BLE001 - a bug must end the job visibly, not loop retrying
-        return _finish(job, started, "failed", failure_reason(exc))
+        return _finish(job, started, JobState.FAILED, failure_reason(exc))
     return _finish(
         job,
         started,
-        "done",
+        JobState.DONE,
         seg_series_uid=str(outcome.analysis.seg.SeriesInstanceUID),
         volumes_ml=outcome.analysis.volumes_ml,
         qc_score=round(outcome.analysis.quality.score, 4),

@@ -19,6 +19,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from stack.config import load
+from tests.support.deployables import python_path
 from tests.support.stack import ROOT, RunningStack
 from tests.support.web import FrameLog, chromium
 
@@ -48,7 +49,7 @@ def manage(stack: RunningStack, *args: str) -> None:
         key, _, value = line.partition("=")
         if key and not key.startswith("#"):
             env[key] = value
-    env["PYTHONPATH"] = str(ROOT / "django-portal")
+    env["PYTHONPATH"] = python_path("django-portal")
     subprocess.run(
         [sys.executable, str(ROOT / "django-portal" / "manage.py"), *args],
         cwd=ROOT,

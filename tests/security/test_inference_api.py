@@ -24,6 +24,7 @@ import yaml
 
 from stack import render
 from stack.config import load
+from tests.support.deployables import python_path
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "a-test-token-only-this-module-knows-0123456789"
@@ -41,7 +42,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _port()
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT / "inference"),
+        "PYTHONPATH": python_path("inference"),
         "INFERENCE_API_TOKEN": TOKEN,
         "ORTHANC_URL": f"http://127.0.0.1:{_port()}",  # nothing listens there
         "NEURONOVA_REDIS_URL": f"redis://127.0.0.1:{_port()}/0",

@@ -29,6 +29,7 @@ from pynetdicom import AE
 
 from stack.dicom_entry import STREAM_MODULE, entry_block, stream_block
 from tests.integration.ai.conftest import RedisServer
+from tests.support.deployables import python_path
 from tests.support.orthanc import SCU_AET, OrthancProcess, free_port
 from tests.support.postgres import ScratchDatabase, scratch_database
 
@@ -311,7 +312,7 @@ def running_cluster(
         stack.callback(entry.stop)
         env = dict(
             os.environ,
-            PYTHONPATH=str(REPO / "inference"),
+            PYTHONPATH=python_path("inference"),
             NEURONOVA_REDIS_URL=redis_server.url,
             # Workers reach Orthanc through the entry's HTTP upstream: any replica serves any study.
             ORTHANC_URL=entry.url,

@@ -30,6 +30,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, MRImageStorage
 from requests.adapters import HTTPAdapter
 
 from stack.render import substitute
+from tests.support.deployables import python_path
 from tests.support.orthanc import OrthancProcess, running_orthanc
 
 
@@ -310,7 +311,7 @@ def portal_chain(
             django_port, http_port = _free_port(), _free_port()
             base_env = {
                 **os.environ,
-                "PYTHONPATH": str(PORTAL_DIR),
+                "PYTHONPATH": python_path("django-portal"),
                 "DJANGO_SETTINGS_MODULE": "neuronova_portal.settings",
                 "NEURONOVA_ENV": "dev",
                 "NEURONOVA_VAR": str(workdir),

@@ -9,18 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from neuronova_inference.manifest import Manifest, parse_manifest
+from neuronova_contracts.manifest import Manifest, parse_manifest
 from neuronova_inference.synthetic.phantom import Grid, axial_grid
 from neuronova_inference.synthetic.study import SyntheticStudy
 from numpy.typing import NDArray
 
+from tests.support.models import MODELS_DIR, SHIPPED_MODEL, shipped_manifest_raw
+
 REPO = Path(__file__).resolve().parents[2]
-MODEL_DIR = REPO / "inference" / "models" / "nn-brain-tumour-synth"
+MODEL_DIR = MODELS_DIR / SHIPPED_MODEL
 
 
 def manifest_raw() -> dict[str, Any]:
-    raw: dict[str, Any] = json.loads((MODEL_DIR / "manifest.json").read_text())
-    return raw
+    return shipped_manifest_raw()
 
 
 def shipped_manifest() -> Manifest:

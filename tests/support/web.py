@@ -20,6 +20,8 @@ from typing import Any
 from playwright.sync_api import Browser, Page, Response, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from tests.support.deployables import python_path
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 CHROMIUM = os.environ.get("NEURONOVA_CHROMIUM", "/usr/bin/chromium")
@@ -230,7 +232,7 @@ def generate_study(folder: Path, seed: int, *, small: bool = True) -> list[Path]
             str(folder),
         ],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "inference")},
+        env={**os.environ, "PYTHONPATH": python_path("inference")},
         check=True,
         capture_output=True,
         timeout=300,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from neuronova_contracts.manifest import Manifest
 from numpy.typing import NDArray
 
-from neuronova_inference.manifest import Manifest
 from neuronova_inference.preprocess import Volume, to_model_space
 from neuronova_inference.synthetic.geometry import demo_grid
 from neuronova_inference.synthetic.phantom import Grid, Phantom, draw_study, render_study, sample

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from neuronova_contracts.registry import load
 
 from neuronova_inference.decode import pixels
 from neuronova_inference.pipeline import Timings, analyse, load_inputs
-from neuronova_inference.registry import load
 from neuronova_inference.session import OnnxModel
 from neuronova_inference.synthetic.geometry import Grid
 from neuronova_inference.synthetic.ranges import (

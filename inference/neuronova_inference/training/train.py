@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
+from neuronova_contracts.manifest import Manifest, parse_manifest
 from numpy.typing import NDArray
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from neuronova_inference.manifest import Manifest, parse_manifest
 from neuronova_inference.synthetic.ranges import PROFILES
 from neuronova_inference.training.data import Example, make_example
 from neuronova_inference.training.net import UNet3D

@@ -27,47 +27,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from neuronova_plugin.ai.eligibility import ModelInputs, SeriesTags, decide
+from neuronova_contracts import tasks
+from neuronova_contracts.jobs import JobState, job_event, job_id
+from neuronova_contracts.manifest import Manifest
+from neuronova_contracts.matching import SeriesTags, match_study
+
 from neuronova_plugin.ai.store import JobStore, Message
 from neuronova_plugin.host import HostError, PluginHost, get_json
 
-SEGMENT_TASK = "neuronova.inference.segment_study"
-JOB_EVENT = "neuronova.portal.job_event"
-STUDY_STABLE = "neuronova.portal.study_stable"
-STUDY_ARRIVED = "neuronova.portal.study_arrived"
 # Tags only found in the instances (not Orthanc's series main tags) that matching rules use.
 _INSTANCE_TAGS = ("ContrastBolusAgent", "ScanningSequence", "SequenceVariant", "SequenceName")
-
-
-def job_id(orthanc_study_id: str, model: ModelInputs) -> str:
-    return f"{orthanc_study_id}:{model.model_id}:{model.version}"
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def event(
-    *,
-    job: str,
-    study_uid: str,
-    orthanc_study_id: str,
-    state: str,
-    reason: str,
-    model: ModelInputs,
-) -> dict[str, Any]:
-    return {
-        "job_id": job,
-        "study_uid": study_uid,
-        "orthanc_study_id": orthanc_study_id,
-        "state": state,
-        "reason": reason,
-        "model_id": model.model_id,
-        "model_version": model.version,
-        "seg_series_uid": "",
-        "volumes_ml": {},
-        "at": now_iso(),
-    }
 
 
 def study_series_tags(
@@ -91,7 +60,7 @@ def study_series_tags(
 def decide_study(
     host: PluginHost,
     store: JobStore,
-    model: ModelInputs,
+    model: Manifest,
     orthanc_study_id: str,
     *,
     force_job: str | None = None,
@@ -99,22 +68,25 @@ def decide_study(
     """Messages for a stable (or re-analysed) study: (messages, job_id, reason, study_uid)."""
     study = get_json(host, f"/studies/{orthanc_study_id}")
     study_uid = str(study["MainDicomTags"].get("StudyInstanceUID", ""))
-    decision = decide(model, study_series_tags(host, orthanc_study_id, model.modality))
-    job = force_job or job_id(orthanc_study_id, model)
+    decision = match_study(model, study_series_tags(host, orthanc_study_id, model.modality))
+    job = force_job or job_id(orthanc_study_id, model.model_id, model.version)
 
-    def ev(state: str, reason: str) -> dict[str, Any]:
-        return event(
-            job=job,
+    def ev(state: JobState, reason: str) -> dict[str, Any]:
+        return job_event(
+            job_id=job,
             study_uid=study_uid,
             orthanc_study_id=orthanc_study_id,
             state=state,
             reason=reason,
-            model=model,
+            model_id=model.model_id,
+            model_version=model.version,
         )
 
     if not decision.eligible:
-        skipped = ev("skipped", decision.reason)
-        message = Message(f"{job}:skipped:{decision.reason}", JOB_EVENT, "portal", skipped)
+        skipped = ev(JobState.SKIPPED, decision.reason)
+        message = Message(
+            f"{job}:skipped:{decision.reason}", tasks.JOB_EVENT, tasks.PORTAL_QUEUE, skipped
+        )
         return [message], job, decision.reason, study_uid
     if store.has_key(job):
         return [], job, "", study_uid
@@ -125,22 +97,26 @@ def decide_study(
         "model_id": model.model_id,
         "model_version": model.version,
     }
-    queued = ev("queued", "")
+    queued = ev(JobState.QUEUED, "")
     messages = [
-        Message(job, SEGMENT_TASK, "inference", task),
-        Message(f"{job}:queued", JOB_EVENT, "portal", queued),
+        Message(job, tasks.SEGMENT_STUDY, tasks.INFERENCE_QUEUE, task),
+        Message(f"{job}:queued", tasks.JOB_EVENT, tasks.PORTAL_QUEUE, queued),
     ]
     return messages, job, "", study_uid
 
 
 def _stable_message(orthanc_study_id: str, study_uid: str, tag: str) -> Message:
     kwargs = {"orthanc_study_id": orthanc_study_id, "study_uid": study_uid}
-    return Message(f"stable:{orthanc_study_id}:{tag}", STUDY_STABLE, "portal", kwargs)
+    return Message(
+        f"stable:{orthanc_study_id}:{tag}", tasks.STUDY_STABLE, tasks.PORTAL_QUEUE, kwargs
+    )
 
 
 def _arrived_message(orthanc_study_id: str, tag: str) -> Message:
     kwargs = {"orthanc_study_id": orthanc_study_id}
-    return Message(f"arrived:{orthanc_study_id}:{tag}", STUDY_ARRIVED, "portal", kwargs)
+    return Message(
+        f"arrived:{orthanc_study_id}:{tag}", tasks.STUDY_ARRIVED, tasks.PORTAL_QUEUE, kwargs
+    )
 
 
 def last_update(study: dict[str, Any]) -> float | None:
@@ -161,7 +137,7 @@ def is_quiet(study: dict[str, Any], stable_age_s: float, now: float) -> bool:
 def _on_stable(
     host: PluginHost,
     store: JobStore,
-    model: ModelInputs,
+    model: Manifest,
     orthanc_study_id: str,
     tag: str,
     *,
@@ -206,7 +182,7 @@ class ChangeTracker:
 def poll_changes(
     host: PluginHost,
     store: JobStore,
-    model: ModelInputs,
+    model: Manifest,
     limit: int = 100,
     *,
     tracker: ChangeTracker | None = None,
@@ -237,7 +213,7 @@ def poll_changes(
 def _handle(
     host: PluginHost,
     store: JobStore,
-    model: ModelInputs,
+    model: Manifest,
     changes: list[dict[str, Any]],
     quiet: Callable[[dict[str, Any]], bool],
 ) -> tuple[list[Message], list[str], list[str]]:
@@ -264,7 +240,7 @@ def _handle(
 def sweep_pending(
     host: PluginHost,
     store: JobStore,
-    model: ModelInputs,
+    model: Manifest,
     quiet_s: float,
     clock: Callable[[], float] = time.time,
     *,

@@ -11,11 +11,12 @@ from io import BytesIO
 from typing import Any
 
 import pydicom
+from neuronova_contracts.jobs import JobState, job_id
+from neuronova_contracts.manifest import Manifest
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from neuronova_plugin.ai.changes import decide_study
-from neuronova_plugin.ai.eligibility import ModelInputs
 from neuronova_plugin.ai.store import JobStore
 from neuronova_plugin.host import HostError, PluginHost, Request, Response, get_json
 
@@ -125,7 +126,7 @@ def store_seg(host: PluginHost, request: Request) -> Response:
     )
 
 
-def reanalyze(host: PluginHost, store: JobStore, model: ModelInputs, request: Request) -> Response:
+def reanalyze(host: PluginHost, store: JobStore, model: Manifest, request: Request) -> Response:
     """Each request gets a new job id (``<orthanc study id>:<model>:<version>:r<n>``): never
     deduplicated."""
     study = request.groups[0] if request.groups else ""
@@ -133,10 +134,10 @@ def reanalyze(host: PluginHost, store: JobStore, model: ModelInputs, request: Re
         get_json(host, f"/studies/{study}")
     except HostError:
         return Response.error(404, f"unknown study {study}")
-    base = f"{study}:{model.model_id}:{model.version}"
+    base = job_id(study, model.model_id, model.version)
     job = f"{base}:r{store.next_reanalysis(base)}"
     messages, job, reason, _ = decide_study(host, store, model, study, force_job=job)
     store.enqueue(messages)
     if reason:
-        return _json({"state": "skipped", "reason": reason, "job_id": job})
-    return _json({"state": "queued", "job_id": job})
+        return _json({"state": JobState.SKIPPED, "reason": reason, "job_id": job})
+    return _json({"state": JobState.QUEUED, "job_id": job})

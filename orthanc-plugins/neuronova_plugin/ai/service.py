@@ -13,8 +13,10 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from neuronova_contracts import registry
+from neuronova_contracts.manifest import Manifest
+
 from neuronova_plugin.ai.changes import ChangeTracker, poll_changes, sweep_pending
-from neuronova_plugin.ai.eligibility import ModelInputs
 from neuronova_plugin.ai.publisher import PublishFn, drain
 from neuronova_plugin.ai.routes import reanalyze, store_seg
 from neuronova_plugin.ai.store import JobStore
@@ -30,7 +32,7 @@ class AiService:
     config: AiConfig
     host: PluginHost
     store: JobStore
-    model: ModelInputs
+    model: Manifest
     publish: PublishFn
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -115,8 +117,7 @@ class AiService:
 def build(
     config: AiConfig, host: PluginHost, publisher_factory: Callable[[str], PublishFn]
 ) -> AiService:
-    manifest = config.models_directory / config.model_id / "manifest.json"
-    model = ModelInputs.from_manifest(json.loads(manifest.read_text()))
+    model = registry.load(config.models_directory, config.model_id)
     return AiService(
         config=config,
         host=host,

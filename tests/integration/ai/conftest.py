@@ -23,6 +23,7 @@ import requests
 from neuronova_inference.synthetic.dicom import to_bytes
 from pydicom.dataset import Dataset
 
+from tests.support.deployables import python_path
 from tests.support.orthanc import OrthancProcess, free_port
 from tests.support.tools import require_tool
 
@@ -200,7 +201,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     )
     env = dict(
         os.environ,
-        PYTHONPATH=str(REPO / "inference"),
+        PYTHONPATH=python_path("inference"),
         NEURONOVA_REDIS_URL=server.url,
         ORTHANC_URL=orthanc.url,
         ORTHANC_USERNAME=orthanc.auth[0],

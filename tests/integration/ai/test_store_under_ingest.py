@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import requests
-from neuronova_inference import registry
+from neuronova_contracts import registry
 from neuronova_inference.seg import build_seg
 from neuronova_inference.synthetic.dicom import to_bytes
 from neuronova_inference.synthetic.phantom import axial_grid

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from authz.identity import orthanc_id
 from clinical.models import AIJob, JobState
-from clinical.services import JobEvent, record_job_event
+from clinical.services import record_job_event
 from fhir_sync import hooks, store, tasks
 from fhir_sync.config import load_config
 from fhir_sync.models import SyncStatus
 from fhir_sync.source import load_snapshot
+from neuronova_contracts.jobs import JobEvent
 from neuronova_portal.celery import app
 
 from tests.support.fhir_portal import add_done_job, add_study
@@ -51,7 +52,7 @@ def _event(job_id: str, volumes: dict[str, float], hour: int) -> JobEvent:
         job_id=job_id,
         study_uid=STUDY_UID,
         orthanc_study_id=orthanc_id("MRN-0001", STUDY_UID),  # add_study's patient
-        state="done",
+        state=JobState.DONE,
         model_id="brain-tumour",
         model_version="1.0.0",
         seg_series_uid=f"{STUDY_UID}.99",

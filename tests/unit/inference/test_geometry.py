@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from neuronova_inference.manifest import GridSpec, Normalisation
+from neuronova_contracts.manifest import GridSpec, Normalisation
 from neuronova_inference.postprocess import drop_small_components, labels_on_source, volumes_ml
 from neuronova_inference.preprocess import Volume, model_affine, normalise, resample
 

@@ -1,7 +1,7 @@
 import copy
 
 import pytest
-from neuronova_inference.manifest import ManifestError, parse_manifest
+from neuronova_contracts.manifest import ManifestError, parse_manifest
 from neuronova_inference.session import sha256_file
 
 from tests.support.synthetic import MODEL_DIR, manifest_raw

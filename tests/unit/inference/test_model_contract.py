@@ -20,10 +20,10 @@ import highdicom as hd
 import numpy as np
 import onnx
 import pytest
+from neuronova_contracts.manifest import parse_manifest
+from neuronova_contracts.registry import load
 from neuronova_inference.decode import pixels
-from neuronova_inference.manifest import parse_manifest
 from neuronova_inference.pipeline import run_study
-from neuronova_inference.registry import load
 from neuronova_inference.session import OnnxModel, sha256_file
 from neuronova_inference.synthetic.geometry import axial_grid
 from neuronova_inference.synthetic.study import SyntheticStudy

@@ -7,8 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from neuronova_contracts.manifest import Manifest, QcSpec, parse_manifest
 from neuronova_inference.decode import pixels
-from neuronova_inference.manifest import Manifest, QcSpec, parse_manifest
 from neuronova_inference.pipeline import run_study
 from neuronova_inference.postprocess import decode
 from numpy.typing import NDArray

@@ -1,5 +1,5 @@
 import numpy as np
-from neuronova_inference.matching import match_study
+from neuronova_contracts.matching import match_study
 from neuronova_inference.synthetic.dicom import series_datasets, to_bytes
 from neuronova_inference.synthetic.phantom import SEQUENCES, render
 

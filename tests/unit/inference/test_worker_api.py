@@ -6,12 +6,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from neuronova_contracts.jobs import JobState
+from neuronova_contracts.registry import UnknownModelError, load
 from neuronova_inference import api, worker
 from neuronova_inference.claims import Outcome
+from neuronova_inference.config import DEFAULT_MODELS_DIR
 from neuronova_inference.orthanc_client import TransientError
 from neuronova_inference.pipeline import RefusedError
 from neuronova_inference.qc import Quality
-from neuronova_inference.registry import DEFAULT_MODELS_DIR, UnknownModelError, load
 
 JOB = {
     "job_id": "1.2.3:m:1",
@@ -84,7 +86,7 @@ def test_refusal_ends_as_skipped_event_with_reason(
     monkeypatch: pytest.MonkeyPatch, events: list[tuple[str, str, dict[str, Any]]]
 ) -> None:
     def refuse(_: int) -> Any:
-        raise RefusedError("skipped", "missing required sequence(s): FLAIR")
+        raise RefusedError(JobState.SKIPPED, "missing required sequence(s): FLAIR")
 
     result, calls = _run(monkeypatch, refuse)
     assert len(calls) == 1
@@ -181,7 +183,7 @@ def test_api_health_and_models(token: None) -> None:
 
 def test_api_segment_maps_refusals_to_422(monkeypatch: pytest.MonkeyPatch, token: None) -> None:
     def refuse(config: object, **kwargs: Any) -> Any:
-        raise RefusedError("failed", "T2 series: slice gap")
+        raise RefusedError(JobState.FAILED, "T2 series: slice gap")
 
     monkeypatch.setattr(api, "segment", refuse)
     response = TestClient(api.app).post(

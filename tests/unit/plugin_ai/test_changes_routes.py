@@ -7,11 +7,11 @@ from typing import Any
 
 import pydicom
 import pytest
+from neuronova_contracts.manifest import parse_manifest
 from neuronova_inference.decode import pixels
 from neuronova_inference.pipeline import Analysis, run_study
 from neuronova_inference.synthetic.study import SyntheticStudy
 from neuronova_plugin.ai.changes import poll_changes, sweep_pending
-from neuronova_plugin.ai.eligibility import ModelInputs
 from neuronova_plugin.ai.routes import store_seg
 from neuronova_plugin.ai.store import JobStore
 from neuronova_plugin.host import Request
@@ -25,7 +25,7 @@ from tests.support.synthetic import (
     tiny_study,
 )
 
-MODEL = ModelInputs.from_manifest(manifest_raw())
+MODEL = parse_manifest(manifest_raw())
 
 
 def _study_host(

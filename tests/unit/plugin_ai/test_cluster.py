@@ -5,16 +5,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from neuronova_contracts.manifest import parse_manifest
 from neuronova_plugin.ai.changes import ChangeTracker, is_quiet, poll_changes, sweep_pending
 from neuronova_plugin.ai.database import NotLeaderError, SqliteDatabase
-from neuronova_plugin.ai.eligibility import ModelInputs
 from neuronova_plugin.ai.store import JobStore, Message
 from neuronova_plugin.config import plugin_config, postgres_conninfo
 
 from tests.support.synthetic import manifest_raw
 from tests.unit.plugin_ai.test_changes_routes import _change, _study_host
 
-MODEL = ModelInputs.from_manifest(manifest_raw())
+MODEL = parse_manifest(manifest_raw())
 SEGMENT = "neuronova.inference.segment_study"
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 

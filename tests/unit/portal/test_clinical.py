@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from tests.support.models import shipped_manifest_raw
 from tests.support.portal_fakes import (
     FakeOrthanc,
     bearer,
@@ -231,17 +232,14 @@ def test_tasks_do_not_retry_a_study_orthanc_no_longer_has(
 
 
 def _manifest(directory: Path, model_id: str, version: str) -> None:
+    """A valid manifest (the shipped one's shape) with an SCT-coded and a locally coded label."""
     (directory / model_id).mkdir(parents=True)
-    labels = [
-        {
-            "value": 1,
-            "name": "Oedema",
-            "type": {"scheme": "SCT", "code": "79654002", "meaning": "Edema"},
-            "color_rgb": [60, 200, 80],
-        },
-        {"value": 2, "name": "Uncoded", "color_rgb": [1, 2]},
+    manifest = {**shipped_manifest_raw(), "model_id": model_id, "version": version}
+    coded, uncoded = manifest["labels"][:2]
+    manifest["labels"] = [
+        {**coded, "name": "Oedema", "color_rgb": [60, 200, 80]},
+        {**uncoded, "name": "Uncoded", "type": {"scheme": "99LOCAL", "code": "1", "meaning": "x"}},
     ]
-    manifest = {"model_id": model_id, "version": version, "labels": labels}
     (directory / model_id / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -255,8 +253,9 @@ def test_label_codes_come_from_the_manifest_of_exactly_that_model_version(
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "manifest.json").write_text("{not json")
     known = labels.labels_for("m1", "2.0.0")
-    assert known["Oedema"] == labels.LabelInfo(snomed_code="79654002", color_rgb=(60, 200, 80))
-    assert known["Uncoded"] == labels.LabelInfo(snomed_code=None, color_rgb=None)
+    assert known["Oedema"].snomed_code == shipped_manifest_raw()["labels"][0]["type"]["code"]
+    assert known["Oedema"].color_rgb == (60, 200, 80)
+    assert known["Uncoded"].snomed_code is None
     assert labels.labels_for("m1", "1.9.0") == {}  # another version's codes are never shown
     assert labels.labels_for("unknown", "2.0.0") == {}
     assert labels.labels_for("../m1", "2.0.0") == {}

@@ -27,7 +27,13 @@ from stack import render
 from stack.config import load
 
 ROOT = Path(__file__).resolve().parents[3]
-SOURCE_ROOTS = (ROOT / "orthanc-plugins", ROOT / "inference", ROOT / "django-portal", ROOT)
+SOURCE_ROOTS = (
+    ROOT / "contracts",
+    ROOT / "orthanc-plugins",
+    ROOT / "inference",
+    ROOT / "django-portal",
+    ROOT,
+)
 RUNTIME_GROUP = "runtime-services"
 # Provided by the process that loads us, not by pip: Orthanc's embedded Python plugin.
 HOST_MODULES = frozenset({"orthanc"})

@@ -12,10 +12,9 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from neuronova_contracts.jobs import FINAL_STATES, JobState
 
 from clinical import labels, reports, selectors
-
-_FINAL = {"done", "failed", "skipped"}
 
 
 class Command(BaseCommand):
@@ -40,7 +39,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{line} ({time.monotonic() - started:.0f} s)")
                 self.stdout.flush()
                 shown = line
-            if body is not None and state in _FINAL:
+            if body is not None and state in FINAL_STATES:
                 break
             if time.monotonic() >= deadline:
                 self.stderr.write(f"[demo] no final AI result within {options['wait']:.0f} s")
@@ -50,7 +49,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(body, indent=2))
         else:
             self._print_volumes(body)
-        if state != "done":
+        if state != JobState.DONE:
             raise SystemExit(1)
 
     @staticmethod
@@ -67,7 +66,7 @@ class Command(BaseCommand):
         return {**body, "reason": latest.reason if latest is not None else ""}
 
     def _print_volumes(self, body: dict[str, Any]) -> None:
-        if body["status"] != "done":
+        if body["status"] != JobState.DONE:
             reason = body.get("reason") or "see `make logs`"
             self.stdout.write(f"[demo] the AI job ended {body['status']}: {reason}")
             return

@@ -1,7 +1,7 @@
-"""pure: match a study's series to the model's required sequences by the manifest's rules.
+"""Pure: match a study's series to the model's required sequences by the manifest's rules.
 
-The Orthanc plugin carries its own copy of this logic (neuronova_plugin.ai.eligibility, because the
-plugin and the worker are separate deployables); tests/unit/plugin_ai checks that both agree.
+The plugin asks it whether a study is eligible (and skips it with the reason when not); the
+inference worker asks it which series to read for each input. One function, so they agree.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from neuronova_inference.manifest import InputSpec, Manifest
+from neuronova_contracts.manifest import InputSpec, Manifest
 
 SeriesTags = Mapping[str, str]
 

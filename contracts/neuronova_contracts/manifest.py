@@ -1,8 +1,9 @@
-"""pure: the model manifest (inputs with matching rules, grid, normalisation, labels), frozen.
+"""Pure: the model manifest (inputs with matching rules, grid, normalisation, labels), frozen.
 
 Every model the pipeline runs is described by a manifest.json next to its ONNX file; nothing about
 a particular model is hard-coded, so a BraTS model exported from MONAI or nnU-Net drops in with its
-own manifest.
+own manifest. The plugin reads its inputs (eligibility), the inference service all of it, the
+portal its labels (codes and colours of the report).
 """
 
 from __future__ import annotations
@@ -218,6 +219,8 @@ def _check(m: Manifest) -> None:
     if m.output_kind not in {"logits", "probabilities", "sigmoid_logits", "sigmoid_probabilities"}:
         raise ManifestError(f"unsupported output kind {m.output_kind}")
     values = [lab.value for lab in m.labels]
+    if any(not 0 <= v <= 255 for lab in m.labels for v in lab.color_rgb):
+        raise ManifestError("label colours must be RGB values 0..255")
     if sorted(values) != list(range(1, len(values) + 1)):
         raise ManifestError(f"label values must be 1..N, got {values}")
     if m.reference_input not in [i.name for i in m.inputs]:

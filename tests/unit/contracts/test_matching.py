@@ -1,4 +1,4 @@
-from neuronova_inference.matching import match_study
+from neuronova_contracts.matching import match_study
 
 from tests.support.synthetic import shipped_manifest
 
@@ -46,3 +46,23 @@ def test_larger_series_wins_and_a_series_serves_one_input() -> None:
     match = match_study(shipped_manifest(), series)
     assert match.series["T2"] == "full"
     assert len(set(match.series.values())) == 4
+
+
+def test_a_seg_series_in_the_study_is_passed_over() -> None:
+    series = {
+        "a": _s("AX T1"),
+        "b": _s("AX T1 +C", ContrastBolusAgent="GD"),
+        "c": _s("AX T2"),
+        "d": _s("AX FLAIR"),
+        "s": _s("AI tumour segmentation", n=1, modality="SEG"),
+    }
+    match = match_study(shipped_manifest(), series)
+    assert match.eligible
+    assert "s" not in match.series.values()
+
+
+def test_the_reasons_are_the_ones_the_portal_shows() -> None:
+    missing = {"a": _s("AX T1"), "c": _s("AX T2"), "d": _s("AX FLAIR")}
+    assert match_study(shipped_manifest(), missing).reason == "missing required sequence(s): T1c"
+    ct = {"a": _s("HEAD", modality="CT")}
+    assert match_study(shipped_manifest(), ct).reason == "not a MR study (modalities: CT)"

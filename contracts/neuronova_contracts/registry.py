@@ -1,4 +1,4 @@
-"""adapter: the model registry on disk (inference/models/<model_id>/manifest.json + ONNX file).
+"""Adapter (files): the model registry on disk (<models dir>/<model_id>/manifest.json + ONNX).
 
 A model id is a name, never a path: only the names of the folders installed in the models
 directory are accepted, whoever asks (an API caller or a job message).
@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from neuronova_inference.manifest import Manifest, ManifestError, parse_manifest
-
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+from neuronova_contracts.manifest import Manifest, ManifestError, parse_manifest
 
 
 class UnknownModelError(ManifestError):
