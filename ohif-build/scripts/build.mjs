@@ -8,7 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
-  cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync,
+  cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync,
 } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -119,8 +119,31 @@ async function bundleNeuroNova() {
 
 // nginx serves these precompressed (gzip_static): the viewer is ~48 MB as files, ~10 MB gzipped,
 // and Chromium keeps a multi-megabyte response in a memory-backed HTTP cache only when it is
-// small enough, so the 17 MB main bundle was fetched again on every open.
+// small enough, so the 17 MB main bundle was fetched again on every open (docs/web.md, "The 14 s
+// cached open").
 const COMPRESSIBLE = new Set([".js", ".css", ".wasm", ".json", ".html", ".svg", ".txt", ".woff", ".ttf"]);
+
+// Chromium's memory-backed HTTP cache (incognito and other off-the-record profiles, Playwright's
+// browser contexts) does not keep an entry larger than an eighth of its size (at most 50 MB):
+// measured, a 17.4 MB body was fetched again on every open, 3.3 MB and 2.3 MB ones were kept.
+// The build fails rather than ship a file that would be downloaded on every open again.
+const MAX_SERVED_BYTES = 6_000_000;
+
+function oversized(dir) {
+  const found = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      found.push(...oversized(path));
+      continue;
+    }
+    if (entry.name.endsWith(".gz")) continue;
+    let size = statSync(path).size;
+    if (existsSync(`${path}.gz`)) size = statSync(`${path}.gz`).size;
+    if (size > MAX_SERVED_BYTES) found.push(`${path.slice(dir.length + 1)} (${size} bytes as served)`);
+  }
+  return found;
+}
 
 function precompress(dir) {
   let files = 0;
@@ -186,6 +209,8 @@ async function main() {
   const after = checkDist(outDir, { rebased: true });
   if (after.length) fail(`built dist check:\n  - ${after.join("\n  - ")}`);
   const gz = precompress(outDir);
+  const tooLarge = oversized(outDir);
+  if (tooLarge.length) fail(`files too large for a browser's memory cache:\n  - ${tooLarge.join("\n  - ")}`);
   writeFileSync(
     join(outDir, "neuronova", "build-info.json"),
     `${JSON.stringify({ ohif: `${ohifPackage}@${version}`, integrity, basePath, ...urls, boot: bootName, css: cssName }, null, 2)}\n`,
