@@ -166,6 +166,14 @@ def review_facts(*, job: AIJob) -> ReviewFacts:
     )
 
 
+def signature_count(*, study: Study, model_id: str) -> int:
+    """Signatures given to this model's results of the study, over every job (re-analyses)."""
+    versions = Review.objects.filter(job__study=study, job__model_id=model_id).values_list(
+        "version", flat=True
+    )
+    return sum(versions)
+
+
 def patient_studies(*, patient_id: str) -> QuerySet[Study]:
     """The patient's own studies (conflicts left out), oldest first."""
     return (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from fhir.resources.R4B.device import Device
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
@@ -20,7 +20,7 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.resource import Resource
 
-from fhir_sync.values import AiResult, LabelVolume, PatientInfo, StudyInfo
+from fhir_sync.values import AiResult, LabelVolume, PatientInfo, ReportStatus, StudyInfo
 
 DICOM_UID_SYSTEM = "urn:dicom:uid"  # FHIR's rule for DICOM UIDs: value "urn:oid:<uid>"
 DCM_SYSTEM = "http://dicom.nema.org/resources/ontology/DCM"
@@ -33,8 +33,7 @@ OBSERVATION_SYSTEM = "urn:neuronova:ai-observation"  # "<study_uid>:<model_id>:<
 DEVICE_SYSTEM = "urn:neuronova:ai-model"  # "<model_id>:<model_version>"
 ENDPOINT_SYSTEM = "urn:neuronova:endpoint"
 
-# "final" for a first result, "amended" once a re-analysis replaced it
-ReportStatus = Literal["final", "amended"]
+__all__ = ["ReportStatus"]  # defined with the values it describes (fhir_sync.values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,26 +267,51 @@ def observation_resource(
             "method": {"text": f"{result.model_id} {result.model_version}"},
             "device": _ref(device_ref, f"{result.model_id} {result.model_version}"),
             "derivedFrom": [_seg_ref(study_ref, result)],
+            **_review_note(result),
         }
     )
 
 
+def _review_note(result: AiResult) -> dict[str, Any]:
+    review = result.review
+    if not review.signed:
+        return {"note": [{"text": "AI result not yet reviewed by a radiologist (unsigned)"}]}
+    if review.state == "rejected":
+        return {"note": [{"text": f"AI result rejected by {review.reviewer}: {review.reason}"}]}
+    return {}
+
+
 def _seg_ref(study_ref: str, result: AiResult) -> dict[str, Any]:
-    """The ImagingStudy, naming the SEG series by its UID (a Reference may carry both)."""
+    """The ImagingStudy, naming the SEG series the volumes come from by its UID (a Reference
+    may carry both): the radiologist's edited SEG once there is one, else the AI's."""
+    edited = result.review.edited_seg_series_uid
     return {
         "reference": study_ref,
-        "identifier": {"system": DICOM_UID_SYSTEM, "value": dicom_uid(result.seg_series_uid)},
-        "display": "AI segmentation (DICOM SEG series)",
+        "identifier": {
+            "system": DICOM_UID_SYSTEM,
+            "value": dicom_uid(edited or result.seg_series_uid),
+        },
+        "display": (
+            "Radiologist-edited segmentation (DICOM SEG series)"
+            if edited
+            else "AI segmentation (DICOM SEG series)"
+        ),
     }
 
 
 def conclusion(result: AiResult) -> str:
     volumes = "; ".join(f"{item.label}: {item.volume_ml:.1f} mL" for item in result.labels)
     found = volumes or "no segmented structure"
-    return (
-        f"AI segmentation by {result.model_id} {result.model_version}: {found}. "
-        "Decision support only; to be confirmed by a radiologist."
-    )
+    review = result.review
+    ai = f"AI segmentation by {result.model_id} {result.model_version}"
+    if not review.signed:
+        return f"{ai}: {found}. Unsigned: decision support only; to be confirmed by a radiologist."
+    verdict = {
+        "accepted": f"{ai} accepted: {found}.",
+        "rejected": f"{ai} rejected ({review.reason}).",
+        "edited": f"{ai}, segmentation edited by the radiologist: {found}.",
+    }.get(review.state, f"{ai}: {found}.")
+    return f"{review.impression}\n\n{verdict} Signed by {review.reviewer}."
 
 
 def diagnostic_report_resource(
@@ -321,12 +345,20 @@ def diagnostic_report_resource(
             },
             "subject": _ref(patient_ref),
             "effectiveDateTime": _instant(result.issued),
-            "issued": _instant(result.issued),
+            "issued": _instant(result.review.reviewed_at or result.issued),
             "imagingStudy": [_seg_ref(study_ref, result)],
+            **_interpreter(result),
             "result": [_ref(ref) for ref in observation_refs],
             "conclusion": conclusion(result),
         }
     )
+
+
+def _interpreter(result: AiResult) -> dict[str, Any]:
+    """Who signed: a display-only reference (the portal knows a username, not a Practitioner)."""
+    if not result.review.signed:
+        return {}
+    return {"resultsInterpreter": [{"display": result.review.reviewer}]}
 
 
 def to_json(resource: Resource) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Reads the portal's `clinical` tables through its selectors: the study a StudyInstanceUID names
 is the one that owns it (never another patient's study that reuses the UID, docs/portal.md);
-the latest `done` job of each model is the result the EMR shows.
+the latest `done` job of each model is the result the EMR shows, with its review (status,
+signer, impression) and the reviewed volumes.
 Label codes come from the model manifest through `clinical.labels`, as in the portal's report.
 """
 
@@ -10,15 +11,23 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from clinical import review as review_rules
 from clinical.labels import labels_for
 from clinical.models import AIJob, JobState
-from clinical.reports import labelled_volumes
-from clinical.selectors import jobs_of, study_by_uid, study_series
+from clinical.reports import ReviewFacts, labelled_volumes, reviewed_volumes
+from clinical.selectors import (
+    jobs_of,
+    review_facts,
+    signature_count,
+    study_by_uid,
+    study_series,
+)
 
 from fhir_sync.values import (
     AiResult,
     LabelVolume,
     PatientInfo,
+    ReviewInfo,
     SeriesInfo,
     StudyInfo,
     StudySnapshot,
@@ -45,26 +54,48 @@ def _results(jobs: list[AIJob]) -> tuple[AiResult, ...]:
         known = latest.get(job.model_id)
         if known is None or job.event_at > known.event_at:
             latest[job.model_id] = job
-    return tuple(
-        AiResult(
-            job_id=job.job_id,
-            model_id=job.model_id,
-            model_version=job.model_version,
-            seg_series_uid=job.seg_series_uid,
-            issued=job.event_at,
-            labels=_labels(job),
-        )
-        for _, job in sorted(latest.items())
+    return tuple(_result(job) for _, job in sorted(latest.items()))
+
+
+def _result(job: AIJob) -> AiResult:
+    facts = review_facts(job=job)
+    return AiResult(
+        job_id=job.job_id,
+        model_id=job.model_id,
+        model_version=job.model_version,
+        seg_series_uid=job.seg_series_uid,
+        issued=job.event_at,
+        labels=_labels(job, facts),
+        review=_review(job, facts),
     )
 
 
-def _labels(job: AIJob) -> tuple[LabelVolume, ...]:
-    """Volumes per label, with the label's SNOMED CT code from the model manifest (the same
-    source and rule as the portal's report) when that manifest's version is the job's."""
+def _review(job: AIJob, facts: ReviewFacts) -> ReviewInfo:
+    """The review as the EMR sees it; the status counts every signature given to this model's
+    results of the study, so a signed re-analysis amends a report that was final."""
+    if not facts.signed:
+        return ReviewInfo()
+    seg = facts.seg
+    signatures = signature_count(study=job.study, model_id=job.model_id)
+    return ReviewInfo(
+        status=review_rules.fhir_status(state=facts.state, version=signatures),
+        state=facts.state,
+        reviewer=facts.reviewer or "",
+        reviewed_at=facts.reviewed_at,
+        impression=facts.impression,
+        reason=facts.reason,
+        edited_seg_series_uid=seg.series_uid if seg else "",
+    )
+
+
+def _labels(job: AIJob, facts: ReviewFacts) -> tuple[LabelVolume, ...]:
+    """The reviewed volumes per label (the radiologist's edited SEG's, else the AI's, as in the
+    portal's report), with the label's SNOMED CT code from the model manifest (same source and
+    rule as the report) when that manifest's version is the job's."""
     known = labels_for(job.model_id, job.model_version)
     return tuple(
         LabelVolume(label, volume, snomed_code=(info.snomed_code if info else None) or "")
-        for label, volume, info in labelled_volumes(job.volumes_ml, known)
+        for label, volume, info in labelled_volumes(reviewed_volumes(job, facts), known)
     )
 
 

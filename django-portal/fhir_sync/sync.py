@@ -5,7 +5,8 @@ then per AI result the model Device, one Observation per label, and the Diagnost
 Each resource is looked up by its business identifier first: absent → conditional create;
 present with the same content → nothing is sent (a re-sync adds nothing, not even a version);
 present but different → update in place. A result from a new job replaces the earlier report
-in place with status `amended`, so the EMR never shows two reports for one study and model.
+in place, so the EMR never shows two reports for one study and model; its status follows the
+radiologist's review (`preliminary` until signed, `final`, then `amended`).
 The Patient is the exception: it belongs to the EMR. A DICOM sender's name, birth date or sex is
 never written over it; a Patient carrying the PatientID identifier is referenced as it is, and
 one is created (conditionally) only when none exists.
@@ -119,18 +120,10 @@ def ensure_patient(
     return resource_id
 
 
-def report_status(existing: dict[str, Any] | None, result: AiResult) -> ReportStatus:
-    """`final` for a study's first result; `amended` once a different job replaced it."""
-    if existing is None:
-        return "final"
-    job_ids = {
-        ident.get("value")
-        for ident in existing.get("identifier", [])
-        if ident.get("system") == mapping.JOB_SYSTEM
-    }
-    if result.job_id in job_ids:
-        return "amended" if existing.get("status") == "amended" else "final"
-    return "amended"
+def report_status(result: AiResult) -> ReportStatus:
+    """The review decides: ``preliminary`` while unsigned, ``final`` at the study's first
+    signature, ``amended`` after any later one (fhir_sync.values.ReportStatus)."""
+    return result.review.status
 
 
 def sync_snapshot(snapshot: StudySnapshot, *, server: FhirServer, config: FhirConfig) -> SyncReport:
@@ -184,7 +177,7 @@ def _sync_result(
     )
     key = mapping.report_id(study_uid, result)
     existing = server.find("DiagnosticReport", key.token)
-    status = report_status(existing, result)
+    status = report_status(result)
     observation_refs = [
         "Observation/"
         + upsert(

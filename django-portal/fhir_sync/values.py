@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Literal
+
+# The DiagnosticReport's (and its Observations') status: "preliminary" until a radiologist signs
+# the result, "final" at the study's first signature for that model, "amended" after any later
+# one (a changed verdict, a later edit, a re-analysis signed again).
+ReportStatus = Literal["preliminary", "final", "amended"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,23 @@ class LabelVolume:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewInfo:
+    """A radiologist's review of the result; the default is an unsigned (pending) result."""
+
+    status: ReportStatus = "preliminary"
+    state: str = "pending_review"  # accepted, rejected, edited once signed
+    reviewer: str = ""
+    reviewed_at: datetime | None = None  # timezone-aware
+    impression: str = ""
+    reason: str = ""  # why it was rejected
+    edited_seg_series_uid: str = ""  # the edited SEG whose volumes the labels carry
+
+    @property
+    def signed(self) -> bool:
+        return self.status != "preliminary"
+
+
+@dataclass(frozen=True, slots=True)
 class AiResult:
     """One finished AI analysis of a study (a `done` job event with its volumes)."""
 
@@ -48,7 +71,8 @@ class AiResult:
     model_version: str
     seg_series_uid: str
     issued: datetime  # timezone-aware: when the result was produced
-    labels: tuple[LabelVolume, ...] = field(default_factory=tuple)
+    labels: tuple[LabelVolume, ...] = field(default_factory=tuple)  # the reviewed volumes
+    review: ReviewInfo = field(default_factory=ReviewInfo)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ from fhir_sync.values import (
     AiResult,
     LabelVolume,
     PatientInfo,
+    ReportStatus,
+    ReviewInfo,
     SeriesInfo,
     StudyInfo,
     StudySnapshot,
@@ -19,8 +21,23 @@ SEG_UID = "1.2.826.0.1.3680043.8.498.9"
 
 
 def snapshot(
-    *, job_id: str = "job-1", volumes: tuple[float, float] = (12.5, 30.25)
+    *,
+    job_id: str = "job-1",
+    volumes: tuple[float, float] = (12.5, 30.25),
+    status: ReportStatus = "final",
 ) -> StudySnapshot:
+    """A result a radiologist signed (``status`` "final"; "preliminary": unsigned)."""
+    review = (
+        ReviewInfo()
+        if status == "preliminary"
+        else ReviewInfo(
+            status=status,
+            state="accepted",
+            reviewer="radiologist",
+            reviewed_at=datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
+            impression="Seen.",
+        )
+    )
     return StudySnapshot(
         patient=PatientInfo("MRN-0001", "Doe^Jane", date(1970, 1, 2), "F"),
         study=StudyInfo(
@@ -45,6 +62,7 @@ def snapshot(
                     LabelVolume("enhancing tumour", volumes[0], "416940007"),
                     LabelVolume("oedema", volumes[1]),
                 ),
+                review=review,
             ),
         ),
     )
@@ -53,7 +71,8 @@ def snapshot(
 def reanalysed(
     original: StudySnapshot, *, job_id: str, volumes: tuple[float, float]
 ) -> StudySnapshot:
-    newer = snapshot(job_id=job_id, volumes=volumes).results[0]
+    """A re-analysis of ``original``, signed again: an amendment."""
+    newer = snapshot(job_id=job_id, volumes=volumes, status="amended").results[0]
     return replace(
         original, results=(replace(newer, issued=datetime(2026, 11, 26, 11, 0, tzinfo=UTC)),)
     )

@@ -1,16 +1,18 @@
 """From the portal's own job-event service to the FHIR server: the portal records a finished AI
 job, its on_commit hook queues the sync, and the EMR ends up with the patient, the imaging study,
-the report and one observation per label; a second job amends the report."""
+the report and one observation per label, `preliminary` until a radiologist signs, `final` at the
+signature, `amended` after a later edit; a re-analysis is preliminary again until signed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from authz.identity import orthanc_id
+from clinical import review_services
 from clinical.models import AIJob, JobState
 from clinical.services import record_job_event
 from fhir_sync import hooks, store, tasks
@@ -61,7 +63,16 @@ def _event(job_id: str, volumes: dict[str, float], hour: int) -> JobEvent:
     )
 
 
-def test_job_event_reaches_the_emr_and_reanalysis_amends(
+def _sign(decision: str, impression: str, capture: Callable[..., Any]) -> None:
+    job = AIJob.objects.filter(state=JobState.DONE).order_by("-event_at").first()
+    assert job is not None
+    with capture(execute=True):
+        review_services.sign(
+            job=job, reviewer="radiologist", decision=decision, impression=impression
+        )
+
+
+def test_job_event_reaches_the_emr_preliminary_until_signed_then_final_then_amended(
     wired: FhirTestServer,
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
@@ -78,7 +89,8 @@ def test_job_event_reaches_the_emr_and_reanalysis_amends(
     assert patient["birthDate"] == "1970-01-02"
     assert study["subject"] == {"reference": f"Patient/{patient['id']}"}
     assert sorted(s["uid"] for s in study["series"]) == [f"{STUDY_UID}.1", f"{STUDY_UID}.99"]
-    assert report["status"] == "final"
+    assert report["status"] == "preliminary"  # nobody signed the AI's result yet
+    assert "resultsInterpreter" not in report
     assert report["subject"] == {"reference": f"Patient/{patient['id']}"}
     volumes = {o["bodySite"]["text"]: o["valueQuantity"] for o in wired.search("Observation")}
     assert volumes == {
@@ -90,17 +102,51 @@ def test_job_event_reaches_the_emr_and_reanalysis_amends(
             "code": "mL",
         },
     }
+    assert {o["status"] for o in wired.search("Observation")} == {"preliminary"}
     state = store.state_of(study_uid=STUDY_UID)
     assert state is not None
     assert state.status == SyncStatus.SYNCED
 
+    _sign("accepted", "Enhancing lesion, left frontal.", django_capture_on_commit_callbacks)
+    (final,) = wired.search("DiagnosticReport")
+    assert (final["id"], final["status"]) == (report["id"], "final")
+    assert final["resultsInterpreter"] == [{"display": "radiologist"}]
+    assert final["conclusion"].startswith("Enhancing lesion, left frontal.")
+    assert {o["status"] for o in wired.search("Observation")} == {"final"}
+
+    # a later edit: an edited SEG (its volumes counted by the portal), signed again
+    job = AIJob.objects.get(job_id="j1")
+    review_services.record_edited_seg(
+        study=job.study,
+        series_uid=f"{STUDY_UID}.77",
+        sop_instance_uid=f"{STUDY_UID}.77.1",
+        orthanc_instance_id="",
+        referenced_series_uids=[f"{STUDY_UID}.99"],
+        volumes_ml={"tumour": 12.0, "oedema": 4.0},
+        content_creator="radiologist",
+        created_by="radiologist",
+        stored_at=job.event_at + timedelta(minutes=30),
+    )
+    _sign("edited", "Lesion larger than the AI measured.", django_capture_on_commit_callbacks)
+    (amended,) = wired.search("DiagnosticReport")
+    assert (amended["id"], amended["status"]) == (report["id"], "amended")
+    observations = wired.search("Observation")
+    assert {o["status"] for o in observations} == {"amended"}
+    assert sorted(o["valueQuantity"]["value"] for o in observations) == [4.0, 12.0]
+    assert {o["derivedFrom"][0]["identifier"]["value"] for o in observations} == {
+        f"urn:oid:{STUDY_UID}.77"
+    }
+    assert len(wired.history("DiagnosticReport", report["id"])) == 3
+
+    # a re-analysis is a new, unsigned result: preliminary again until signed, then amended
     with django_capture_on_commit_callbacks(execute=True):
         record_job_event(orthanc=NO_ORTHANC, event=_event("j2", {"tumour": 8.0, "oedema": 3.0}, 11))
-
-    (amended,) = wired.search("DiagnosticReport")
-    assert amended["id"] == report["id"]
-    assert amended["status"] == "amended"
+    (again,) = wired.search("DiagnosticReport")
+    assert (again["id"], again["status"]) == (report["id"], "preliminary")
     assert sorted(o["valueQuantity"]["value"] for o in wired.search("Observation")) == [3.0, 8.0]
+    _sign("accepted", "Smaller after treatment.", django_capture_on_commit_callbacks)
+    (resigned,) = wired.search("DiagnosticReport")
+    assert resigned["status"] == "amended"  # the study's report was final before
     assert len(wired.search("Patient")) == 1
     assert len(wired.search("ImagingStudy")) == 1
 

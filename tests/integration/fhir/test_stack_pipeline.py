@@ -73,7 +73,7 @@ def test_generated_study_ends_on_the_fhir_server(world: World) -> None:
     assert study["subject"] == {"reference": f"Patient/{patient['id']}"}
     assert study["numberOfInstances"] >= 80
     (report,) = fhir.search("DiagnosticReport")
-    assert report["status"] == "final"
+    assert report["status"] == "preliminary"  # the AI's result, not yet signed
     assert report["subject"] == {"reference": f"Patient/{patient['id']}"}
     assert report["imagingStudy"][0]["reference"] == f"ImagingStudy/{study['id']}"
     observations = {o["id"]: o for o in fhir.search("Observation")}
@@ -125,17 +125,19 @@ def _post(url: str, token: str) -> int:
         return int(response.status)
 
 
-def test_reanalysis_amends_the_report(world: World) -> None:
+def test_reanalysis_replaces_the_report_in_place(world: World) -> None:
     (first,) = world.fhir.search("DiagnosticReport")
     token = world.stack.token("radiologist")
     assert _post(f"{world.stack.url}/api/studies/{world.study_uid}/reanalyze", token) == 202
 
-    def amended() -> dict[str, Any] | None:
+    def replaced() -> dict[str, Any] | None:
         reports = world.fhir.search("DiagnosticReport")
-        return reports[0] if reports and reports[0]["status"] == "amended" else None
+        jobs = [i["value"] for r in reports for i in r["identifier"] if "ai-job" in i["system"]]
+        return reports[0] if jobs and jobs != _jobs(first) else None
 
-    report = _wait_for("the amended report", amended)
+    report = _wait_for("the re-analysed report", replaced)
     assert report["id"] == first["id"]
+    assert report["status"] == "preliminary"  # a new AI result: unsigned until reviewed
     assert len(world.fhir.search("DiagnosticReport")) == 1
     assert len(world.fhir.history("DiagnosticReport", report["id"])) >= 2
 
@@ -200,3 +202,7 @@ def test_debian_prometheus_scrapes_the_stack(world: World, tmp_path: Path) -> No
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _jobs(report: dict[str, Any]) -> list[str]:
+    return [i["value"] for i in report["identifier"] if "ai-job" in i["system"]]

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from fhir_sync import mapping
-from fhir_sync.values import AiResult, LabelVolume, PatientInfo, SeriesInfo, StudyInfo
+from fhir_sync.values import (
+    AiResult,
+    LabelVolume,
+    PatientInfo,
+    ReportStatus,
+    ReviewInfo,
+    SeriesInfo,
+    StudyInfo,
+)
 
 ISSUED = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
 RESULT = AiResult(
@@ -153,3 +163,37 @@ def test_naive_datetime_is_refused() -> None:
 def test_empty_patient_id_is_refused_by_fhir_resources_validation() -> None:
     with pytest.raises(ValueError, match="value"):
         mapping.patient_resource(PatientInfo(""), id_system="urn:x")
+
+
+def test_an_unsigned_report_says_so_and_a_signed_one_names_its_reviewer() -> None:
+    def report(result: AiResult, status: ReportStatus) -> dict[str, Any]:
+        return mapping.to_json(
+            mapping.diagnostic_report_resource(
+                result,
+                study_uid=STUDY.study_uid,
+                status=status,
+                patient_ref="Patient/p1",
+                study_ref="ImagingStudy/s1",
+                observation_refs=["Observation/o1"],
+            )
+        )
+
+    unsigned = report(RESULT, "preliminary")
+    assert unsigned["status"] == "preliminary"
+    assert "Unsigned" in unsigned["conclusion"]
+    assert "resultsInterpreter" not in unsigned
+    at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    review = ReviewInfo(
+        status="final",
+        state="edited",
+        reviewer="radiologist",
+        reviewed_at=at,
+        impression="Stable disease.",
+        edited_seg_series_uid="1.2.826.0.1.77",
+    )
+    signed = report(replace(RESULT, review=review), "final")
+    assert signed["resultsInterpreter"] == [{"display": "radiologist"}]
+    assert signed["conclusion"].startswith("Stable disease.")
+    assert "edited by the radiologist" in signed["conclusion"]
+    assert signed["issued"].startswith("2026-12-01T10:00:00")
+    assert signed["imagingStudy"][0]["identifier"]["value"] == "urn:oid:1.2.826.0.1.77"

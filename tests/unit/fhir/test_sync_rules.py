@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fhir_sync import mapping, tasks
+from fhir_sync import tasks
 from fhir_sync.metrics import lag_seconds
 from fhir_sync.sync import contains, report_status
-from fhir_sync.values import AiResult
+from fhir_sync.values import AiResult, ReviewInfo
 
 RESULT = AiResult("job-2", "m", "1", "1.2", datetime(2026, 1, 1, tzinfo=UTC))
 
@@ -32,15 +33,13 @@ def test_contains_sees_any_difference_in_what_we_send(theirs: dict[str, object])
     assert not contains({"resourceType": "Patient", "name": [{"family": "Doe"}], "x": 1}, theirs)
 
 
-def _existing(job: str, status: str) -> dict[str, object]:
-    return {"status": status, "identifier": [{"system": mapping.JOB_SYSTEM, "value": job}]}
-
-
-def test_report_status() -> None:
-    assert report_status(None, RESULT) == "final"
-    assert report_status(_existing("job-2", "final"), RESULT) == "final"
-    assert report_status(_existing("job-2", "amended"), RESULT) == "amended"
-    assert report_status(_existing("job-1", "final"), RESULT) == "amended"
+def test_report_status_follows_the_review() -> None:
+    """Unsigned: preliminary, whatever the server holds; then what the signatures say."""
+    assert report_status(RESULT) == "preliminary"
+    final = replace(RESULT, review=ReviewInfo(status="final", state="accepted"))
+    assert report_status(final) == "final"
+    amended = replace(RESULT, review=ReviewInfo(status="amended", state="edited"))
+    assert report_status(amended) == "amended"
 
 
 def test_backoff_doubles_and_is_capped() -> None:
