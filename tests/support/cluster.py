@@ -2,7 +2,8 @@
 
 N Orthanc replicas (the plugin, the codec) on one PostgreSQL index (a scratch database on the
 machine's server) and one shared storage folder, behind one DICOM entry (nginx's stream module,
-``stack.dicom_entry``), publishing to one private Redis, consumed by M inference workers.
+``stack.dicom_entry``, the sender registered as the stack registers a modality), publishing to
+one private Redis, consumed by M inference workers.
 
     with running_cluster(tmp_path, replicas=2, workers=2) as c:
         c.entry_port; c.replicas[0].url; c.jobs(); c.events(study_uid); c.kill_leader()
@@ -27,7 +28,8 @@ import requests
 from pydicom.dataset import Dataset
 from pynetdicom import AE
 
-from stack.dicom_entry import STREAM_MODULE, entry_block, stream_block
+from stack import modalities
+from stack.dicom_entry import STREAM_MODULE, entry_block, entry_modalities, stream_block
 from tests.integration.ai.conftest import RedisServer
 from tests.support.deployables import python_path
 from tests.support.orthanc import SCU_AET, OrthancProcess, free_port
@@ -291,6 +293,9 @@ def running_cluster(
 ) -> Iterator[Cluster]:
     storage = tmp / "storage"
     storage.mkdir(parents=True, exist_ok=True)
+    # The sender is a registered modality behind the entry, as the stack renders it: the entry
+    # lets in its host only and the replicas know it at the entry's source address for it.
+    registered = {SCU_AET: modalities.entry(SCU_AET, "127.0.0.1")}
     with contextlib.ExitStack() as stack:
         db = stack.enter_context(scratch_database())
         redis_server = RedisServer(tmp).start()
@@ -302,13 +307,14 @@ def running_cluster(
                 shared=(storage,),
                 neuronova={"RedisUrl": redis_server.url, "AiPollSeconds": 0.5},
                 overrides={"StableAge": stable_age_s, "StorageDirectory": str(storage)},
+                modalities=entry_modalities(registered),
             )
             for n in range(replicas)
         ]
         for node in nodes:
             stack.callback(node.stop)
             node.start()
-        entry = Entry(tmp / "entry", nodes).start()
+        entry = Entry(tmp / "entry", nodes, modalities=registered).start()
         stack.callback(entry.stop)
         env = dict(
             os.environ,
