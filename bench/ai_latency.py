@@ -54,6 +54,7 @@ def _baseline_registry(rev: str, folder: Path) -> Path:
     target.mkdir(parents=True)
     for name in ("manifest.json", "model.onnx"):
         blob = subprocess.run(
+            # Where the models lived at that revision (models/ at the top since).
             ["git", "show", f"{rev}:inference/models/{MODEL_ID}/{name}"],
             cwd=REPO,
             capture_output=True,

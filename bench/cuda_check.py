@@ -39,15 +39,16 @@ def main() -> int:
         return missing
 
     from neuronova_contracts.registry import load  # noqa: PLC0415
-    from neuronova_inference.config import DEFAULT_MODELS_DIR  # noqa: PLC0415
+    from neuronova_inference.config import from_env  # noqa: PLC0415
     from neuronova_inference.decode import pixels  # noqa: PLC0415
     from neuronova_inference.pipeline import Timings, analyse, load_inputs  # noqa: PLC0415
     from neuronova_inference.preprocess import to_model_space  # noqa: PLC0415
     from neuronova_inference.synthetic.study import SyntheticStudy  # noqa: PLC0415
     from neuronova_inference.training.data import demo_grid  # noqa: PLC0415
 
-    manifest = load(DEFAULT_MODELS_DIR, args.model)
-    path = str(DEFAULT_MODELS_DIR / args.model / manifest.onnx_file)
+    models_dir = from_env().models_dir
+    manifest = load(models_dir, args.model)
+    path = str(models_dir / args.model / manifest.onnx_file)
     gpu = ort.InferenceSession(path, providers=["CUDAExecutionProvider"])
     cpu = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     if gpu.get_providers()[0] != "CUDAExecutionProvider":

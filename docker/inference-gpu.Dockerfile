@@ -13,5 +13,6 @@ RUN pip install --no-cache-dir --upgrade pip \
  && pip uninstall -y onnxruntime && pip install --no-cache-dir onnxruntime-gpu
 COPY contracts ./contracts
 COPY inference ./inference
-ENV PYTHONPATH=/app/inference:/app/contracts
+COPY models ./models
+ENV PYTHONPATH=/app/inference:/app/contracts NEURONOVA_MODELS_DIR=/app/models
 USER neuronova

@@ -12,5 +12,6 @@ RUN pip install --no-cache-dir --upgrade pip \
 COPY django-portal ./django-portal
 COPY contracts ./contracts
 COPY inference ./inference
-ENV PYTHONPATH=/app/django-portal:/app/inference:/app/contracts
+COPY models ./models
+ENV PYTHONPATH=/app/django-portal:/app/inference:/app/contracts NEURONOVA_MODELS_DIR=/app/models
 USER neuronova

@@ -50,6 +50,7 @@ class ConfigError(ValueError):
 class StackConfig:
     root: Path
     var_dir: Path
+    models_dir: Path  # manifest + ONNX per model id: the plugin, inference and the portal read it
     env: str
     http_port: int
     orthanc_http_port: int
@@ -146,6 +147,7 @@ class StackConfig:
         return {
             "NEURONOVA_ENV": self.env,
             "NEURONOVA_VAR": str(self.var_dir),
+            "NEURONOVA_MODELS_DIR": str(self.models_dir),
             "NEURONOVA_REDIS_URL": self.redis_url,
             "ORTHANC_URL": self.orthanc_url,
             "ORTHANC_USERNAME": self.orthanc_username,
@@ -262,6 +264,7 @@ def load(environ: Mapping[str, str] | None = None, *, root: Path | None = None) 
     config = StackConfig(
         root=root,
         var_dir=var_dir,
+        models_dir=Path(environ.get("NEURONOVA_MODELS_DIR", str(root / "models"))),
         env=env,
         http_port=_port(environ, "NEURONOVA_HTTP_PORT", 8080),
         orthanc_http_port=_port(environ, "ORTHANC_HTTP_PORT", 8042),

@@ -60,6 +60,9 @@ def run_command(
     return [*argv, "--", *command]
 
 
-def orthanc_command(config: Path, *, bind: Sequence[Path]) -> list[str]:
-    """argv of Orthanc on ``config`` in the root; ``bind`` holds the config, storage and index."""
-    return run_command([ORTHANC, str(config)], bind=bind)
+def orthanc_command(
+    config: Path, *, bind: Sequence[Path], ro_bind: Sequence[Path] = ()
+) -> list[str]:
+    """argv of Orthanc on ``config`` in the root; ``bind`` holds the config, storage and index,
+    ``ro_bind`` what the plugin reads outside the repository (a models folder elsewhere)."""
+    return run_command([ORTHANC, str(config)], bind=bind, ro_bind=ro_bind)

@@ -115,6 +115,7 @@ def orthanc_config(
         {
             "RedisUrl": config.redis_url,
             "VarDirectory": str(config.var_dir),
+            "ModelsDirectory": str(config.models_dir),
             # supervisord writes Orthanc's output here; the plugin counts refused associations.
             "OrthancLogFile": str(config.log_dir / f"{replica.name}.log"),
         }
@@ -146,6 +147,7 @@ def compose_orthanc_config(base: Mapping[str, Any]) -> dict[str, Any]:
         # Orthanc puts the orthanc container's REDIS_PASSWORD in (environment substitution).
         "RedisUrl": "redis://:${REDIS_PASSWORD}@redis:6379/0",
         "VarDirectory": "/var/lib/orthanc/neuronova",
+        "ModelsDirectory": "/neuronova/models",
     }
     return rendered
 
@@ -207,7 +209,13 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
             name=replica.name,
             # Orthanc 1.13 in the sid root, var/ bound writable, the repository read-only; the
             # plugin finds its packages in the root's venv (entry.py).
-            command=shlex.join(orthanc_root.orthanc_command(replica.config_path, bind=[var])),
+            command=shlex.join(
+                orthanc_root.orthanc_command(
+                    replica.config_path,
+                    bind=[var],
+                    ro_bind=[] if config.models_dir.is_relative_to(root) else [config.models_dir],
+                )
+            ),
             directory=str(var / "orthanc"),
             priority=20,
             environment=base_env,

@@ -3,14 +3,19 @@ conftest, helpers shared by areas in tests/support/."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.models import MODELS_DIR
 from tests.support.stack import RunningStack, native_stack
 
 TESTS = Path(__file__).resolve().parent
+# Every deployable reads the models folder from its configuration, never from a guessed path:
+# the tests name the repository's models/ for themselves and the processes they start.
+os.environ.setdefault("NEURONOVA_MODELS_DIR", str(MODELS_DIR))
 
 # The marker a test carries is decided by the folder it lives in (tests/<folder>/...), never by
 # hand, so `-m unit` selects exactly tests/unit. Orthanc's own suites under tests/upstream run real

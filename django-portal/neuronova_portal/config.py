@@ -18,8 +18,6 @@ from common.security_config import SecurityConfig
 DEV_SECRET_KEY = "dev-only-django-secret-key-not-for-production-use-0000"  # noqa: S105
 DEV_JWT_SIGNING_KEY = "dev-only-jwt-signing-key-not-for-production-use-00000"
 DEV_ORTHANC_PASSWORD = "orthanc"  # noqa: S105
-# The same default as the inference service's registry (NEURONOVA_MODELS_DIR there too).
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "inference" / "models"
 
 
 class ConfigError(RuntimeError):
@@ -103,12 +101,22 @@ def load(environ_map: dict[str, str] | None = None) -> PortalConfig:
         revocation_recheck_seconds=env.float("PORTAL_REVOCATION_RECHECK_SECONDS", default=1.0),
         qido_max_results=max(1, env.int("PORTAL_QIDO_MAX_RESULTS", default=1000)),
         secure_cookies=env.bool("PORTAL_SECURE_COOKIES", default=neuronova_env == "production"),
-        models_dir=Path(get("NEURONOVA_MODELS_DIR", str(DEFAULT_MODELS_DIR))),
+        models_dir=_models_dir(get("NEURONOVA_MODELS_DIR", "")),
         health_interval_seconds=env.float("PORTAL_HEALTH_INTERVAL_SECONDS", default=5.0),
         security=_security(get),
     )
     _refuse_unsafe(config)
     return config
+
+
+def _models_dir(value: str) -> Path:
+    # Named explicitly (the stack and the images set it): a path guessed from this file's place
+    # would silently name a folder that a deployment does not have.
+    if not value:
+        raise ConfigError(
+            "NEURONOVA_MODELS_DIR must name the models folder (the repository's models/)"
+        )
+    return Path(value)
 
 
 def _security(get: Callable[[str, str], str]) -> SecurityConfig:

@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
-
 
 @dataclass(frozen=True)
 class InferenceConfig:
@@ -24,6 +22,19 @@ class InferenceConfig:
     job_lease_s: int = 30  # a running job's lease in Redis (claims.py); renewed every third
 
 
+class ConfigError(ValueError):
+    """A required setting is missing or malformed; the process refuses to start."""
+
+
+def _models_dir(value: str) -> Path:
+    # Named explicitly (the stack and the images set it), never guessed from this file's place.
+    if not value:
+        raise ConfigError(
+            "NEURONOVA_MODELS_DIR must name the models folder (the repository's models/)"
+        )
+    return Path(value)
+
+
 def from_env(env: Mapping[str, str] | None = None) -> InferenceConfig:
     e = os.environ if env is None else env
     return InferenceConfig(
@@ -31,7 +42,7 @@ def from_env(env: Mapping[str, str] | None = None) -> InferenceConfig:
         orthanc_url=e.get("ORTHANC_URL", "http://127.0.0.1:8042").rstrip("/"),
         orthanc_username=e.get("ORTHANC_USERNAME", "orthanc"),
         orthanc_password=e.get("ORTHANC_PASSWORD", "orthanc"),
-        models_dir=Path(e.get("NEURONOVA_MODELS_DIR", str(DEFAULT_MODELS_DIR))),
+        models_dir=_models_dir(e.get("NEURONOVA_MODELS_DIR", "")),
         default_model=e.get("NEURONOVA_MODEL_ID", "nn-brain-tumour-synth"),
         onnx_threads=int(e.get("NEURONOVA_ONNX_THREADS", "0")),
         http_timeout_s=float(e.get("NEURONOVA_HTTP_TIMEOUT_S", "60")),

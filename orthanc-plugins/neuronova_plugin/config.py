@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# orthanc-plugins/neuronova_plugin/config.py -> repository root
-_REPO = Path(__file__).resolve().parents[2]
-
 
 class ConfigError(ValueError):
     """A NeuroNova key has the wrong type."""
@@ -26,7 +23,9 @@ class AiConfig:
     enabled: bool = True
     redis_url: str = "redis://127.0.0.1:6379/0"
     var_directory: Path = Path("var")
-    models_directory: Path = _REPO / "inference" / "models"
+    # The models folder (manifest + ONNX per model id), named by the configuration (the stack
+    # renders it); without it the AI is off (logged) and ingest runs on.
+    models_directory: Path | None = None
     model_id: str = "nn-brain-tumour-synth"
     poll_seconds: float = 1.0
     stable_age_s: float = 60.0  # Orthanc's own StableAge
@@ -91,11 +90,14 @@ def _ai_config(
     def get(key: str, fallback: object) -> tuple[str, object]:
         return f"NeuroNova.{key}", section.get(key, fallback)
 
+    models = section.get("ModelsDirectory")
     return AiConfig(
         enabled=_as_bool(*get("Ai", default.enabled)),
         redis_url=_as_str(*get("RedisUrl", default.redis_url)),
         var_directory=Path(_as_str(*get("VarDirectory", str(default.var_directory)))),
-        models_directory=Path(_as_str(*get("ModelsDirectory", str(default.models_directory)))),
+        models_directory=None
+        if models is None
+        else Path(_as_str("NeuroNova.ModelsDirectory", models)),
         model_id=_as_str(*get("AiModel", default.model_id)),
         poll_seconds=_as_seconds(*get("AiPollSeconds", default.poll_seconds)),
         stable_age_s=_as_seconds("StableAge", stable_age),

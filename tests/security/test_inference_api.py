@@ -25,6 +25,7 @@ import yaml
 from stack import render
 from stack.config import load
 from tests.support.deployables import python_path
+from tests.support.models import MODELS_DIR, SHIPPED_MODEL
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "a-test-token-only-this-module-knows-0123456789"
@@ -106,10 +107,10 @@ def test_the_token_lets_a_caller_in(api: str) -> None:
 def test_a_model_id_is_never_a_path(api: str, tmp_path: Path) -> None:
     # A readable manifest outside the models folder, as an attacker would point at.
     planted = tmp_path / "planted"
-    shutil.copytree(ROOT / "inference" / "models" / "nn-brain-tumour-synth", planted)
+    shutil.copytree(MODELS_DIR / SHIPPED_MODEL, planted)
     manifest = json.loads((planted / "manifest.json").read_text())
     (planted / "manifest.json").write_text(json.dumps({**manifest, "model_id": "planted"}))
-    models_dir = ROOT / "inference" / "models"
+    models_dir = MODELS_DIR
     traversal = os.path.relpath(planted, models_dir)
     unknown = None
     for model_id in (traversal, "../nn-brain-tumour-synth", "/etc", "no-such-model"):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-MODELS_DIR = REPO / "inference" / "models"
+MODELS_DIR = REPO / "models"
 SHIPPED_MODEL = "nn-brain-tumour-synth"
 
 

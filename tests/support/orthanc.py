@@ -47,6 +47,7 @@ import requests
 from neuronova_plugin.config import plugin_config
 
 from stack import orthanc_root
+from tests.support.models import MODELS_DIR
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -166,6 +167,7 @@ class OrthancProcess:
         section = config.setdefault("NeuroNova", {})
         section["VarDirectory"] = str(self.workdir / "var")
         section["RedisUrl"] = self.redis_url or _closed_redis_url()
+        section["ModelsDirectory"] = str(MODELS_DIR)
         section["OrthancLogFile"] = str(self.log_path)
         _deep_merge(section, self.neuronova)
         _deep_merge(config, self.overrides)

@@ -1,7 +1,7 @@
 """wiring: evaluate a model on generated studies: in-distribution, shifted and no-tumour sets.
 
     python -m neuronova_inference.training.evaluate \
-        --model-dir inference/models/nn-brain-tumour-synth --json /tmp/eval.json
+        --model-dir models/nn-brain-tumour-synth --json /tmp/eval.json
 
 Each study goes the production way: DICOM instances -> volumes in patient space -> model grid ->
 ONNX Runtime (with the quality-control flip) -> labels on the reference series' grid, compared

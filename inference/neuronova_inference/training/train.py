@@ -1,6 +1,6 @@
 """wiring: train the shipped model on generated phantoms (CPU PyTorch) and export it to ONNX.
 
-    python -m neuronova_inference.training.train --model-dir inference/models/nn-brain-tumour-synth
+    python -m neuronova_inference.training.train --model-dir models/nn-brain-tumour-synth
 
 Reproduces model.onnx and rewrites the sha256 in manifest.json. Seeds 0..N-1 of the "training"
 ranges train; the evaluation sets use seeds from 100000 (evaluate.py), never seen in training.

@@ -117,6 +117,8 @@ class AiService:
 def build(
     config: AiConfig, host: PluginHost, publisher_factory: Callable[[str], PublishFn]
 ) -> AiService:
+    if config.models_directory is None:
+        raise ValueError("NeuroNova.ModelsDirectory names no models folder")
     model = registry.load(config.models_directory, config.model_id)
     return AiService(
         config=config,

@@ -24,6 +24,7 @@ from neuronova_inference.synthetic.dicom import to_bytes
 from neuronova_inference.synthetic.phantom import axial_grid
 from neuronova_inference.synthetic.study import SyntheticStudy
 
+from tests.support.models import MODELS_DIR, SHIPPED_MODEL
 from tests.support.orthanc import running_orthanc, synthetic_mr_series, write_series
 
 REPO = Path(__file__).resolve().parents[3]
@@ -32,7 +33,7 @@ HANG_S = 60.0  # a healthy store of one small SEG takes well under a second here
 
 
 def test_seg_posts_during_cstore_ingest_all_complete(tmp_path: Path) -> None:
-    manifest = registry.load(REPO / "inference" / "models", "nn-brain-tumour-synth")
+    manifest = registry.load(MODELS_DIR, SHIPPED_MODEL)
     study = SyntheticStudy.generate(31, axial_grid((16, 48, 48), (9.0, 4.5, 4.5), np.zeros(3)))
     reference = sorted(
         next(iter(study.series.values())), key=lambda ds: float(ds.ImagePositionPatient[2])

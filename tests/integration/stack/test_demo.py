@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 
-from tests.support.stack import ROOT, RunningStack
+from tests.support.models import MODELS_DIR, SHIPPED_MODEL
+from tests.support.stack import RunningStack
 
-MANIFEST = ROOT / "inference" / "models" / "nn-brain-tumour-synth" / "manifest.json"
+MANIFEST = MODELS_DIR / SHIPPED_MODEL / "manifest.json"
 
 
 def test_demo_waits_for_the_ai_result_and_prints_the_volumes(stack: RunningStack) -> None:

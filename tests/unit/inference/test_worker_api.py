@@ -10,10 +10,12 @@ from neuronova_contracts.jobs import JobState
 from neuronova_contracts.registry import UnknownModelError, load
 from neuronova_inference import api, worker
 from neuronova_inference.claims import Outcome
-from neuronova_inference.config import DEFAULT_MODELS_DIR
+from neuronova_inference.config import ConfigError, from_env
 from neuronova_inference.orthanc_client import TransientError
 from neuronova_inference.pipeline import RefusedError
 from neuronova_inference.qc import Quality
+
+from tests.support.models import MODELS_DIR
 
 JOB = {
     "job_id": "1.2.3:m:1",
@@ -202,5 +204,11 @@ def test_api_refuses_everyone_without_a_configured_token(monkeypatch: pytest.Mon
 @pytest.mark.parametrize("model_id", ["../nn-brain-tumour-synth", "nn-brain-tumour-synth/..", ""])
 def test_registry_accepts_installed_names_only(model_id: str) -> None:
     with pytest.raises(UnknownModelError):
-        load(DEFAULT_MODELS_DIR, model_id)
-    assert load(DEFAULT_MODELS_DIR, "nn-brain-tumour-synth").model_id == "nn-brain-tumour-synth"
+        load(MODELS_DIR, model_id)
+    assert load(MODELS_DIR, "nn-brain-tumour-synth").model_id == "nn-brain-tumour-synth"
+
+
+def test_the_models_folder_is_named_never_guessed() -> None:
+    with pytest.raises(ConfigError, match="NEURONOVA_MODELS_DIR"):
+        from_env({"NEURONOVA_REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert from_env({"NEURONOVA_MODELS_DIR": str(MODELS_DIR)}).models_dir == MODELS_DIR

@@ -16,6 +16,7 @@ from neuronova_plugin.config import ConfigError
 from neuronova_plugin.host import Request, Response
 from neuronova_plugin.plugin import Plugin, register
 
+from tests.support.models import MODELS_DIR
 from tests.support.orthanc import synthetic_mr_series
 from tests.support.orthanc_sdk import ChangeType, FakeOrthancSdk, ReceivedInstanceAction
 
@@ -27,7 +28,7 @@ AI_ROUTES = {"/neuronova/seg", "/neuronova/studies/(.*)/reanalyze", "/neuronova/
 def _sdk(tmp_path: Path, **neuronova: Any) -> FakeOrthancSdk:
     section = {
         "VarDirectory": str(tmp_path / "var"),
-        "ModelsDirectory": str(REPO / "inference" / "models"),
+        "ModelsDirectory": str(MODELS_DIR),
         "RedisUrl": "redis://127.0.0.1:1/0",
         **neuronova,
     }
@@ -79,7 +80,7 @@ def test_entry_script_registers_every_feature_on_the_module_it_imports(
 def test_config_is_read_once_from_orthanc(plugin: tuple[FakeOrthancSdk, Plugin]) -> None:
     _, running = plugin
     assert running.config.ai.stable_age_s == 2
-    assert running.config.ai.models_directory == REPO / "inference" / "models"
+    assert running.config.ai.models_directory == MODELS_DIR
 
 
 def test_received_instance_is_stored_as_htj2k(plugin: tuple[FakeOrthancSdk, Plugin]) -> None:
@@ -202,6 +203,15 @@ def test_ai_off_in_every_spelling(tmp_path: Path, value: object) -> None:
 def test_a_malformed_switch_stops_the_plugin_loading(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"NeuroNova\.Ai"):
         register(_sdk(tmp_path, Ai="no"), _no_publisher)
+
+
+def test_without_a_models_folder_only_the_ai_is_off(tmp_path: Path) -> None:
+    sdk = _sdk(tmp_path)
+    del sdk.configuration["NeuroNova"]["ModelsDirectory"]
+    running = register(sdk, _no_publisher)
+    assert running.ai is None
+    assert set(sdk.routes) == {"/neuronova/metrics"}
+    assert any("ModelsDirectory" in message for message in sdk.errors())
 
 
 def test_a_broken_model_folder_disables_only_the_ai(tmp_path: Path) -> None:

@@ -6,7 +6,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from neuronova_portal import config
 
+from tests.support.models import MODELS_DIR
+
+MODELS = {"NEURONOVA_MODELS_DIR": str(MODELS_DIR)}
 STRONG = {
+    **MODELS,
     "NEURONOVA_ENV": "production",
     "DJANGO_SECRET_KEY": "s" * 50,
     "JWT_SIGNING_KEY": "j" * 50,
@@ -15,7 +19,7 @@ STRONG = {
 
 
 def test_dev_defaults() -> None:
-    loaded = config.load({"NEURONOVA_VAR": "/srv/nn"})
+    loaded = config.load({**MODELS, "NEURONOVA_VAR": "/srv/nn"})
     assert loaded.env == "dev"
     assert loaded.database_url == "sqlite:////srv/nn/portal/db.sqlite3"
     assert loaded.redis_url == "redis://127.0.0.1:6379/0"
@@ -23,8 +27,12 @@ def test_dev_defaults() -> None:
     assert loaded.orthanc_url == "http://127.0.0.1:8042"
     assert loaded.access_token_minutes == 10
     assert not loaded.secure_cookies
-    # The inference service's own default: the repository's model manifests.
-    assert (loaded.models_dir / "nn-brain-tumour-synth" / "manifest.json").is_file()
+    assert loaded.models_dir == MODELS_DIR
+
+
+def test_the_models_folder_is_named_never_guessed() -> None:
+    with pytest.raises(config.ConfigError, match="NEURONOVA_MODELS_DIR"):
+        config.load({"NEURONOVA_VAR": "/srv/nn"})
 
 
 def test_values_are_parsed_into_types() -> None:
@@ -62,7 +70,7 @@ def test_production_refuses_dev_or_weak_values(name: str, value: str) -> None:
 
 def test_production_with_nothing_set_refuses() -> None:
     with pytest.raises(config.ConfigError):
-        config.load({"NEURONOVA_ENV": "production"})
+        config.load({**MODELS, "NEURONOVA_ENV": "production"})
 
 
 def test_seed_dev_users_refuses_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
