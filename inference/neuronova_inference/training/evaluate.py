@@ -10,7 +10,9 @@ with the generator's ground truth sampled on that grid. Sets (seeds never used i
 - in-distribution: the training ranges, always a tumour (seeds from 100000);
 - shifted: every acquisition and appearance setting outside the training ranges (ranges.py),
   always a tumour (seeds from 200000);
-- no-tumour: the training ranges without tumour (seeds from 300000): false-positive volume.
+- no-tumour: the training ranges without tumour (seeds from 300000): false-positive volume;
+- demo (``--demo N``, none by default): what `make demo` sends and the first shipped model was
+  trained on, a clean axial protocol with one enhancing tumour (seeds from 500000).
 
 ``--calibrate N`` instead scores N validation studies from the training ranges (seeds from
 400000) and prints the QC score percentiles; the manifest's threshold is their 5th percentile.
@@ -34,6 +36,7 @@ from neuronova_inference.pipeline import Timings, analyse, load_inputs
 from neuronova_inference.session import OnnxModel
 from neuronova_inference.synthetic.geometry import Grid
 from neuronova_inference.synthetic.ranges import (
+    DEMO,
     IN_DISTRIBUTION,
     NO_TUMOUR,
     SHIFTED,
@@ -54,6 +57,7 @@ SETS: dict[str, tuple[Ranges, int]] = {
     "shifted": (SHIFTED, 200_000),
     "no-tumour": (NO_TUMOUR, 300_000),
     "calibration": (TRAINING, 400_000),
+    "demo": (DEMO, 500_000),
 }
 _MODEL: OnnxModel | None = None
 
@@ -124,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--in-distribution", type=int, default=20, help="studies in this set")
     ap.add_argument("--shifted", type=int, default=30)
     ap.add_argument("--no-tumour", type=int, default=20)
+    ap.add_argument("--demo", type=int, default=0)
     ap.add_argument("--calibrate", type=int, default=0, help="score this many validation studies")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, help="also write the figures and every case here")
@@ -139,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             print("QC score percentiles on calibration studies:", pct)
             report["calibration"] = {"percentiles": pct, "cases": [c.as_dict() for c in cases]}
         else:
-            for set_name in ("in-distribution", "shifted", "no-tumour"):
+            for set_name in ("in-distribution", "shifted", "no-tumour", "demo"):
                 count = getattr(args, set_name.replace("-", "_"))
                 if not count:
                     continue

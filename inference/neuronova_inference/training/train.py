@@ -11,50 +11,31 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import threading
 import time
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
-from neuronova_contracts.manifest import Manifest, parse_manifest
+from neuronova_contracts.manifest import Manifest
 from numpy.typing import NDArray
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from neuronova_inference.synthetic.ranges import PROFILES
-from neuronova_inference.training.data import Example, make_example
+from neuronova_inference.training.data import Example
 from neuronova_inference.training.net import UNet3D
-
-
-def load_manifest(model_dir: Path) -> Manifest:
-    return parse_manifest(json.loads((model_dir / "manifest.json").read_text()))
-
-
-def _example(args: tuple[int, Path, Path | None, str]) -> Example:
-    """Generate (or read back from ``cache``) the training example of ``seed``, as float16."""
-    seed, model_dir, cache, profile = args
-    path = cache / f"{profile}-{seed}.npz" if cache else None
-    if path is not None and path.is_file():
-        with np.load(path) as data:
-            return Example(image=data["image"], labels=data["labels"])
-    example = make_example(seed, load_manifest(model_dir), PROFILES[profile])
-    example = Example(image=example.image.astype(np.float16), labels=example.labels)
-    if path is not None:  # written whole or not at all: a killed run leaves no torn file
-        partial = path.with_suffix(".partial.npz")
-        np.savez(partial, image=example.image, labels=example.labels)
-        partial.replace(path)
-    return example
+from neuronova_inference.training.phantoms import Job, load_manifest, stream
 
 
 def _crop(
     rng: np.random.Generator, ex: Example, patch: int
 ) -> tuple[NDArray[np.float32], NDArray[np.uint8]]:
     shape = np.array(ex.labels.shape)
-    if rng.random() < 0.6 and (ex.labels > 0).any():
-        # Centre most patches on tumour so the rare classes are seen often.
-        where = np.argwhere(ex.labels > 0)
+    present = [int(v) for v in np.unique(ex.labels) if v > 0]
+    if rng.random() < 0.65 and present:
+        # Class-balanced: centre on a voxel of one label drawn uniformly among those present, so
+        # a necrotic core of a few hundred voxels is seen as often as the oedema around it.
+        where = np.argwhere(ex.labels == present[int(rng.integers(len(present)))])
         centre = where[rng.integers(len(where))]
         start = np.clip(centre - patch // 2 + rng.integers(-8, 9, 3), 0, shape - patch)
     else:
@@ -114,8 +95,27 @@ def _arguments() -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache", type=Path, help="keep generated examples here between runs")
     ap.add_argument("--resume", action="store_true", help="start from the model dir's weights.pt")
+    ap.add_argument(
+        "--init", type=Path, help="start from these weights (a weights.pt or checkpoint)"
+    )
+    ap.add_argument(
+        "--out", type=Path, help="weights.pt and checkpoints go here (default: model dir)"
+    )
+    ap.add_argument(
+        "--replay",
+        default="",
+        help="PROFILE:CASES: also train on this many phantoms of another profile (curriculum)",
+    )
+    ap.add_argument(
+        "--replay-share",
+        type=float,
+        nargs=2,
+        default=(0.5, 0.15),
+        help="share of batches drawn from --replay at the first and at the last iteration",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ema", type=float, default=0.995, help="decay of the weights' average")
+    ap.add_argument("--checkpoint-every", type=int, default=100)
     ap.add_argument(
         "--start-after",
         type=int,
@@ -123,25 +123,51 @@ def _arguments() -> argparse.Namespace:
         help="start training once this many phantoms exist; the rest join while it runs",
     )
     ap.add_argument(
+        "--workers-follow",
+        action="store_true",
+        help="generate nothing: read the cache as another process fills it",
+    )
+    ap.add_argument(
         "--export-only", action="store_true", help="export the model dir's weights.pt and stop"
     )
     return ap.parse_args()
 
 
+def _replay_share(args: argparse.Namespace, it: int) -> float:
+    """Curriculum: the replayed profile's share falls linearly over the run."""
+    first, last = args.replay_share
+    return float(first + (last - first) * it / max(args.iterations - 1, 1))
+
+
+def _batch(
+    rng: np.random.Generator, data: dict[str, list[Example]], args: argparse.Namespace, it: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    crops = []
+    for _ in range(args.batch):
+        pool = data[args.profile]
+        replay = data.get(args.replay.partition(":")[0]) if args.replay else None
+        if replay and (not pool or rng.random() < _replay_share(args, it)):
+            pool = replay
+        crops.append(_crop(rng, pool[rng.integers(len(pool))], args.patch))
+    x = torch.from_numpy(np.stack([c[0] for c in crops]))
+    y = torch.from_numpy(np.stack([c[1] for c in crops]).astype(np.int64))
+    return x, y
+
+
 def _fit(
-    net: UNet3D, data: list[Example], args: argparse.Namespace, classes: int, t0: float
+    net: UNet3D, data: dict[str, list[Example]], args: argparse.Namespace, classes: int, t0: float
 ) -> AveragedModel:
     """Train ``net``; returns the exponential moving average of its weights (what ships: it is
     smoother than the last step's weights and usable even when a run is stopped early)."""
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.iterations)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=args.lr, total_steps=args.iterations, pct_start=0.1
+    )
     ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(args.ema))  # type: ignore[no-untyped-call]
     rng = np.random.default_rng(args.seed)
     net.train()
     for it in range(args.iterations):
-        batch = [_crop(rng, data[rng.integers(len(data))], args.patch) for _ in range(args.batch)]
-        x = torch.from_numpy(np.stack([b[0] for b in batch]))
-        y = torch.from_numpy(np.stack([b[1] for b in batch]).astype(np.int64))
+        x, y = _batch(rng, data, args, it)
         loss = _loss(net(x), y, classes)
         opt.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
@@ -149,78 +175,84 @@ def _fit(
         sched.step()
         ema.update_parameters(net)
         if it % 10 == 0 or it == args.iterations - 1:
+            counts = "/".join(str(len(v)) for v in data.values())
             print(
-                f"it {it} loss {loss.item():.4f} phantoms {len(data)} "
-                f"t {time.monotonic() - t0:.0f} s",
+                f"it {it} loss {loss.item():.4f} phantoms {counts} t {time.monotonic() - t0:.0f} s",
                 flush=True,
             )
-        if it % 100 == 99:  # a crash or a kill loses at most 100 iterations (--resume)
-            _save(net, ema, args)
+        if it % args.checkpoint_every == args.checkpoint_every - 1:
+            # A crash or a kill loses at most one interval (--resume); each checkpoint is kept
+            # so that they can be evaluated while the run goes on.
+            _save(net, ema, args, args.out / f"checkpoint-{it + 1}.pt")
+            _save(net, ema, args, args.out / "weights.pt")
     return ema
 
 
-def _save(net: UNet3D, ema: AveragedModel, args: argparse.Namespace) -> None:
-    """weights.pt: the averaged weights (``state_dict``, what is exported) and the raw ones."""
+def _save(net: UNet3D, ema: AveragedModel, args: argparse.Namespace, path: Path) -> None:
+    """The averaged weights (``state_dict``, what is exported) and the raw ones."""
     checkpoint = {
         "base": int(net.head.in_channels),
         "state_dict": ema.module.state_dict(),
         "raw_state_dict": net.state_dict(),
     }
-    torch.save(checkpoint, args.model_dir / "weights.pt")
+    partial = path.with_suffix(".partial")
+    torch.save(checkpoint, partial)
+    partial.replace(path)
 
 
-def _stream(args: argparse.Namespace, t0: float) -> list[Example]:
-    """Phantoms in a list that keeps growing while training runs (generation is the slow part
-    on a shared machine); returns once ``--start-after`` of them exist."""
-    data: list[Example] = []
-    jobs = [(s, args.model_dir, args.cache, args.profile) for s in range(args.train_cases)]
-
-    def feed() -> None:
-        with Pool(args.workers) as pool:
-            for example in pool.imap_unordered(_example, jobs, chunksize=1):
-                data.append(example)  # list.append is atomic under the GIL
-        print(f"all {len(data)} phantoms ready at {time.monotonic() - t0:.0f} s", flush=True)
-
-    threading.Thread(target=feed, name="phantoms", daemon=True).start()
-    while len(data) < min(args.start_after, args.train_cases):
-        time.sleep(5)
-    print(f"training starts with {len(data)} phantoms at {time.monotonic() - t0:.0f} s", flush=True)
-    return data
+def _jobs(args: argparse.Namespace) -> list[Job]:
+    jobs: list[Job] = [(s, args.profile) for s in range(args.train_cases)]
+    if args.replay:
+        profile, _, cases = args.replay.partition(":")
+        jobs += [(s, profile) for s in range(int(cases))]
+    return jobs
 
 
-def _export(net: UNet3D, manifest: Manifest, model_dir: Path) -> None:
-    digest = export_onnx(net, manifest, model_dir / manifest.onnx_file)
+def _export(net: UNet3D, manifest: Manifest, model_dir: Path, out: Path) -> None:
+    """Export to ``out``'s ONNX file and write the model dir's manifest there with its sha256."""
+    digest = export_onnx(net, manifest, out / manifest.onnx_file)
     raw = json.loads((model_dir / "manifest.json").read_text())
     raw["onnx"]["sha256"] = digest
-    (model_dir / "manifest.json").write_text(json.dumps(raw, indent=2) + "\n")
-    print(f"exported {manifest.onnx_file} sha256 {digest}", flush=True)
+    (out / "manifest.json").write_text(json.dumps(raw, indent=2) + "\n")
+    print(f"exported {out / manifest.onnx_file} sha256 {digest}", flush=True)
 
 
 def main() -> None:
     args = _arguments()
+    args.out = args.out or args.model_dir
+    args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     manifest = load_manifest(args.model_dir)
     classes = len(manifest.labels) + 1
-    checkpoint = (
-        torch.load(args.model_dir / "weights.pt") if args.resume or args.export_only else None
-    )
+    source = args.init or (args.model_dir / "weights.pt")
+    resume = args.resume or args.export_only or args.init is not None
+    checkpoint = torch.load(source) if resume else None
     base = int(checkpoint["base"]) if checkpoint else args.base
     net = UNet3D(in_channels=len(manifest.inputs), classes=classes, base=base)
     if checkpoint:
-        key = "raw_state_dict" if args.resume and "raw_state_dict" in checkpoint else "state_dict"
-        net.load_state_dict(checkpoint[key])
+        # Training continues from the raw weights; exporting takes the average.
+        raw = not args.export_only and "raw_state_dict" in checkpoint
+        net.load_state_dict(checkpoint["raw_state_dict" if raw else "state_dict"])
     if args.export_only:
-        _export(net, manifest, args.model_dir)
+        _export(net, manifest, args.model_dir, args.out)
         return
     t0 = time.monotonic()
     if args.cache:
         args.cache.mkdir(parents=True, exist_ok=True)
-    data = _stream(args, t0)
+    data = stream(
+        _jobs(args),
+        model_dir=args.model_dir,
+        cache=args.cache,
+        workers=args.workers,
+        follow=args.workers_follow,
+        start_after=args.start_after,
+        t0=t0,
+    )
     ema = _fit(net, data, args, classes, t0)
-    _save(net, ema, args)
+    _save(net, ema, args, args.out / "weights.pt")
     net.load_state_dict(ema.module.state_dict())
-    _export(net, manifest, args.model_dir)
+    _export(net, manifest, args.model_dir, args.out)
 
 
 if __name__ == "__main__":
