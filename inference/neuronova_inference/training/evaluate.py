@@ -45,6 +45,7 @@ from neuronova_inference.synthetic.ranges import (
 )
 from neuronova_inference.synthetic.study import SyntheticStudy
 from neuronova_inference.training.metrics import (
+    WHOLE,
     Case,
     acceptance,
     score_case,
@@ -59,42 +60,48 @@ SETS: dict[str, tuple[Ranges, int]] = {
     "calibration": (TRAINING, 400_000),
     "demo": (DEMO, 500_000),
 }
-_MODEL: OnnxModel | None = None
+_MODELS: dict[Path, OnnxModel] = {}
 
 
 def _model(model_dir: Path) -> OnnxModel:
-    global _MODEL  # noqa: PLW0603 - one ONNX Runtime session per worker process
-    if _MODEL is None:
-        _MODEL = OnnxModel(load(model_dir.parent, model_dir.name), model_dir, threads=1)
-    return _MODEL
+    """One ONNX Runtime session per model and worker process."""
+    if model_dir not in _MODELS:
+        _MODELS[model_dir] = OnnxModel(load(model_dir.parent, model_dir.name), model_dir, threads=1)
+    return _MODELS[model_dir]
 
 
-def evaluate_case(job: tuple[Path, str, int]) -> Case:
-    model_dir, set_name, seed = job
-    model = _model(model_dir)
-    manifest = model.manifest
+def evaluate_case(job: tuple[tuple[Path, ...], str, int]) -> list[Case]:
+    """The study of ``seed``, rendered once, scored for each model (in ``model_dirs`` order)."""
+    model_dirs, set_name, seed = job
     study = SyntheticStudy.randomised(seed, SETS[set_name][0])
     assert study.phantom is not None
-    timings = Timings()
-    volumes, reference, _ = load_inputs("synthetic", manifest, study, pixels, timings)
-    result = analyse(volumes, reference, manifest, model, timings)
-    ref = volumes[manifest.reference_index]
-    shape = (ref.array.shape[0], ref.array.shape[1], ref.array.shape[2])
-    truth = study.phantom.truth(Grid(shape, ref.affine))
     acquisitions = ", ".join(
         f"{s.spec.sequence} {s.spec.plane} {s.spec.thickness_mm:.1f}mm "
         f"{s.grid.shape[1]}x{s.grid.shape[2]}"
         for s in study.phantom.series
     )
-    return score_case(
-        seed,
-        pred=result.labels,
-        truth=truth,
-        labels={lab.value: lab.name for lab in manifest.labels},
-        voxel_ml=ref.voxel_ml,
-        quality=result.quality.as_dict(),
-        acquisition=acquisitions,
-    )
+    cases = []
+    for model_dir in model_dirs:
+        model = _model(model_dir)
+        manifest = model.manifest
+        timings = Timings()
+        volumes, reference, _ = load_inputs("synthetic", manifest, study, pixels, timings)
+        result = analyse(volumes, reference, manifest, model, timings)
+        ref = volumes[manifest.reference_index]
+        shape = (ref.array.shape[0], ref.array.shape[1], ref.array.shape[2])
+        truth = study.phantom.truth(Grid(shape, ref.affine))
+        cases.append(
+            score_case(
+                seed,
+                pred=result.labels,
+                truth=truth,
+                labels={lab.value: lab.name for lab in manifest.labels},
+                voxel_ml=ref.voxel_ml,
+                quality=result.quality.as_dict(),
+                acquisition=acquisitions,
+            )
+        )
+    return cases
 
 
 def _print_case(set_name: str, case: Case) -> None:
@@ -109,22 +116,59 @@ def _print_case(set_name: str, case: Case) -> None:
 
 def _run_set(
     pool: Any,  # noqa: ANN401 - multiprocessing.Pool
-    model_dir: Path,
+    model_dirs: tuple[Path, ...],
     set_name: str,
     cases: int,
-) -> list[Case]:
+) -> list[list[Case]]:
+    """Each model's cases of the set (outer list: models in ``model_dirs`` order)."""
     first = SETS[set_name][1]
-    jobs = [(model_dir, set_name, seed) for seed in range(first, first + cases)]
-    out = []
-    for case in pool.imap(evaluate_case, jobs):
-        _print_case(set_name, case)
-        out.append(case)
+    jobs = [(model_dirs, set_name, seed) for seed in range(first, first + cases)]
+    out: list[list[Case]] = [[] for _ in model_dirs]
+    for per_model in pool.imap(evaluate_case, jobs):
+        for i, case in enumerate(per_model):
+            prefix = f"[{i}] " if len(model_dirs) > 1 else ""
+            _print_case(prefix + set_name, case)
+            out[i].append(case)
     return out
+
+
+def _summarise(set_name: str, cases: list[Case], names: list[str]) -> dict[str, Any]:
+    if set_name == "no-tumour":
+        return summarise_no_tumour_set(cases)
+    return summarise_tumour_set(cases, names)
+
+
+def _side_by_side(report: dict[str, Any], names: list[str]) -> None:
+    """Mean Dice per label and whole tumour, and no-tumour false positives, one column a model."""
+    runs = [report, *report.get("compared", {}).values()]
+    print("\n" + " " * 44 + "".join(f"{f'[{i}]':>10s}" for i in range(len(runs))))
+    for set_name in report["summary"]:
+        rows: list[tuple[str, list[str]]] = []
+        if set_name == "no-tumour":
+            rows.append(("FP <= 0.5 mL (fraction)", ["fraction_within_limit"]))
+            rows.append(("FP mL (median)", ["fp_ml", "median"]))
+        else:
+            for name in [*names, WHOLE]:
+                rows.append((f"{name} Dice", ["labels", name, "dice", "mean"]))
+        for label, path in rows:
+            cells = []
+            for run in runs:
+                value: Any = run["summary"].get(set_name, {})
+                for key in path:
+                    value = value.get(key, float("nan")) if isinstance(value, dict) else value
+                cells.append(f"{value:10.3f}")
+            print(f"{set_name + ' ' + label:44s}{''.join(cells)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--model-dir", type=Path, required=True)
+    ap.add_argument(
+        "--model-dir",
+        type=Path,
+        action="append",
+        required=True,
+        help="the model to check; give it again to score other models on the same studies",
+    )
     ap.add_argument("--in-distribution", type=int, default=20, help="studies in this set")
     ap.add_argument("--shifted", type=int, default=30)
     ap.add_argument("--no-tumour", type=int, default=20)
@@ -133,12 +177,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, help="also write the figures and every case here")
     args = ap.parse_args(argv)
-    manifest = load(args.model_dir.parent, args.model_dir.name)
+    dirs: tuple[Path, ...] = tuple(args.model_dir)
+    manifest = load(dirs[0].parent, dirs[0].name)
     names = [lab.name for lab in manifest.labels]
-    report: dict[str, Any] = {"model": manifest.job_key, "summary": {}, "cases": {}}
+    runs: list[dict[str, Any]] = [
+        {"model": load(d.parent, d.name).job_key, "dir": str(d), "summary": {}, "cases": {}}
+        for d in dirs
+    ]
+    report = runs[0]
     with Pool(args.workers) as pool:
         if args.calibrate:
-            cases = _run_set(pool, args.model_dir, "calibration", args.calibrate)
+            cases = _run_set(pool, dirs[:1], "calibration", args.calibrate)[0]
             scores = np.array([c.qc_score for c in cases])
             pct = {p: float(np.percentile(scores, p)) for p in (1, 5, 10, 25, 50)}
             print("QC score percentiles on calibration studies:", pct)
@@ -148,13 +197,12 @@ def main(argv: list[str] | None = None) -> int:
                 count = getattr(args, set_name.replace("-", "_"))
                 if not count:
                     continue
-                cases = _run_set(pool, args.model_dir, set_name, count)
-                report["cases"][set_name] = [c.as_dict() for c in cases]
-                report["summary"][set_name] = (
-                    summarise_no_tumour_set(cases)
-                    if set_name == "no-tumour"
-                    else summarise_tumour_set(cases, names)
-                )
+                for run, cases in zip(runs, _run_set(pool, dirs, set_name, count), strict=True):
+                    run["cases"][set_name] = [c.as_dict() for c in cases]
+                    run["summary"][set_name] = _summarise(set_name, cases, names)
+    if len(runs) > 1:
+        report["compared"] = {f"[{i}] {run['dir']}": run for i, run in enumerate(runs[1:], 1)}
+        _side_by_side(report, names)
     print(json.dumps(report["summary"], indent=2))
     checks = acceptance(report["summary"], names)
     report["acceptance"] = [{"target": t, "met": ok} for t, ok in checks]
