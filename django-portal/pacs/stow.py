@@ -60,12 +60,8 @@ def parts(body: bytes, content_type: str) -> list[bytes]:
     boundary = params.get("boundary", "").strip('"')
     if not boundary or len(boundary) > 70:
         raise BodyRefused(400, "multipart/related without a valid boundary")
-    marker = f"--{boundary}".encode("ascii", "replace")
-    # The decoder splits on the delimiter; a body that is not framed by it is not multipart.
-    if not body.startswith(marker) or (marker + b"--") not in body:
-        raise BodyRefused(400, "the body is not framed by its multipart boundary")
     try:
-        found = decoder.MultipartDecoder(body, content_type).parts
+        found = decoder.MultipartDecoder(_framed(body, boundary), content_type).parts
     except (decoder.ImproperBodyPartContentException, UnicodeDecodeError, ValueError) as exc:
         raise BodyRefused(400, f"malformed multipart body: {exc}") from exc
     out: list[bytes] = []
@@ -77,6 +73,20 @@ def parts(body: bytes, content_type: str) -> list[bytes]:
     if not out:
         raise BodyRefused(400, "no instance in the body")
     return out
+
+
+def _framed(body: bytes, boundary: str) -> bytes:
+    """The body from its first delimiter to its close delimiter. RFC 2046 lets a preamble
+    precede the first delimiter and an epilogue follow the last, both ignored: dicomweb-client
+    (OHIF's STOW) opens with CRLF + delimiter and leaves zero bytes after the close. The decoder
+    splits on CRLF + delimiter and would take either for a part; a body without both delimiters
+    is not multipart (400)."""
+    marker = f"--{boundary}".encode("ascii", "replace")
+    start = 0 if body.startswith(marker) else body.find(b"\r\n" + marker)
+    close = body.rfind(b"\r\n" + marker + b"--")
+    if start < 0 or close < start:
+        raise BodyRefused(400, "the body is not framed by its multipart boundary")
+    return body[start : close + len(marker) + 4]
 
 
 @dataclass(frozen=True, slots=True)

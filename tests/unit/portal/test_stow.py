@@ -285,3 +285,24 @@ def test_the_ai_seg_shape_counts_each_label() -> None:
         names[2]: 0.0,
         names[3]: 0.02,
     }
+
+
+def dicomweb_client_body(*parts: bytes, boundary: str = "nn-boundary") -> bytes:
+    """What dicomweb-client's multipartEncode (OHIF's data source) sends: every part opens with
+    CRLF + delimiter, the close delimiter has no CRLF after it, and with several datasets its
+    buffer keeps zero bytes past the close delimiter (an epilogue)."""
+    head = f"\r\n--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+    body = b"".join(head + part for part in parts) + f"\r\n--{boundary}--".encode()
+    return body + b"\x00" * (len(parts) - 1) * len(f"\r\n--{boundary}--")
+
+
+def test_the_viewers_own_framing_is_accepted(archive: FakeOrthanc) -> None:
+    """OHIF stores through dicomweb-client: a leading CRLF (an empty preamble) and an epilogue
+    are multipart as RFC 2046 frames it, not a malformed body."""
+    one = _stow(Client(), "radiologist", dicomweb_client_body(edited_seg()))
+    assert one.status_code == 200, one.content
+    two = _stow(Client(), "radiologist", dicomweb_client_body(edited_seg(), edited_seg()))
+    assert two.status_code == 200, two.content
+    assert len(archive.stored) == 3
+    preamble = b"a preamble is ignored\r\n" + multipart(edited_seg())
+    assert _stow(Client(), "radiologist", preamble).status_code == 200
