@@ -3,7 +3,9 @@
 ``demo`` and ``small`` are what `make demo` and the integration tests send; ``sagittal`` has
 every series acquired sagittally; ``mixed`` gives the four series four different orientations,
 spacings and fields of view (one frame of reference, no shared grid); ``clinical24`` is a
-4 x 24-slice axial 2-D protocol at 256 x 256 (the latency target of the AI path).
+4 x 24-slice axial 2-D protocol at 256 x 256 (the latency target of the AI path); ``mr512`` is
+a 3-D-like axial acquisition of 160 slices at 512 x 512 (0.47 mm pixels, 1 mm slices), the
+realistic series size of the viewer benchmark (bench/viewer.py).
 """
 
 from __future__ import annotations
@@ -88,10 +90,25 @@ def clinical24() -> dict[str, Grid]:
     )
 
 
+def mr512() -> dict[str, Grid]:
+    return _same(
+        plane_grid(
+            "axial",
+            rows=512,
+            columns=512,
+            slices=160,
+            pixel_mm=0.47,
+            slice_spacing_mm=1.0,
+            centre=np.array([0.0, 0.0, 4.0]),
+        )
+    )
+
+
 PRESETS = {
     "demo": lambda: _same(demo_grid()),
     "small": lambda: _same(demo_grid(small=True)),
     "sagittal": sagittal,
     "mixed": mixed,
     "clinical24": clinical24,
+    "mr512": mr512,
 }

@@ -1,0 +1,221 @@
+"""Benchmark helper (adapter: headless Chromium through Playwright and DevTools): open one study in
+the viewer, cold then warm, and measure what the browser saw.
+
+Per open: wall-clock time from navigation to the first rendered image and to every image of the
+displayed stack decoded; OHIF's own timers (``console.time``/``timeEnd`` of @ohif/core's log:
+scriptToView, studyToDisplaySetsLoaded, studyToFirstImage, displaySetsToFirstImage); bytes from
+DevTools network events: every body chunk (``Network.dataReceived``) of the displayed series'
+frame requests (200 and 206 answers), and every byte of the open that came over the network.
+
+The frame loading mode is chosen per run without touching the stack: an init script intercepts
+the assignment of ``window.config`` (app-config.js) and sets ``neuronova.frames``. Routing the
+request instead would disable Chromium's HTTP cache (Playwright does so while a route is set)
+and with it the "warm" open.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import BrowserContext, CDPSession, ConsoleMessage, Page
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
+
+from tests.support.web import chromium, login, viewer_url  # noqa: E402
+
+OHIF_TIMERS = (
+    "scriptToView",
+    "studyToDisplaySetsLoaded",
+    "studyToFirstImage",
+    "displaySetsToFirstImage",
+)
+_TIMER = re.compile(r"^(\w+): ([0-9.]+) ms")
+
+FIRST_IMAGE = """() => {
+  const cs = window.cornerstone;
+  if (!cs || !cs.getRenderingEngines) return false;
+  return cs.getRenderingEngines().some(e => e.getViewports().some(vp => {
+    const d = vp.getImageData ? vp.getImageData() : null;
+    return !!(d && (d.scalarData || d.imageData));
+  }));
+}"""
+
+SERIES_LOADED = """() => {
+  const cs = window.cornerstone;
+  if (!cs || !cs.getRenderingEngines) return null;
+  for (const e of cs.getRenderingEngines()) for (const vp of e.getViewports()) {
+    const ids = vp.getImageIds ? vp.getImageIds() : [];
+    if (ids.length && ids.every(id => cs.cache.getImage(id))) {
+      const meta = cs.metaData.get('generalSeriesModule', ids[0]);
+      return {count: ids.length, series: meta ? meta.seriesInstanceUID : null};
+    }
+  }
+  return null;
+}"""
+
+# app-config.js assigns window.config once; this sets the frame loading mode on the way in.
+FRAMES_MODE = """(mode) => {
+  let value;
+  Object.defineProperty(window, 'config', {
+    configurable: true,
+    get() { return value; },
+    set(v) { if (v) v.neuronova = Object.assign({}, v.neuronova, {frames: mode}); value = v; },
+  });
+}"""
+
+
+@dataclass
+class NetworkLog:
+    """Bodies as Chromium's network stack received them (DevTools events).
+
+    ``Network.dataReceived`` counts every body chunk that arrived, also for OHIF's streamed
+    frame reads that Chromium then reports as aborted; ``loadingFinished`` gives each finished
+    request's encoded bytes (headers included)."""
+
+    urls: dict[str, str] = field(default_factory=dict)  # requestId -> frame URL
+    frame_bytes: dict[str, int] = field(default_factory=dict)  # frame URL -> body bytes
+    ranged: int = 0  # 206 answers
+    content_types: set[str] = field(default_factory=set)
+    received: dict[str, int] = field(default_factory=dict)  # requestId -> bytes so far
+    cached: set[str] = field(default_factory=set)  # requestIds answered from the HTTP cache
+
+    def attach(self, cdp: CDPSession) -> None:
+        cdp.on("Network.responseReceived", self._response)
+        cdp.on("Network.dataReceived", self._data)
+        cdp.on("Network.loadingFinished", self._finished)
+        cdp.on("Network.requestServedFromCache", lambda e: self.cached.add(e["requestId"]))
+
+    def reset(self) -> None:
+        self.urls.clear()
+        self.frame_bytes.clear()
+        self.content_types.clear()
+        self.received.clear()
+        self.cached.clear()
+        self.ranged = 0
+
+    @property
+    def encoded(self) -> int:
+        """Every byte of the open that came over the network (cache hits count nothing)."""
+        return sum(n for request, n in self.received.items() if request not in self.cached)
+
+    def _response(self, event: dict[str, Any]) -> None:
+        response = event["response"]
+        if response.get("fromDiskCache") or response.get("fromPrefetchCache"):
+            self.cached.add(event["requestId"])
+        url = str(response["url"])
+        if "/frames/" not in url or response["status"] not in (200, 206):
+            return
+        self.urls[event["requestId"]] = url
+        self.ranged += response["status"] == 206
+        headers = {k.lower(): str(v) for k, v in response["headers"].items()}
+        self.content_types.add(headers.get("content-type", ""))
+        self.frame_bytes.setdefault(url, 0)  # both ranges of a frame add up under its URL
+
+    def _data(self, event: dict[str, Any]) -> None:
+        request = event["requestId"]
+        # Encoded (as sent, gzip included) when Chromium reports it, else the body bytes.
+        size = int(event.get("encodedDataLength") or event["dataLength"])
+        self.received[request] = self.received.get(request, 0) + size
+        url = self.urls.get(request)
+        if url is not None:
+            self.frame_bytes[url] += int(event["dataLength"])
+
+    def _finished(self, event: dict[str, Any]) -> None:
+        # A finished request's total (headers included) supersedes its chunks; streamed frame
+        # reads that Chromium reports as aborted keep their chunks' count.
+        request = event["requestId"]
+        total = int(event.get("encodedDataLength") or 0)
+        self.received[request] = max(total, self.received.get(request, 0))
+
+    def series_bytes(self, series_uid: str) -> tuple[int, int]:
+        """(frames, body bytes) of that series' frame URLs."""
+        urls = [u for u in self.frame_bytes if f"/series/{series_uid}/" in u]
+        return len(urls), sum(self.frame_bytes[u] for u in urls)
+
+
+@dataclass(frozen=True)
+class Open:
+    first_s: float  # navigation -> first rendered image (wall clock)
+    series_s: float  # navigation -> every image of the displayed stack decoded
+    timers: dict[str, float]  # OHIF's own, seconds
+    series: str
+    frames: int
+    frame_bytes: int
+    ranged: int
+    encoded_bytes: int
+
+    @property
+    def study_to_series_s(self) -> float:
+        """From OHIF's study timer start to the whole stack decoded (boot time left out)."""
+        study = self.timers.get("studyToFirstImage")
+        return self.series_s - self.first_s + study if study is not None else float("nan")
+
+
+@dataclass(frozen=True)
+class Round:
+    cold: Open  # a fresh browser: no HTTP cache
+    warm: Open  # the same URL again in that browser: viewer code cached, frames not
+
+
+@contextmanager
+def _context(url: str, mbps: float, frames: str) -> Iterator[tuple[BrowserContext, Page, Any]]:
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        context.add_init_script(script=f"({FRAMES_MODE})({frames!r})")
+        page = context.new_page()
+        login(page, url, "radiologist")
+        cdp = context.new_cdp_session(page)
+        network = NetworkLog()
+        network.attach(cdp)
+        cdp.send("Network.enable")
+        if mbps:
+            # Chromium's own link emulation (DevTools), both directions, no added latency.
+            rate = mbps * 1e6 / 8
+            conditions = {"offline": False, "latency": 0, "downloadThroughput": rate}
+            cdp.send("Network.emulateNetworkConditions", {**conditions, "uploadThroughput": rate})
+        try:
+            yield context, page, network
+        finally:
+            context.close()
+
+
+def _open(page: Page, network: NetworkLog, url: str, study_uid: str) -> Open:
+    timers: dict[str, float] = {}
+
+    def console(message: ConsoleMessage) -> None:
+        match = _TIMER.match(message.text)
+        if match and match.group(1) in OHIF_TIMERS:
+            timers[match.group(1)] = float(match.group(2)) / 1000
+
+    network.reset()
+    page.on("console", console)
+    start = time.perf_counter()
+    page.goto(viewer_url(url, study_uid))
+    page.wait_for_function(FIRST_IMAGE, timeout=300_000, polling="raf")
+    first = time.perf_counter() - start
+    loaded = page.wait_for_function(SERIES_LOADED, timeout=600_000, polling=100).json_value()
+    whole = time.perf_counter() - start
+    page.wait_for_load_state("networkidle")
+    page.remove_listener("console", console)
+    series = str(loaded["series"])
+    frames, frame_bytes = network.series_bytes(series)
+    opened = Open(
+        first, whole, timers, series, frames, frame_bytes, network.ranged, network.encoded
+    )
+    page.goto("about:blank")
+    return opened
+
+
+def one_round(url: str, study_uid: str, mbps: float, frames: str) -> Round:
+    """Cold then warm open of the study, ``frames`` 'progressive' or 'whole'."""
+    with _context(url, mbps, frames) as (_, page, network):
+        cold = _open(page, network, url, study_uid)
+        warm = _open(page, network, url, study_uid)
+    return Round(cold, warm)
