@@ -33,6 +33,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -40,7 +41,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -215,10 +216,17 @@ def _series_of(path: Path) -> str:
     return str(pydicom.dcmread(path, stop_before_pixels=True).SeriesInstanceUID)
 
 
+Results = dict[tuple[str, float, str], list[Round]]
+
+
 def measure(
-    url: str, pairs: list[Pair], speeds: list[float], rounds: int
-) -> dict[tuple[str, float, str], list[Round]]:
-    results: dict[tuple[str, float, str], list[Round]] = {}
+    url: str,
+    pairs: list[Pair],
+    speeds: list[float],
+    rounds: int,
+    progress: Callable[[Results], None] | None = None,
+) -> Results:
+    results: Results = {}
     for pair in pairs:
         for mbps in speeds:
             for index in range(rounds):
@@ -229,8 +237,14 @@ def measure(
                     print(
                         f"... {pair.name} {mbps:g} Mbit/s {variant} round {index + 1}", flush=True
                     )
-                    round_ = one_round(url, study, mbps, frames)
+                    try:
+                        round_ = one_round(url, study, mbps, frames)
+                    except Exception as exc:  # noqa: BLE001 - one failed open must not end the run
+                        print(f"    FAILED: {exc!r}"[:500], flush=True)
+                        continue
                     results.setdefault((pair.name, mbps, variant), []).append(round_)
+                    if progress is not None:
+                        progress(results)
     return results
 
 
@@ -244,6 +258,9 @@ def report(results: dict[tuple[str, float, str], list[Round]], pairs: list[Pair]
     for pair in pairs:
         speeds = sorted({mbps for name, mbps, _ in results if name == pair.name})
         print(f"\n=== {pair.name}: HTJ2K {pair.htj2k} / uncompressed {pair.raw}")
+        if any((pair.name, m, v) not in results for m in speeds for v, _ in VARIANTS):
+            print(f"\n=== {pair.name}: some variants have no successful round; see above")
+            continue
         raw_rounds = results[(pair.name, speeds[0], "uncompressed")]
         raw_bytes = statistics.median(r.warm.frame_bytes for r in raw_rounds)
         whole = results[(pair.name, speeds[0], "whole")]
@@ -301,7 +318,24 @@ def report(results: dict[tuple[str, float, str], list[Round]], pairs: list[Pair]
                     )
 
 
+def write_json(path: Path, pairs: list[Pair], load: list[float], results: Results) -> None:
+    data = {
+        "load": load,
+        "pairs": [asdict(p) for p in pairs],
+        "results": {
+            f"{name}|{mbps:g}|{variant}": [asdict(r) for r in rounds]
+            for (name, mbps, variant), rounds in results.items()
+        },
+    }
+    path.write_text(json.dumps(data, indent=1))
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwinds the context managers: the bench's stack goes down
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupted)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--url", help="a running stack (default: start one)")
     ap.add_argument("--pair", action="append", default=[], help="with --url: HTJ2K_UID:RAW_UID")
@@ -330,24 +364,18 @@ def main() -> None:
         with context as (url, pairs):
             ai = wait_settled(url, [uid for p in pairs for uid in (p.htj2k, p.raw)])
             load = os.getloadavg()
-            results = measure(url, pairs, speeds, args.rounds)
+            json_path = args.json
+
+            def progress(partial: Results) -> None:
+                if json_path is not None:
+                    write_json(json_path, pairs, [load[0], os.getloadavg()[0]], partial)
+
+            results = measure(url, pairs, speeds, args.rounds, progress)
             load_after = os.getloadavg()
     print(f"\nAI jobs before timing: {ai}; load average {load[0]:.2f} before, {load_after[0]:.2f}")
     report(results, pairs)
     if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "load": [load[0], load_after[0]],
-                    "pairs": [asdict(p) for p in pairs],
-                    "results": {
-                        f"{name}|{mbps:g}|{variant}": [asdict(r) for r in rounds]
-                        for (name, mbps, variant), rounds in results.items()
-                    },
-                },
-                indent=1,
-            )
-        )
+        write_json(args.json, pairs, [load[0], load_after[0]], results)
 
 
 if __name__ == "__main__":
