@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 # Python sources checked by ruff and mypy (web folders have their own tooling).
-PY_SOURCES := stack contracts orthanc-plugins inference django-portal tests bench
+PY_SOURCES := stack contracts orthanc-plugins inference lab django-portal tests bench
 
 .PHONY: up down status logs demo test lint unit bench train bootstrap clean help
 

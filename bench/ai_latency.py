@@ -29,17 +29,20 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "inference"), str(REPO / "orthanc-plugins")]
+sys.path[:0] = [
+    str(REPO),
+    *(str(REPO / d) for d in ("inference", "lab", "contracts", "orthanc-plugins")),
+]
 
 from neuronova_inference.config import InferenceConfig, from_env  # noqa: E402
 from neuronova_inference.decode import pixels  # noqa: E402
 from neuronova_inference.pipeline import Timings, load_inputs  # noqa: E402
 from neuronova_inference.preprocess import to_model_space  # noqa: E402
 from neuronova_inference.service import model, segment  # noqa: E402
-from neuronova_inference.synthetic.dicom import series_datasets, to_bytes  # noqa: E402
-from neuronova_inference.synthetic.phantom import render  # noqa: E402
-from neuronova_inference.synthetic.presets import PRESETS  # noqa: E402
-from neuronova_inference.synthetic.study import SyntheticStudy  # noqa: E402
+from neuronova_lab.synthetic.dicom import series_datasets, to_bytes  # noqa: E402
+from neuronova_lab.synthetic.phantom import render  # noqa: E402
+from neuronova_lab.synthetic.presets import PRESETS  # noqa: E402
+from neuronova_lab.synthetic.study import SyntheticStudy  # noqa: E402
 
 STAGES = ("fetch_decode", "preprocess", "inference", "postprocess_seg", "store")
 MODEL_ID = "nn-brain-tumour-synth"
@@ -108,7 +111,7 @@ def _onnx_vs_torch(config: InferenceConfig, preset: str, rounds: int) -> None:
     )
     try:
         import torch  # noqa: PLC0415
-        from neuronova_inference.training.net import UNet3D  # noqa: PLC0415
+        from neuronova_lab.training.net import UNet3D  # noqa: PLC0415
     except ImportError:
         print("\nPyTorch not installed (dependency group `train`): ONNX vs PyTorch skipped")
         return

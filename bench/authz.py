@@ -28,6 +28,7 @@ import requests
 
 # tests.support imports the plugin's config parser (tests/support/orthanc.py).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "orthanc-plugins"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contracts"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.portal import GUNICORN_OPTIONS, PortalChain, make_mr, portal_chain

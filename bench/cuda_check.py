@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "inference")]
+sys.path[:0] = [str(REPO / d) for d in ("inference", "lab", "contracts")]
 
 import numpy as np  # noqa: E402
 import onnxruntime as ort  # type: ignore[import-untyped]  # noqa: E402
@@ -43,8 +43,8 @@ def main() -> int:
     from neuronova_inference.decode import pixels  # noqa: PLC0415
     from neuronova_inference.pipeline import Timings, analyse, load_inputs  # noqa: PLC0415
     from neuronova_inference.preprocess import to_model_space  # noqa: PLC0415
-    from neuronova_inference.synthetic.study import SyntheticStudy  # noqa: PLC0415
-    from neuronova_inference.training.data import demo_grid  # noqa: PLC0415
+    from neuronova_lab.synthetic.study import SyntheticStudy  # noqa: PLC0415
+    from neuronova_lab.training.data import demo_grid  # noqa: PLC0415
 
     models_dir = from_env().models_dir
     manifest = load(models_dir, args.model)

@@ -33,10 +33,13 @@ import numpy as np
 from pydicom.uid import generate_uid
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "orthanc-plugins"), str(REPO / "inference")]
+sys.path[:0] = [
+    str(REPO),
+    *(str(REPO / d) for d in ("orthanc-plugins", "inference", "lab", "contracts")),
+]
 
-from neuronova_inference.synthetic.dicom import series_datasets, to_bytes  # noqa: E402
-from neuronova_inference.synthetic.phantom import axial_grid, render  # noqa: E402
+from neuronova_lab.synthetic.dicom import series_datasets, to_bytes  # noqa: E402
+from neuronova_lab.synthetic.phantom import axial_grid, render  # noqa: E402
 from neuronova_plugin.transcode import transcode  # noqa: E402
 
 from tests.support.orthanc import (  # noqa: E402

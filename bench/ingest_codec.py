@@ -29,7 +29,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "orthanc-plugins")]
+sys.path[:0] = [str(REPO), str(REPO / "orthanc-plugins"), str(REPO / "contracts")]
 
 from neuronova_plugin.transcode import transcode  # noqa: E402
 

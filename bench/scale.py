@@ -31,10 +31,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contracts"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "orthanc-plugins"))
 
-from neuronova_inference.synthetic.presets import PRESETS
-from neuronova_inference.synthetic.study import SyntheticStudy
+from neuronova_lab.synthetic.presets import PRESETS
+from neuronova_lab.synthetic.study import SyntheticStudy
 
 from tests.support.cluster import Cluster, running_cluster, send
 from tests.support.orthanc import synthetic_mr_series

@@ -7,7 +7,7 @@ its own native stack; ~30 min on the 2 shared cores), or ``--url URL --pair HTJ2
 (repeatable) against a running stack holding both copies. ``--breakdown``: offline, where the
 bytes ratio comes from (bench/viewer_breakdown.py).
 
-Studies (the project's phantom generator, neuronova_inference.synthetic):
+Studies (the project's phantom generator, neuronova_lab.synthetic):
   demo   `make demo`'s study (seed 424242, 4 series of 96x96x40); the viewer shows its first.
   mr512  one axial series of 160 slices at 512x512, 16 bits (preset ``mr512``, seed 515; only
          its T1 series is stored, so the AI job skips it and does not compete for the CPU).
@@ -52,6 +52,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO)]
 
 from bench.viewer_open import Open, Round, one_round  # noqa: E402
+from tests.support.deployables import python_path  # noqa: E402
 from tests.support.stack import RunningStack, native_stack  # noqa: E402
 from tests.support.web import generate_study  # noqa: E402
 
@@ -77,11 +78,11 @@ def generate(folder: Path, preset: str, seed: int) -> list[Path]:
         [
             sys.executable,
             "-m",
-            "neuronova_inference.synthetic.demo",
+            "neuronova_lab.synthetic.demo",
             *("--preset", preset, "--seed", str(seed), "--write", str(folder)),
         ],
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO / "inference")},
+        env={**os.environ, "PYTHONPATH": python_path("lab")},
         check=True,
         capture_output=True,
         timeout=900,

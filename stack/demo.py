@@ -36,7 +36,7 @@ def send(
     command = [
         str(config.venv / "bin" / "python"),
         "-m",
-        "neuronova_inference.synthetic.demo",
+        "neuronova_lab.synthetic.demo",
         *("--host", "127.0.0.1", "--port", str(config.orthanc_dicom_port)),
         *("--aet", config.orthanc_aet, "--calling-aet", DEMO_AET),
         *(["--small"] if small else []),
@@ -44,7 +44,7 @@ def send(
         *(["--seed", str(seed)] if seed is not None else []),
         *(["--visits", visits] if visits else []),
     ]
-    env = {**config.service_environment(), "PYTHONPATH": render.python_path(config, "inference")}
+    env = {**config.service_environment(), "PYTHONPATH": render.python_path(config, "lab")}
     what = "follow-up visits of the demo patient" if visits else "demo brain MR study"
     say(f"generating the {what} and sending it to {config.orthanc_aet} by C-STORE")
     result = subprocess.run(  # noqa: S603 - our venv's python, our arguments

@@ -1,1 +1,1 @@
-"""pure: NeuroNova inference (synthetic data, model registry, ONNX pipeline, worker, API)."""
+"""Pure: NeuroNova inference (model sessions, ONNX pipeline, SEG, worker and API)."""

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from neuronova_inference.synthetic.anatomy import GM, WM
-from neuronova_inference.synthetic.phantom import render
-from neuronova_inference.synthetic.presets import PRESETS
+from neuronova_lab.synthetic.anatomy import GM, WM
+from neuronova_lab.synthetic.phantom import render
+from neuronova_lab.synthetic.presets import PRESETS
 from playwright.sync_api import Page
 from scipy import ndimage  # type: ignore[import-untyped]
 

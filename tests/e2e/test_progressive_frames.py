@@ -1,4 +1,4 @@
-"""Progressive HTJ2K in the viewer (issue 17): the displayed image is fetched with a byte range and
+"""Progressive HTJ2K in the viewer: the displayed image is fetched with a byte range and
 rendered from it, then completed by a second range, through the authorised path (nginx →
 Django → X-Accel → Orthanc) in headless Chromium.
 

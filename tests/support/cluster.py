@@ -1,4 +1,4 @@
-"""Test helper (wiring): a NeuroNova cluster on one machine, as issue 18 deploys it.
+"""Test helper (wiring): a NeuroNova cluster on one machine, as docs/scaling.md deploys it.
 
 N Orthanc replicas (the plugin, the codec) on one PostgreSQL index (a scratch database on the
 machine's server) and one shared storage folder, behind one DICOM entry (nginx's stream module,

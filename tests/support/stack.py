@@ -103,7 +103,7 @@ class RunningStack:
     ) -> str:
         """C-STORE a generated brain MR study the way `make demo` does; its StudyInstanceUID.
 
-        ``preset`` names another acquisition layout (neuronova_inference.synthetic.presets)."""
+        ``preset`` names another acquisition layout (neuronova_lab.synthetic.presets)."""
         args = ["demo", "--no-wait", *(["--preset", preset] if preset else [])]
         args += ["--small"] if small and not preset else []
         args += ["--seed", str(seed)] if seed is not None else []

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 from neuronova_contracts.manifest import Manifest, parse_manifest
-from neuronova_inference.synthetic.phantom import Grid, axial_grid
-from neuronova_inference.synthetic.study import SyntheticStudy
+from neuronova_lab.synthetic.phantom import Grid, axial_grid
+from neuronova_lab.synthetic.study import SyntheticStudy
 from numpy.typing import NDArray
 
 from tests.support.models import MODELS_DIR, SHIPPED_MODEL, shipped_manifest_raw

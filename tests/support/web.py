@@ -224,7 +224,7 @@ def generate_study(folder: Path, seed: int, *, small: bool = True) -> list[Path]
         [
             sys.executable,
             "-m",
-            "neuronova_inference.synthetic.demo",
+            "neuronova_lab.synthetic.demo",
             *(["--small"] if small else []),
             "--seed",
             str(seed),
@@ -232,7 +232,7 @@ def generate_study(folder: Path, seed: int, *, small: bool = True) -> list[Path]
             str(folder),
         ],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": python_path("inference")},
+        env={**os.environ, "PYTHONPATH": python_path("lab")},
         check=True,
         capture_output=True,
         timeout=300,

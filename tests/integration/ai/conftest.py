@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import redis
 import requests
-from neuronova_inference.synthetic.dicom import to_bytes
+from neuronova_lab.synthetic.dicom import to_bytes
 from pydicom.dataset import Dataset
 
 from tests.support.deployables import python_path

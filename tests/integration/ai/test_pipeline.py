@@ -17,8 +17,8 @@ from pathlib import Path
 import highdicom as hd
 import numpy as np
 import pytest
-from neuronova_inference.synthetic.phantom import axial_grid
-from neuronova_inference.synthetic.study import SyntheticStudy
+from neuronova_lab.synthetic.phantom import axial_grid
+from neuronova_lab.synthetic.study import SyntheticStudy
 from pydicom.uid import CTImageStorage
 
 from tests.integration.ai.conftest import Pipeline

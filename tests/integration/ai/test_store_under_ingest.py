@@ -20,9 +20,9 @@ import numpy as np
 import requests
 from neuronova_contracts import registry
 from neuronova_inference.seg import build_seg
-from neuronova_inference.synthetic.dicom import to_bytes
-from neuronova_inference.synthetic.phantom import axial_grid
-from neuronova_inference.synthetic.study import SyntheticStudy
+from neuronova_lab.synthetic.dicom import to_bytes
+from neuronova_lab.synthetic.phantom import axial_grid
+from neuronova_lab.synthetic.study import SyntheticStudy
 
 from tests.support.models import MODELS_DIR, SHIPPED_MODEL
 from tests.support.orthanc import running_orthanc, synthetic_mr_series, write_series

@@ -20,8 +20,8 @@ import imagecodecs
 import numpy as np
 import pytest
 from celery import Celery
-from neuronova_inference.synthetic.phantom import axial_grid
-from neuronova_inference.synthetic.study import SyntheticStudy
+from neuronova_lab.synthetic.phantom import axial_grid
+from neuronova_lab.synthetic.study import SyntheticStudy
 from pydicom.dataset import Dataset
 
 from tests.support.cluster import SEGMENT, Cluster, running_cluster, send, send_all

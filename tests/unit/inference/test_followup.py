@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from neuronova_inference.synthetic import demo
-from neuronova_inference.synthetic.dicom import series_datasets
-from neuronova_inference.synthetic.followup import follow_up, visit_date
-from neuronova_inference.synthetic.phantom import render
+from neuronova_lab.synthetic import demo
+from neuronova_lab.synthetic.dicom import series_datasets
+from neuronova_lab.synthetic.followup import follow_up, visit_date
+from neuronova_lab.synthetic.phantom import render
 
 from tests.support.synthetic import tiny_grid
 

@@ -1,7 +1,8 @@
 """Production inference code never imports the phantom generator or the training code.
 
 The worker, the API, the pipeline and the SEG builder ship to GPU hosts; the generator and the
-training are development tools that a later split of inference/ moves elsewhere.
+training are development tools in their own package (lab/neuronova_lab), which the production
+images do not contain.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[3] / "inference" / "neuronova_inference"
-DEV_ONLY = ("neuronova_inference.synthetic", "neuronova_inference.training")
+REPO = Path(__file__).resolve().parents[3]
+PRODUCTION = REPO / "inference" / "neuronova_inference"
+DEV_ONLY = "neuronova_lab"
 
 
 def _imports(path: Path) -> set[str]:
@@ -24,10 +26,28 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_production_modules_do_not_import_generator_or_training_code() -> None:
-    production = sorted(PACKAGE.glob("*.py"))
+    production = sorted(PRODUCTION.rglob("*.py"))
     assert len(production) > 10
     offenders = {
-        path.name: sorted(m for m in _imports(path) if m.startswith(DEV_ONLY))
+        str(path.relative_to(PRODUCTION)): sorted(
+            m for m in _imports(path) if m.partition(".")[0] == DEV_ONLY
+        )
         for path in production
     }
     assert {name: mods for name, mods in offenders.items() if mods} == {}
+
+
+def test_the_generator_and_training_live_outside_the_production_package() -> None:
+    assert not (PRODUCTION / "synthetic").exists()
+    assert not (PRODUCTION / "training").exists()
+    assert (REPO / "lab" / DEV_ONLY / "synthetic" / "phantom.py").is_file()
+
+
+def test_the_production_images_do_not_copy_the_lab() -> None:
+    for dockerfile in sorted((REPO / "docker").glob("*.Dockerfile")):
+        copied = [
+            line.split()[1]
+            for line in dockerfile.read_text().splitlines()
+            if line.startswith("COPY ")
+        ]
+        assert not any(source.startswith("lab") for source in copied), dockerfile.name

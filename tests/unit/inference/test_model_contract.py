@@ -25,8 +25,8 @@ from neuronova_contracts.registry import load
 from neuronova_inference.decode import pixels
 from neuronova_inference.pipeline import run_study
 from neuronova_inference.session import OnnxModel, sha256_file
-from neuronova_inference.synthetic.geometry import axial_grid
-from neuronova_inference.synthetic.study import SyntheticStudy
+from neuronova_lab.synthetic.geometry import axial_grid
+from neuronova_lab.synthetic.study import SyntheticStudy
 from onnx import TensorProto, helper, numpy_helper
 
 from tests.support.synthetic import manifest_raw

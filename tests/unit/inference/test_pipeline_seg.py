@@ -9,8 +9,8 @@ import pytest
 from neuronova_inference.decode import pixels
 from neuronova_inference.pipeline import RefusedError, Timings, run_study
 from neuronova_inference.seg import seg_uids
-from neuronova_inference.synthetic.study import SyntheticStudy
-from neuronova_inference.training.data import dice
+from neuronova_lab.synthetic.study import SyntheticStudy
+from neuronova_lab.training.data import dice
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import UID

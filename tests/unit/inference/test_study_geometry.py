@@ -16,9 +16,9 @@ import pytest
 from neuronova_inference.decode import pixels
 from neuronova_inference.pipeline import Timings, load_inputs, run_study
 from neuronova_inference.preprocess import to_model_space
-from neuronova_inference.synthetic.anatomy import WM
-from neuronova_inference.synthetic.geometry import Grid, plane_grid, rotation
-from neuronova_inference.synthetic.study import SyntheticStudy
+from neuronova_lab.synthetic.anatomy import WM
+from neuronova_lab.synthetic.geometry import Grid, plane_grid, rotation
+from neuronova_lab.synthetic.study import SyntheticStudy
 from numpy.typing import NDArray
 
 from tests.support.synthetic import oracle_predictor, shipped_manifest

@@ -1,7 +1,7 @@
 import numpy as np
 from neuronova_contracts.matching import match_study
-from neuronova_inference.synthetic.dicom import series_datasets, to_bytes
-from neuronova_inference.synthetic.phantom import SEQUENCES, render
+from neuronova_lab.synthetic.dicom import series_datasets, to_bytes
+from neuronova_lab.synthetic.phantom import SEQUENCES, render
 
 from tests.support.synthetic import shipped_manifest, tiny_grid, tiny_study
 

@@ -7,8 +7,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from neuronova_inference.training.data import Example
-from neuronova_inference.training.train import _crop
+from neuronova_lab.training.data import Example
+from neuronova_lab.training.train import _crop
 
 
 def _example() -> Example:

@@ -10,7 +10,7 @@ import pytest
 from neuronova_contracts.manifest import parse_manifest
 from neuronova_inference.decode import pixels
 from neuronova_inference.pipeline import Analysis, run_study
-from neuronova_inference.synthetic.study import SyntheticStudy
+from neuronova_lab.synthetic.study import SyntheticStudy
 from neuronova_plugin.ai.changes import poll_changes, sweep_pending
 from neuronova_plugin.ai.routes import store_seg
 from neuronova_plugin.ai.store import JobStore

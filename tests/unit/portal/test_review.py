@@ -13,7 +13,7 @@ from clinical import review, trend
 from clinical.models import AIJob, EditedSegmentation, Patient, Review, Study
 from django.test import Client
 from django.utils import timezone
-from neuronova_inference.synthetic.followup import follow_up
+from neuronova_lab.synthetic.followup import follow_up
 
 from tests.support.portal_fakes import bearer
 from tests.support.synthetic import tiny_grid

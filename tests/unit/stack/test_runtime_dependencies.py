@@ -31,6 +31,7 @@ SOURCE_ROOTS = (
     ROOT / "contracts",
     ROOT / "orthanc-plugins",
     ROOT / "inference",
+    ROOT / "lab",
     ROOT / "django-portal",
     ROOT,
 )
@@ -49,7 +50,8 @@ def entry_files() -> list[Path]:
     ]
     files = [path for folder in whole for path in folder.rglob("*.py") if "tests" not in path.parts]
     inference = ROOT / "inference" / "neuronova_inference"
-    files += [inference / "api.py", inference / "worker.py", inference / "synthetic" / "demo.py"]
+    files += [inference / "api.py", inference / "worker.py"]
+    files += [ROOT / "lab" / "neuronova_lab" / "synthetic" / "demo.py"]
     return sorted(files)
 
 
@@ -255,9 +257,7 @@ def test_the_guard_sees_a_dev_only_import(tmp_path: Path) -> None:
 
 
 def test_the_guard_follows_repository_imports_and_ignores_type_checking() -> None:
-    imports = third_party_imports(
-        [ROOT / "inference" / "neuronova_inference" / "synthetic" / "demo.py"]
-    )
+    imports = third_party_imports([ROOT / "lab" / "neuronova_lab" / "synthetic" / "demo.py"])
     assert "scipy" in imports  # through synthetic.phantom
     assert "pynetdicom" in imports
     assert "torch" not in imports  # the training package's net/train are not imported by the demo

@@ -1,6 +1,6 @@
 """wiring: train the shipped model on generated phantoms (CPU PyTorch) and export it to ONNX.
 
-    python -m neuronova_inference.training.train --model-dir models/nn-brain-tumour-synth
+    python -m neuronova_lab.training.train --model-dir models/nn-brain-tumour-synth
 
 Reproduces model.onnx and rewrites the sha256 in manifest.json. Seeds 0..N-1 of the "training"
 ranges train; the evaluation sets use seeds from 100000 (evaluate.py), never seen in training.
@@ -21,10 +21,10 @@ from neuronova_contracts.manifest import Manifest
 from numpy.typing import NDArray
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from neuronova_inference.synthetic.ranges import PROFILES
-from neuronova_inference.training.data import Example
-from neuronova_inference.training.net import UNet3D
-from neuronova_inference.training.phantoms import Job, load_manifest, stream
+from neuronova_lab.synthetic.ranges import PROFILES
+from neuronova_lab.training.data import Example
+from neuronova_lab.training.net import UNet3D
+from neuronova_lab.training.phantoms import Job, load_manifest, stream
 
 
 def _crop(

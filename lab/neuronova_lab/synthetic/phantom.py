@@ -15,9 +15,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage  # type: ignore[import-untyped]
 
-from neuronova_inference.synthetic import acquisition
-from neuronova_inference.synthetic.acquisition import SeriesSpec
-from neuronova_inference.synthetic.anatomy import (
+from neuronova_lab.synthetic import acquisition
+from neuronova_lab.synthetic.acquisition import SeriesSpec
+from neuronova_lab.synthetic.anatomy import (
     OBJECT_SPACING_MM,
     WM,
     Anatomy,
@@ -27,8 +27,8 @@ from neuronova_inference.synthetic.anatomy import (
     smooth_noise,
     tissue_map,
 )
-from neuronova_inference.synthetic.geometry import Grid, axial_grid
-from neuronova_inference.synthetic.ranges import DEMO, Ranges
+from neuronova_lab.synthetic.geometry import Grid, axial_grid
+from neuronova_lab.synthetic.ranges import DEMO, Ranges
 
 __all__ = ["SEQUENCES", "Grid", "Phantom", "axial_grid", "draw_study", "render", "render_study"]
 

@@ -1,8 +1,8 @@
 """wiring: generate one deterministic demo study, or a patient's follow-up visits, and C-STORE it
 (what `make demo` runs).
 
-python -m neuronova_inference.synthetic.demo --host 127.0.0.1 --port 4242 --aet NEURONOVA
-python -m neuronova_inference.synthetic.demo --visits 1,1.15,0.8   # baseline + two follow-ups
+python -m neuronova_lab.synthetic.demo --host 127.0.0.1 --port 4242 --aet NEURONOVA
+python -m neuronova_lab.synthetic.demo --visits 1,1.15,0.8   # baseline + two follow-ups
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
 from pynetdicom import AE
 
-from neuronova_inference.synthetic.dicom import series_datasets, to_bytes
-from neuronova_inference.synthetic.followup import DEFAULT_SCALES, FollowUpVisit, follow_up
-from neuronova_inference.synthetic.phantom import render
-from neuronova_inference.synthetic.presets import PRESETS
+from neuronova_lab.synthetic.dicom import series_datasets, to_bytes
+from neuronova_lab.synthetic.followup import DEFAULT_SCALES, FollowUpVisit, follow_up
+from neuronova_lab.synthetic.phantom import render
+from neuronova_lab.synthetic.presets import PRESETS
 
 
 def store(datasets: list[Dataset], host: str, port: int, aet: str, calling: str) -> int:

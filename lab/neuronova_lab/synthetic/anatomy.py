@@ -14,8 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage  # type: ignore[import-untyped]
 
-from neuronova_inference.synthetic.geometry import Grid, axial_grid, rotation
-from neuronova_inference.synthetic.ranges import Ranges
+from neuronova_lab.synthetic.geometry import Grid, axial_grid, rotation
+from neuronova_lab.synthetic.ranges import Ranges
 
 # Tissue classes, used only inside the generator.
 BG, SCALP, SKULL, CSF, GM, WM, ED, ET, NCR, NET, WMH = range(11)

@@ -1,6 +1,6 @@
 """wiring: evaluate a model on generated studies: in-distribution, shifted and no-tumour sets.
 
-    python -m neuronova_inference.training.evaluate \
+    python -m neuronova_lab.training.evaluate \
         --model-dir models/nn-brain-tumour-synth --json /tmp/eval.json
 
 Each study goes the production way: DICOM instances -> volumes in patient space -> model grid ->
@@ -30,12 +30,12 @@ from typing import Any
 
 import numpy as np
 from neuronova_contracts.registry import load
-
 from neuronova_inference.decode import pixels
 from neuronova_inference.pipeline import Timings, analyse, load_inputs
 from neuronova_inference.session import OnnxModel
-from neuronova_inference.synthetic.geometry import Grid
-from neuronova_inference.synthetic.ranges import (
+
+from neuronova_lab.synthetic.geometry import Grid
+from neuronova_lab.synthetic.ranges import (
     DEMO,
     IN_DISTRIBUTION,
     NO_TUMOUR,
@@ -43,8 +43,8 @@ from neuronova_inference.synthetic.ranges import (
     TRAINING,
     Ranges,
 )
-from neuronova_inference.synthetic.study import SyntheticStudy
-from neuronova_inference.training.metrics import (
+from neuronova_lab.synthetic.study import SyntheticStudy
+from neuronova_lab.training.metrics import (
     WHOLE,
     Case,
     acceptance,

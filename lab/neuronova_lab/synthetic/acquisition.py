@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from neuronova_inference.synthetic.anatomy import Anatomy
-from neuronova_inference.synthetic.geometry import Grid, plane_grid, rotation
-from neuronova_inference.synthetic.ranges import Ranges
+from neuronova_lab.synthetic.anatomy import Anatomy
+from neuronova_lab.synthetic.geometry import Grid, plane_grid, rotation
+from neuronova_lab.synthetic.ranges import Ranges
 
 # Above this many voxels a series' in-plane matrix is reduced (a 512 x 512 x 200 3-D series
 # would dominate the training budget; such protocols are rare in brain MR).

@@ -19,8 +19,8 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from neuronova_inference.synthetic.acquisition import SeriesSpec
-from neuronova_inference.synthetic.phantom import Phantom
+from neuronova_lab.synthetic.acquisition import SeriesSpec
+from neuronova_lab.synthetic.phantom import Phantom
 
 
 @dataclass(frozen=True)

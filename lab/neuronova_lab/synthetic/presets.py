@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuronova_inference.synthetic.geometry import Grid, demo_grid, plane_grid
+from neuronova_lab.synthetic.geometry import Grid, demo_grid, plane_grid
 
 SEQUENCES = ("T1", "T1c", "T2", "FLAIR")
 

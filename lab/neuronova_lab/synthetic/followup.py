@@ -18,10 +18,10 @@ from datetime import date, timedelta
 import numpy as np
 from pydicom.dataset import Dataset
 
-from neuronova_inference.synthetic.anatomy import Anatomy, Focus
-from neuronova_inference.synthetic.dicom import Visit, series_datasets
-from neuronova_inference.synthetic.phantom import Grid, Phantom, draw_study, render_study
-from neuronova_inference.synthetic.ranges import DEMO, Ranges
+from neuronova_lab.synthetic.anatomy import Anatomy, Focus
+from neuronova_lab.synthetic.dicom import Visit, series_datasets
+from neuronova_lab.synthetic.phantom import Grid, Phantom, draw_study, render_study
+from neuronova_lab.synthetic.ranges import DEMO, Ranges
 
 # Grows by half its volume, then shrinks below the baseline: the nadir moves, every change is
 # far larger than the model's volume error on the demo grid.

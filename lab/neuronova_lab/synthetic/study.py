@@ -9,9 +9,9 @@ import numpy as np
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 
-from neuronova_inference.synthetic.dicom import series_datasets
-from neuronova_inference.synthetic.phantom import Grid, Phantom, draw_study, render, render_study
-from neuronova_inference.synthetic.ranges import Ranges
+from neuronova_lab.synthetic.dicom import series_datasets
+from neuronova_lab.synthetic.phantom import Grid, Phantom, draw_study, render, render_study
+from neuronova_lab.synthetic.ranges import Ranges
 
 MATCH_KEYWORDS = (
     "Modality",

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from neuronova_contracts.manifest import Manifest, parse_manifest
 
-from neuronova_inference.synthetic.ranges import PROFILES
-from neuronova_inference.training.data import Example, make_example
+from neuronova_lab.synthetic.ranges import PROFILES
+from neuronova_lab.training.data import Example, make_example
 
 Job = tuple[int, str]  # (seed, profile)
 

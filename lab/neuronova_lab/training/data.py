@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from neuronova_contracts.manifest import Manifest
+from neuronova_inference.preprocess import Volume, to_model_space
 from numpy.typing import NDArray
 
-from neuronova_inference.preprocess import Volume, to_model_space
-from neuronova_inference.synthetic.geometry import demo_grid
-from neuronova_inference.synthetic.phantom import Grid, Phantom, draw_study, render_study, sample
-from neuronova_inference.synthetic.ranges import Ranges
+from neuronova_lab.synthetic.geometry import demo_grid
+from neuronova_lab.synthetic.phantom import Grid, Phantom, draw_study, render_study, sample
+from neuronova_lab.synthetic.ranges import Ranges
 
 __all__ = ["Example", "demo_grid", "dice", "make_example", "phantom_volumes"]
 
