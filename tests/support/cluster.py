@@ -30,10 +30,10 @@ from pynetdicom import AE
 
 from stack import modalities
 from stack.dicom_entry import STREAM_MODULE, entry_block, entry_modalities, stream_block
-from tests.integration.ai.conftest import RedisServer
 from tests.support.deployables import python_path
 from tests.support.orthanc import SCU_AET, OrthancProcess, free_port
 from tests.support.postgres import ScratchDatabase, scratch_database
+from tests.support.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent

@@ -18,65 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import requests
+from neuronova_contracts.jobs import FINAL_STATES
 from neuronova_lab.synthetic.dicom import to_bytes
 from pydicom.dataset import Dataset
 
 from tests.support.deployables import python_path
-from tests.support.orthanc import OrthancProcess, free_port
+from tests.support.orthanc import OrthancProcess
+from tests.support.redis_server import RedisServer
 from tests.support.tools import require_tool
 
 REPO = Path(__file__).resolve().parents[3]
 VENV_BIN = Path(sys.executable).parent
-FINAL = frozenset({"done", "failed", "skipped"})
-
-
-@dataclass
-class RedisServer:
-    workdir: Path
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisServer:
-        self.port = self.port or free_port()
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        client = redis.Redis(port=self.port)
-        for _ in range(100):
-            with contextlib.suppress(redis.ConnectionError):
-                if client.ping():
-                    return self
-            time.sleep(0.05)
-        raise TimeoutError("redis-server did not start")
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            proc.wait(10)
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port)
+FINAL = frozenset(FINAL_STATES)
 
 
 @dataclass

@@ -13,8 +13,8 @@ from neuronova_inference.claims import JobClaims, Outcome
 from neuronova_plugin.ai.database import NotLeaderError
 from neuronova_plugin.ai.store import JobStore, Message
 
-from tests.integration.ai.conftest import RedisServer
 from tests.support.postgres import ScratchDatabase, scratch_database
+from tests.support.redis_server import RedisServer
 
 
 def _leads_soon(store: JobStore, timeout_s: float = 10) -> bool:
