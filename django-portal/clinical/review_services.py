@@ -81,8 +81,10 @@ def record_edited_seg(
     created_by: str,
     stored_at: datetime | None = None,
 ) -> EditedSegmentation:
-    """Remember an edited SEG the portal stored (idempotent per SOPInstanceUID)."""
-    seg, _ = EditedSegmentation.objects.update_or_create(
+    """Remember an edited SEG the portal stored. Idempotent per SOPInstanceUID: the first record
+    stands (Orthanc keeps the first file of an instance, OverwriteInstances false), so a re-sent
+    instance never changes the figures a signature may already name."""
+    seg, _ = EditedSegmentation.objects.get_or_create(
         sop_instance_uid=sop_instance_uid,
         defaults={
             "study": study,

@@ -5,7 +5,9 @@ and the structured-report classes below. Each instance must name a study the por
 the caller may read, under that study's own PatientID (the Orthanc resource is PatientID +
 StudyInstanceUID: another PatientID would file a new study under the UID, a collision, so it is
 refused); a SEG must reference series of that study (the AI SEG or its source images) and be a
-new series, never one of the study's existing series (the AI SEG is kept as it is).
+new series, never one of the study's existing series (the AI SEG is kept as it is). No instance
+takes the SOPInstanceUID of another series' instance (Orthanc would keep both, and a viewer
+asking by UID could get either) or of an edit recorded for another study.
 
 Failure reasons are PS3.4's storage status codes, as PS3.18 asks in FailureReason (0008,1197).
 """
@@ -36,6 +38,7 @@ DICOM = "application/dicom"
 
 class Failure(IntEnum):
     PROCESSING_FAILURE = 0x0110
+    DUPLICATE_SOP_INSTANCE = 0x0111
     SOP_CLASS_NOT_SUPPORTED = 0x0122
     NOT_AUTHORISED = 0x0124
     DOES_NOT_MATCH_SOP_CLASS = 0xA900
@@ -108,6 +111,9 @@ class Target:
     patient_id: str  # the owner's PatientID
     series_uids: frozenset[str]  # the study's series in the archive now
     edited_series_uids: frozenset[str]  # of those, the edited SEGs the portal stored
+    # this SOPInstanceUID is already an instance of another series of the study, or an edit the
+    # portal recorded for another study or series
+    sop_taken: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +130,14 @@ def check(instance: Instance, target: Target | None) -> Verdict:
         return Verdict(Failure.NOT_AUTHORISED, "not a study you may see")
     if instance.patient_id != target.patient_id:
         return Verdict(Failure.NOT_AUTHORISED, "PatientID differs from the study's")
+    if target.sop_taken:
+        return Verdict(Failure.DUPLICATE_SOP_INSTANCE, "the SOPInstanceUID is another's")
     if instance.sop_class_uid != SEG_STORAGE:
         return Verdict(None, "stored")
+    return _seg_verdict(instance, target)
+
+
+def _seg_verdict(instance: Instance, target: Target) -> Verdict:
     existing = target.series_uids - target.edited_series_uids
     seg_rules = (
         (not instance.referenced_series, "the SEG references no series"),

@@ -83,16 +83,29 @@ def _target(request: Request, principal: Principal, study_uid: str) -> StudyRef 
     return decision.study if decision.allowed else None
 
 
-def _facts(ref: StudyRef) -> stow.Target:
-    series = archive.orthanc().study_series(ref.orthanc_study_id)
-    uids = frozenset(
-        str((s.get("MainDicomTags") or {}).get("SeriesInstanceUID", "")) for s in series
-    )
+def _facts(ref: StudyRef, instance: stow.Instance) -> stow.Target:
+    orthanc = archive.orthanc()
+    series = orthanc.study_series(ref.orthanc_study_id)
+    uid_of = {
+        str(s.get("ID", "")): str((s.get("MainDicomTags") or {}).get("SeriesInstanceUID", ""))
+        for s in series
+    }
+    same_sop = [
+        uid_of.get(str(item.get("ParentSeries", "")), "?")
+        for item in orthanc.study_instances(ref.orthanc_study_id)
+        if (item.get("MainDicomTags") or {}).get("SOPInstanceUID") == instance.sop_instance_uid
+    ]
     edited = EditedSegmentation.objects.filter(study__orthanc_study_id=ref.orthanc_study_id)
+    elsewhere = (
+        EditedSegmentation.objects.filter(sop_instance_uid=instance.sop_instance_uid)
+        .exclude(study__orthanc_study_id=ref.orthanc_study_id, series_uid=instance.series_uid)
+        .exists()
+    )
     return stow.Target(
         patient_id=ref.patient_id,
-        series_uids=uids - {""},
+        series_uids=frozenset(uid_of.values()) - {""},
         edited_series_uids=frozenset(edited.values_list("series_uid", flat=True)),
+        sop_taken=elsewhere or any(uid != instance.series_uid for uid in same_sop),
     )
 
 
@@ -122,7 +135,7 @@ def _checked_and_stored(
     instance: stow.Instance,
     ref: StudyRef | None,
 ) -> _Received:
-    verdict = stow.check(instance, _facts(ref) if ref else None)
+    verdict = stow.check(instance, _facts(ref, instance) if ref else None)
     volumes: dict[str, float] = {}
     if verdict.failure is None and instance.sop_class_uid == stow.SEG_STORAGE:
         try:

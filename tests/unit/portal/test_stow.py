@@ -306,3 +306,36 @@ def test_the_viewers_own_framing_is_accepted(archive: FakeOrthanc) -> None:
     assert len(archive.stored) == 3
     preamble = b"a preamble is ignored\r\n" + multipart(edited_seg())
     assert _stow(Client(), "radiologist", preamble).status_code == 200
+
+
+def _other_study_of_the_patient(archive: FakeOrthanc) -> str:
+    second = "1.2.826.0.9.3"
+    archive.add(patient_id=PATIENT, study_uid=second, series_uid=f"{second}.1",
+                sop_uid=f"{second}.1.1")  # fmt: skip
+    services.sync_study(orthanc=archive, orthanc_study_id=orthanc_id(PATIENT, second),
+                        notify=False)  # fmt: skip
+    archive.stored.clear()
+    return second
+
+
+def test_a_sop_instance_uid_is_never_reused(archive: FakeOrthanc) -> None:
+    """An instance may not take the SOPInstanceUID of another series' instance (the AI SEG's),
+    nor move an edit recorded for one study to another, nor change a stored edit's figures."""
+    client = Client()
+    steal = edited_seg(SOPInstanceUID=f"{AI_SEG_SERIES}.1")  # the AI SEG's instance, new series
+    answer = _stow(client, "radiologist", multipart(steal))
+    assert _failures(answer) == [stow.Failure.DUPLICATE_SOP_INSTANCE]
+    first = pydicom.dcmread(io.BytesIO(edited_seg()))
+    assert _stow(client, "radiologist", multipart(_bytes(first))).status_code == 200
+    (row,) = EditedSegmentation.objects.all()
+    second = _other_study_of_the_patient(archive)
+    moved = pydicom.dcmread(io.BytesIO(_bytes(first)))
+    moved.StudyInstanceUID = second
+    moved.ReferencedSeriesSequence[0].SeriesInstanceUID = f"{second}.1"
+    answer = _stow(client, "radiologist", multipart(_bytes(moved)))
+    assert _failures(answer) == [stow.Failure.DUPLICATE_SOP_INSTANCE]
+    changed = pydicom.dcmread(io.BytesIO(_bytes(first)))
+    changed.PixelData = b"\xff" * len(changed.PixelData)  # same instance, other pixels
+    assert _stow(client, "radiologist", multipart(_bytes(changed))).status_code == 200
+    again = EditedSegmentation.objects.get()
+    assert (again.study, again.volumes_ml) == (row.study, row.volumes_ml)  # the first stands
