@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from clinical import services
-from clinical.models import AIJob, Patient, Series, Study
+from clinical.models import AIJob, EditedSegmentation, Patient, Review, Series, Study
 
 
 @admin.register(Patient)
@@ -87,3 +87,29 @@ class SeriesAdmin(admin.ModelAdmin[Series]):
 class AIJobAdmin(admin.ModelAdmin[AIJob]):
     list_display = ("job_id", "study", "state", "model_id", "model_version", "event_at")
     list_filter = ("state",)
+
+
+class _ReadOnly:
+    """Signatures and stored edits change only through the API (radiologists, audited)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:  # noqa: ANN401
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:  # noqa: ANN401
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:  # noqa: ANN401
+        return False
+
+
+@admin.register(Review)
+class ReviewAdmin(_ReadOnly, admin.ModelAdmin[Review]):
+    list_display = ("job", "state", "reviewer", "reviewed_at", "version")
+    list_filter = ("state",)
+    search_fields = ("job__job_id", "job__study__study_uid", "reviewer")
+
+
+@admin.register(EditedSegmentation)
+class EditedSegmentationAdmin(_ReadOnly, admin.ModelAdmin[EditedSegmentation]):
+    list_display = ("series_uid", "study", "created_by", "stored_at")
+    search_fields = ("series_uid", "sop_instance_uid", "study__study_uid", "created_by")

@@ -382,3 +382,25 @@ def test_tumour_volumes_only_for_assigned_patients(users: None) -> None:
     assert [r["study_uid"] for r in answer.json()["studies"]] == ["7.7.7"]
     assert _get(client, "radiologist", "/api/patients/NOBODY/tumour-volumes").status_code == 404
     assert client.get(url).status_code == 401
+
+
+@pytest.mark.django_db
+def test_admins_see_signatures_and_edits_read_only(users: None) -> None:
+    from accounts.models import User  # noqa: PLC0415
+
+    study = _study("1.2.3.1")
+    job = _result(study)
+    _edited_seg(study, {"Enhancing tumour": 1.0}, after=job)
+    client = Client()
+    client.post(
+        "/api/studies/1.2.3.1/review",
+        json.dumps({"decision": "edited", "impression": "x"}),
+        content_type="application/json",
+        headers=_auth(client, "radiologist"),
+    )
+    client.force_login(User.objects.get(username="admin"))
+    for model in ("review", "editedsegmentation"):
+        listing = client.get(f"/api/admin/clinical/{model}/")
+        assert listing.status_code == 200, model
+        assert b"1.2.3.1" in listing.content
+        assert client.get(f"/api/admin/clinical/{model}/add/").status_code == 403
