@@ -31,7 +31,10 @@ def sign(
     request: HttpRequest | None = None,
 ) -> Review:
     """Sign the review of ``job`` (raises clinical.review.ReviewRefused, nothing written)."""
-    review = Review.objects.select_for_update().filter(job=job).first()
+    # The job's row is the lock: two signatures of one result (even the first, when there is no
+    # Review row to lock yet) are taken one after the other, each counting the one before.
+    AIJob.objects.select_for_update().filter(pk=job.pk).first()
+    review = Review.objects.filter(job=job).first()
     edited = latest_edited_seg(study=job.study, job=job)
     signature = rules.sign(
         current=review.state if review else rules.PENDING,
