@@ -404,3 +404,23 @@ def test_admins_see_signatures_and_edits_read_only(users: None) -> None:
         assert listing.status_code == 200, model
         assert b"1.2.3.1" in listing.content
         assert client.get(f"/api/admin/clinical/{model}/add/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_follow_up_visits_through_the_api(users: None) -> None:
+    """The generator's three visits (grow, then shrink below the baseline), each with its known
+    volumes as the AI result: the API's changes are the ground truth's."""
+    visits = follow_up(5, tiny_grid())
+    names = dict(zip((1, 2, 3), AI, strict=True))
+    for number, visit in enumerate(visits):
+        study = _study(f"1.2.3.{number + 1}", date=visit.visit.study_date)
+        _result(study, {names[value]: ml for value, ml in visit.truth_ml.items()})
+    client = Client()
+    rows = _get(client, "clinician", f"/api/patients/{PATIENT}/tumour-volumes").json()["studies"]
+    totals = [visit.total_ml for visit in visits]
+    assert [r["total_ml"] for r in rows] == [pytest.approx(t, abs=1e-3) for t in totals]
+    grown, shrunk = rows[1]["change_vs_previous"], rows[2]["change_vs_previous"]
+    assert grown["percent"] == pytest.approx(100 * (totals[1] / totals[0] - 1), abs=1e-2)
+    assert shrunk["ml"] == pytest.approx(totals[2] - totals[1], abs=1e-2)
+    assert rows[2]["change_vs_nadir"]["base_study_uid"] == "1.2.3.1"
+    assert rows[2]["change_vs_nadir"]["percent"] < 0  # below the baseline: a new nadir
