@@ -40,6 +40,9 @@ METADATA_CACHE = Counter(
 )  # result: hit / miss (built from Orthanc, then kept)
 LOGINS = Counter("neuronova_logins", "Login attempts", ["outcome"])  # success/failure/throttled
 UPLOADS = Counter("neuronova_uploads", "Uploaded files by result", ["outcome"])
+STOW_INSTANCES = Counter(
+    "neuronova_stow_instances", "Instances sent by STOW-RS, by result", ["outcome"]
+)  # outcome: stored / refused (a check failed) / failed (the archive)
 AUDIT_WRITE_FAILURES = Counter(
     "neuronova_audit_write_failures", "Audit events that could not be written", ["action"]
 )

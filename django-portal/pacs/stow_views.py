@@ -26,6 +26,7 @@ from clinical import review_services, seg_volumes
 from clinical import selectors as clinical_selectors
 from clinical import services as clinical_services
 from clinical.models import EditedSegmentation
+from common.metrics import STOW_INSTANCES
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -224,6 +225,8 @@ class StowView(APIView):
             _refuse(request, principal, refused.status, refused.reason)
             return _json({"detail": refused.reason}, refused.status)
         received = [_receive(request, principal, blob) for blob in blobs]
+        for item in received:
+            STOW_INSTANCES.labels(_outcome(item.outcome.failure)).inc()
         for orthanc_study_id in sorted({r.orthanc_study_id for r in received} - {""}):
             with suppress(OrthancError):  # the study_stable task catches up otherwise
                 clinical_services.sync_study(
@@ -231,6 +234,12 @@ class StowView(APIView):
                 )
         status, body = stow.response(r.outcome for r in received)
         return HttpResponse(json.dumps(body), status=status, content_type="application/dicom+json")
+
+
+def _outcome(failure: stow.Failure | None) -> str:
+    if failure is None:
+        return "stored"
+    return "failed" if failure is stow.Failure.PROCESSING_FAILURE else "refused"
 
 
 def _json(body: dict[str, str], status: int) -> HttpResponse:

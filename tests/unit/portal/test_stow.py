@@ -339,3 +339,14 @@ def test_a_sop_instance_uid_is_never_reused(archive: FakeOrthanc) -> None:
     assert _stow(client, "radiologist", multipart(_bytes(changed))).status_code == 200
     again = EditedSegmentation.objects.get()
     assert (again.study, again.volumes_ml) == (row.study, row.volumes_ml)  # the first stands
+
+
+def test_stow_outcomes_are_counted(archive: FakeOrthanc) -> None:
+    from common.metrics import STOW_INSTANCES  # noqa: PLC0415
+
+    def count(outcome: str) -> float:
+        return float(STOW_INSTANCES.labels(outcome)._value.get())
+
+    before = {o: count(o) for o in ("stored", "refused")}
+    _stow(Client(), "radiologist", multipart(edited_seg(), edited_seg(PatientID=OTHER)))
+    assert {o: count(o) - before[o] for o in before} == {"stored": 1.0, "refused": 1.0}
