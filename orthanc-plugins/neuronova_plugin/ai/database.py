@@ -172,8 +172,13 @@ class PostgresDatabase:
             connect_timeout=self._timeout,
             application_name="neuronova-ai",
             # The store's unqualified table names are the schema's, never Orthanc's own tables.
-            options="-c search_path=neuronova",
-            # A dead peer (replica host gone) must end the session, releasing its lock.
+            # The server's side of this session: a replica host that vanishes (no FIN) must lose
+            # the session, and with it the leader lock, in ~25 s, not after Linux's 2 h default.
+            options=(
+                "-c search_path=neuronova -c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5"
+                " -c tcp_keepalives_count=3 -c tcp_user_timeout=25000"
+            ),
+            # This side: a dead server must not leave the replica waiting on it.
             keepalives=1,
             keepalives_idle=10,
             keepalives_interval=5,

@@ -84,6 +84,35 @@ def test_a_leader_whose_session_was_killed_does_not_write_until_it_leads_again(
         other.close()
 
 
+def test_the_server_ends_a_vanished_leader_s_session_within_seconds(
+    database: ScratchDatabase,
+) -> None:
+    """A replica host that vanishes (power, network) sends no FIN: only the server's own TCP
+    keepalive and user timeout end its session and free the lock. Unset, Linux waits over 2 h;
+    the client's libpq keepalives only detect a dead server. The leader sets the server's."""
+    store = JobStore.postgres(database.conninfo)
+    try:
+        assert store.lead()
+        session = store._db  # the leader's own session, where the settings live
+        settings = {
+            name: session.execute(f"SHOW {name}")[0][0]
+            for name in (
+                "tcp_keepalives_idle",
+                "tcp_keepalives_interval",
+                "tcp_keepalives_count",
+                "tcp_user_timeout",
+            )
+        }
+        assert settings == {
+            "tcp_keepalives_idle": "10",
+            "tcp_keepalives_interval": "5",
+            "tcp_keepalives_count": "3",
+            "tcp_user_timeout": "25000",  # ms
+        }
+    finally:
+        store.close()
+
+
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[redis.Redis]:
     server = RedisServer(tmp_path).start()
