@@ -1,7 +1,7 @@
 // Tumour volumes over time, current vs prior, and the edited SEG's description (pure parts).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { COMPARE_PROTOCOL_ID, compareProtocol, compareUrl, sequenceOf } from "../extension/compare";
+import { COMPARE_PROTOCOL_ID, compareProtocol, compareUrl, isSegmented, sequenceOf } from "../extension/compare";
 import { activateTool, addEditTools, describeEditedSeg, EDIT_TOOLS, type EditServices } from "../extension/edit";
 import { formatChange, normaliseTrend, priorOf } from "../extension/trend";
 
@@ -112,4 +112,17 @@ test("the edit tools join the tool group once, and the chosen one takes the prim
   assert.ok(calls.includes("passive WindowLevel"));
   activateTool(services, null);
   assert.equal(primary, "WindowLevel");
+});
+
+test("both sides prefer the series their study's SEG is drawn on, above any sequence", () => {
+  const t1 = { SeriesInstanceUID: "t1", Modality: "MR", SeriesDescription: "AX T1 SE" };
+  const t1c = { SeriesInstanceUID: "t1c", Modality: "MR", SeriesDescription: "AX T1 SE +C" };
+  const seg = { SeriesInstanceUID: "s", Modality: "SEG", referencedSeriesInstanceUID: "t1" };
+  assert.equal(isSegmented(t1, [t1, t1c, seg]), true);
+  assert.equal(isSegmented(t1c, [t1, t1c, seg]), false);
+  assert.equal(isSegmented(t1, [t1, t1c]), false);
+  const rules = compareProtocol.displaySetSelectors.priorDisplaySetId.seriesMatchingRules;
+  const segmented = rules.find((r) => r.attribute === "neuronovaSegmented");
+  const best = Math.max(...rules.filter((r) => r.attribute === "neuronovaSequence").map((r) => Number(r.weight)));
+  assert.ok(segmented && Number(segmented.weight) > best);
 });

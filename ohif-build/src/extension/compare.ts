@@ -2,11 +2,14 @@
 // (right), showing the same MR sequence in both, and the viewer URL that opens it. OHIF reads the
 // protocol from `hangingProtocolId=` and the studies from `StudyInstanceUIDs=` (current first).
 // "Same sequence" is decided from SeriesDescription (scanners spell it many ways) by
-// `sequenceOf`, registered as the custom attribute `neuronovaSequence`; both sides prefer the
-// post-contrast T1 where a tumour is read, then T1, FLAIR, T2.
+// `sequenceOf`, registered as the custom attribute `neuronovaSequence`. Both sides prefer the
+// series a SEG of their study is drawn on (`neuronovaSegmented`: the AI segments every study on the
+// same sequence, so both show it, each with its own segmentation), then the post-contrast T1
+// where a tumour is read, then T1, FLAIR, T2.
 
 export const COMPARE_PROTOCOL_ID = "neuronova.currentPrior";
 export const SEQUENCE_ATTRIBUTE = "neuronovaSequence";
+export const SEGMENTED_ATTRIBUTE = "neuronovaSegmented";
 
 export type Sequence = "T1c" | "T1" | "T2" | "FLAIR" | "";
 
@@ -29,6 +32,7 @@ function selector(studyIndex: number) {
     seriesMatchingRules: [
       { attribute: "numImageFrames", constraint: { greaterThan: { value: 0 } }, required: true },
       { attribute: "Modality", constraint: { equals: { value: "MR" } }, weight: 5 },
+      { attribute: SEGMENTED_ATTRIBUTE, constraint: { equals: { value: true } }, weight: 80 },
       ...PREFERENCE.map(([sequence, weight]) => ({
         attribute: SEQUENCE_ATTRIBUTE, constraint: { equals: { value: sequence } }, weight,
       })),
@@ -69,10 +73,27 @@ export function compareUrl(pathname: string, current: string, prior: string): st
   return `${pathname}?${params.toString().replace(/%2C/g, ",")}`;
 }
 
-interface HangingProtocolService {
-  addCustomAttribute: (id: string, name: string, callback: (displaySet: { SeriesDescription?: string }) => unknown) => void;
+interface SeriesLike {
+  SeriesDescription?: string;
+  SeriesInstanceUID?: string;
+  Modality?: string;
+  referencedSeriesInstanceUID?: string | null;
 }
 
-export function registerSequenceAttribute(service: HangingProtocolService | undefined): void {
+interface HangingProtocolService {
+  addCustomAttribute: (id: string, name: string, callback: (displaySet: SeriesLike) => unknown) => void;
+}
+
+/** Whether a SEG among `displaySets` is drawn on `series`. */
+export function isSegmented(series: SeriesLike | undefined, displaySets: SeriesLike[]): boolean {
+  return !!series?.SeriesInstanceUID && displaySets.some(
+    (ds) => ds.Modality === "SEG" && ds.referencedSeriesInstanceUID === series.SeriesInstanceUID,
+  );
+}
+
+export function registerCompareAttributes(
+  service: HangingProtocolService | undefined, displaySets: () => SeriesLike[],
+): void {
   service?.addCustomAttribute(SEQUENCE_ATTRIBUTE, "MR sequence (NeuroNova)", (displaySet) => sequenceOf(displaySet?.SeriesDescription));
+  service?.addCustomAttribute(SEGMENTED_ATTRIBUTE, "A SEG is drawn on it (NeuroNova)", (displaySet) => isSegmented(displaySet, displaySets()));
 }

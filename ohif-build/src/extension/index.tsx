@@ -5,7 +5,7 @@ import React from "react";
 import { checkAccess, refreshSession, showAccessError, startSessionKeepAlive } from "./access";
 import { AiPanel, type ExtensionManagerLike } from "./AiPanel";
 import { currentLanguage, messages } from "./i18n";
-import { compareProtocol, COMPARE_PROTOCOL_ID, registerSequenceAttribute } from "./compare";
+import { compareProtocol, COMPARE_PROTOCOL_ID, registerCompareAttributes } from "./compare";
 import type { Commands, Services } from "./overlay";
 
 export const EXTENSION_ID = "neuronova";
@@ -16,14 +16,14 @@ interface ExtensionParams {
   extensionManager?: ExtensionManagerLike;
 }
 
-type HangingProtocolService = Parameters<typeof registerSequenceAttribute>[0];
+type HangingProtocolService = Parameters<typeof registerCompareAttributes>[0];
 
 const extension = {
   id: EXTENSION_ID,
   version: "1.0.0",
   preRegistration({ servicesManager }: ExtensionParams) {
     const services = servicesManager.services as Services & { hangingProtocolService?: HangingProtocolService };
-    registerSequenceAttribute(services.hangingProtocolService);
+    registerCompareAttributes(services.hangingProtocolService, () => services.displaySetService.getActiveDisplaySets());
     (window as { __neuronovaAccessDenied?: () => void }).__neuronovaAccessDenied = () =>
       showAccessError(messages(currentLanguage()).accessDenied);
     // app-config.js's httpErrorHandler calls this on a 401: rotate the session if the refresh
