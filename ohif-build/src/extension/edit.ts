@@ -161,7 +161,13 @@ export async function storeEditedSeg(deps: StoreDeps, seg: DisplaySet, creator: 
   const generated = (await deps.runCommand("generateSegmentation", {
     segmentationId,
     // An empty predecessor: a new series, not a new instance in the AI SEG's series.
-    options: { predecessorImageId: "", sopClassUID: BINARY_SEG, transferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN },
+    // BINARY in Explicit VR Little Endian, as the AI's: OHIF 3.13 defaults to a LABELMAP SEG in RLE,
+    // which pydicom (the portal counts the volumes) cannot decode at 1 bit. The adapter reads
+    // both spellings of the transfer syntax option.
+    options: {
+      predecessorImageId: "", sopClassUID: BINARY_SEG,
+      transferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN,
+    },
   })) as { dataset?: Naturalized } | undefined;
   if (!generated?.dataset) throw new Error("the viewer produced no SEG");
   const dataset = describeEditedSeg(generated.dataset, {
