@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 from typing import Any
@@ -424,3 +425,18 @@ def test_the_follow_up_visits_through_the_api(users: None) -> None:
     assert shrunk["ml"] == pytest.approx(totals[2] - totals[1], abs=1e-2)
     assert rows[2]["change_vs_nadir"]["base_study_uid"] == "1.2.3.1"
     assert rows[2]["change_vs_nadir"]["percent"] < 0  # below the baseline: a new nadir
+
+
+@pytest.mark.django_db
+def test_the_demo_command_says_whether_the_result_is_signed(users: None) -> None:
+    from django.core.management import call_command  # noqa: PLC0415
+
+    _result(_study("1.2.3.1"))
+    out = io.StringIO()
+    call_command("ai_result", "1.2.3.1", stdout=out)
+    assert "unsigned: not yet reviewed by a radiologist" in out.getvalue()
+    client = Client()
+    _post(client, "radiologist", "1.2.3.1", {"decision": "accepted", "impression": "ok"})
+    out = io.StringIO()
+    call_command("ai_result", "1.2.3.1", stdout=out)
+    assert "accepted, signed by radiologist" in out.getvalue()

@@ -58,10 +58,12 @@ class Command(BaseCommand):
         if study is None:
             return None
         latest = selectors.jobs_of(study=study).first()
+        done = selectors.latest_report_job(study=study)
         body = reports.report_body(
             latest=latest,
-            latest_done=selectors.latest_report_job(study=study),
+            latest_done=done,
             labels_of=labels.labels_for,
+            review=selectors.review_facts(job=done) if done is not None else None,
         )
         return {**body, "reason": latest.reason if latest is not None else ""}
 
@@ -77,3 +79,8 @@ class Command(BaseCommand):
         if body.get("qc_score") is not None:
             review = ": NEEDS REVIEW" if body.get("needs_review") else ""
             self.stdout.write(f"  quality control score {body['qc_score']:.2f}{review}")
+        signed = body.get("review") or {}
+        if signed.get("signed"):
+            self.stdout.write(f"  {signed['state']}, signed by {signed['reviewer']}")
+        else:
+            self.stdout.write("  unsigned: not yet reviewed by a radiologist")
