@@ -18,6 +18,9 @@ from typing import Any
 
 from stack.dicom_entry import STREAM_MODULE, entry_block, entry_modalities
 
+# The DICOM entry's access log under the stack's log folder; the first replica counts its refusals.
+ENTRY_LOG = "dicom-entry.log"
+
 
 @dataclass(frozen=True)
 class Replica:

@@ -120,6 +120,9 @@ def orthanc_config(
             "OrthancLogFile": str(config.log_dir / f"{replica.name}.log"),
         }
     )
+    if len(members) > 1 and replica == members[0]:
+        # One replica counts the entry's refusals: each is then counted once.
+        neuronova["DicomEntryLogFile"] = str(config.log_dir / orthanc_cluster.ENTRY_LOG)
     rendered["NeuroNova"] = neuronova
     return rendered
 

@@ -53,7 +53,7 @@ def orthanc_files(config: StackConfig) -> dict[Path, str]:
         members,
         dicom_port=config.orthanc_dicom_port,
         modalities=modalities.read(config.var_dir),
-        log=config.log_dir / "dicom-entry.log",
+        log=config.log_dir / orthanc_cluster.ENTRY_LOG,
     )
     files[nginx / "http-orthanc-replicas.conf"] = orthanc_cluster.nginx_http(
         members, http_port=config.orthanc_http_port

@@ -45,6 +45,7 @@ class PluginConfig:
     transcode_colour: bool = True  # 8-bit RGB images too (grey images always when transcoding)
     zero_preamble: bool = True  # also for instances kept as received (dataset untouched)
     orthanc_log_file: str = ""  # Orthanc's log, followed to count refused DICOM associations
+    dicom_entry_log_file: str = ""  # the DICOM entry's access log, followed by one replica
     ai: AiConfig = field(default_factory=AiConfig)
 
 
@@ -141,5 +142,8 @@ def plugin_config(orthanc_config: Mapping[str, Any]) -> PluginConfig:
     return PluginConfig(
         **switches,
         orthanc_log_file=_as_str("NeuroNova.OrthancLogFile", section.get("OrthancLogFile", "")),
+        dicom_entry_log_file=_as_str(
+            "NeuroNova.DicomEntryLogFile", section.get("DicomEntryLogFile", "")
+        ),
         ai=_ai_config(section, orthanc_config.get("StableAge", 60), orthanc_config),
     )

@@ -6,6 +6,11 @@ Python plugin has callbacks for instances and HTTP requests, none for an associa
 logs every refusal as a warning naming the AE title and address, so the plugin follows that log
 (``NeuroNova.OrthancLogFile``) and turns those lines into
 ``neuronova_dicom_associations_refused_total{reason}`` each time the metrics are read.
+
+Behind the DICOM entry (several replicas, stack/dicom_entry.py) nginx refuses an unregistered
+host before any replica sees it and logs the session with status 403; exactly one replica
+follows that log too (``NeuroNova.DicomEntryLogFile``, given to the first replica only), so each
+refusal is counted once (``reason="entry_host"``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from prometheus_client.registry import Collector
 PATTERNS = {
     "calling_ae_or_host": re.compile(r"Rejected association for remote AET \S* on IP \S+"),
     "called_ae": re.compile(r"Rejected association, because of a bad called AET"),
+    # The entry's access log (stack/dicom_entry.py's log_format): address [time] status ...
+    "entry_host": re.compile(r"^\S+ \[[^\]]+\] 403 "),
 }
 READ_LIMIT = 16 * 1024 * 1024  # per scrape: a flood is counted over several scrapes
 
@@ -79,18 +86,19 @@ class LogFollower:
 class RefusedAssociations(Collector):
     """A Prometheus collector: reads the new log lines whenever the registry is collected."""
 
-    def __init__(self, follower: LogFollower) -> None:
-        self._follower = follower
+    def __init__(self, *followers: LogFollower) -> None:
+        self._followers = followers
         self._counts: Counter[str] = Counter(dict.fromkeys(PATTERNS, 0))
         self._lock = threading.Lock()
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         with self._lock:
-            self._counts.update(refusals(self._follower.new_lines()))
+            for follower in self._followers:
+                self._counts.update(refusals(follower.new_lines()))
             family = CounterMetricFamily(
                 "neuronova_dicom_associations_refused",
-                "DICOM associations Orthanc refused (unregistered calling AE or host, wrong "
-                "called AE), from Orthanc's log",
+                "DICOM associations refused (unregistered calling AE or host, wrong called "
+                "AE: Orthanc's log; unregistered host at the DICOM entry: its log)",
                 labels=["reason"],
             )
             for reason in PATTERNS:

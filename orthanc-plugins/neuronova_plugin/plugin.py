@@ -47,11 +47,14 @@ class Plugin:
 
 
 def _register_metrics(plugin: Plugin) -> None:
-    log_file = plugin.config.orthanc_log_file
-    if log_file:
-        if not log_file_readable(log_file):
-            plugin.host.log_warning(f"cannot read {log_file}: refusals go uncounted")
-        plugin.metrics.registry.register(RefusedAssociations(LogFollower(Path(log_file))))
+    followers = []
+    for log_file in (plugin.config.orthanc_log_file, plugin.config.dicom_entry_log_file):
+        if log_file:
+            if not log_file_readable(log_file):
+                plugin.host.log_warning(f"cannot read {log_file}: refusals go uncounted")
+            followers.append(LogFollower(Path(log_file)))
+    if followers:
+        plugin.metrics.registry.register(RefusedAssociations(*followers))
     plugin.route(
         "/neuronova/metrics", lambda _request: plugin.metrics.response(), ("GET",), "metrics"
     )

@@ -42,9 +42,17 @@ class Fronted:
 def fronted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fronted]:
     tmp = tmp_path_factory.mktemp("dicom-entry")
     behind = orthanc_cluster.replica_modalities(REGISTERED, count=2)
-    # Independent indexes are enough here: the door is per replica, the counts are summed.
+    (tmp / "entry").mkdir()
+    # Independent indexes are enough here: the door is per replica, the counts are summed. The
+    # first replica also counts the entry's refusals from its log, as the stack has it.
+    counts_entry = {"DicomEntryLogFile": str(tmp / "entry" / "access.log")}
     replicas = [
-        OrthancProcess(workdir=tmp / f"orthanc-{n}", neuronova={"Ai": False}, modalities=behind)
+        OrthancProcess(
+            workdir=tmp / f"orthanc-{n}",
+            neuronova={"Ai": False, **(counts_entry if n == 1 else {})},
+            modalities=behind,
+            shared=(tmp / "entry",) if n == 1 else (),
+        )
         for n in (1, 2)
     ]
     entry = Entry(tmp / "entry", replicas, modalities=REGISTERED)
@@ -84,8 +92,8 @@ def _instances(fronted: Fronted) -> int:
     )
 
 
-def _refused_by_replicas(fronted: Fronted) -> float:
-    pattern = r'^neuronova_dicom_associations_refused_total\{reason="calling_ae_or_host"\} (\S+)$'
+def _refused_by_replicas(fronted: Fronted, reason: str = "calling_ae_or_host") -> float:
+    pattern = rf'^neuronova_dicom_associations_refused_total\{{reason="{reason}"\}} (\S+)$'
     total = 0.0
     for r in fronted.replicas:
         text = requests.get(f"{r.url}/neuronova/metrics", auth=r.auth, timeout=10).text
@@ -110,12 +118,14 @@ def test_each_registered_modality_stores_from_its_own_host(fronted: Fronted) -> 
 @pytest.mark.parametrize("calling", ["ANY-SCANNER", A["AET"]], ids=["unknown-ae", "spoofed-ae"])
 def test_an_unregistered_host_is_refused_at_the_entry(fronted: Fronted, calling: str) -> None:
     before, denied = _instances(fronted), _denied_at_entry(fronted, ELSEWHERE)
+    counted = _refused_by_replicas(fronted, "entry_host")
     assert _store(fronted.entry.port, calling=calling, source=ELSEWHERE, seed=3) == (False, None)
     assert _instances(fronted) == before
     deadline = time.monotonic() + 10  # nginx logs a session when it closes
     while _denied_at_entry(fronted, ELSEWHERE) == denied and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _denied_at_entry(fronted, ELSEWHERE) == denied + 1
+    assert _refused_by_replicas(fronted, "entry_host") == counted + 1  # once, by one replica
 
 
 @pytest.mark.parametrize(

@@ -106,6 +106,16 @@ def _answers(stack: RunningStack, port: int) -> bool:
         return False
 
 
+def _entry_refusals(stack: RunningStack) -> float:
+    total = 0.0
+    for replica in stack.config.orthanc_replicas:
+        url = f"http://127.0.0.1:{replica.http_port}/neuronova/metrics"
+        text = requests.get(url, auth=stack.orthanc_auth, timeout=10).text
+        pattern = r'^neuronova_dicom_associations_refused_total\{reason="entry_host"\} (\S+)$'
+        total += sum(float(v) for v in re.findall(pattern, text, re.MULTILINE))
+    return total
+
+
 def _store_through_entry(stack: RunningStack, *, calling: str, source: str, seed: int) -> bool:
     (dataset,) = synthetic_mr_series(1, rows=32, columns=32, seed=seed)
     ae = AE(ae_title=calling)
@@ -138,8 +148,14 @@ def test_a_modality_added_live_stores_from_its_host_under_its_title_only(
         assert _store_through_entry(replicated, calling="NN-SECOND", source="127.0.0.2", seed=1)
         # Another registered host's title from this host: refused by the replicas.
         assert not _store_through_entry(replicated, calling=DEMO_AET, source="127.0.0.2", seed=2)
-        # A host nobody registered: refused by the entry.
+        # A host nobody registered: refused by the entry, counted once (by the first replica).
+        refused = _entry_refusals(replicated)
         assert not _store_through_entry(replicated, calling=DEMO_AET, source="127.0.0.3", seed=3)
+        deadline = time.monotonic() + 20  # nginx logs the session once it is closed
+        while _entry_refusals(replicated) == refused:
+            assert time.monotonic() < deadline, "the entry's refusal was not counted"
+            time.sleep(0.5)
+        assert _entry_refusals(replicated) == refused + 1
         # The demo modality still stores from its own host.
         assert _store_through_entry(replicated, calling=DEMO_AET, source="127.0.0.1", seed=4)
     finally:

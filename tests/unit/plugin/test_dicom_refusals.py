@@ -48,3 +48,20 @@ def test_collector_exposes_both_reasons_from_zero(tmp_path: Path) -> None:
     log.write_text(CALLING + CALLING)
     text = generate_latest(registry).decode()
     assert 'neuronova_dicom_associations_refused_total{reason="calling_ae_or_host"} 2.0' in text
+
+
+ENTRY_DENIED = "127.0.0.3 [2026-12-03T13:32:57+00:00] 403 0 0 0.000 -\n"
+ENTRY_PASSED = "127.0.0.1 [2026-12-03T13:32:33+00:00] 200 760659 13802 8.765 127.0.0.1:41163\n"
+
+
+def test_the_entry_s_refusals_are_counted_from_its_log_next_to_orthanc_s(tmp_path: Path) -> None:
+    orthanc, entry = tmp_path / "orthanc-1.log", tmp_path / "dicom-entry.log"
+    orthanc.write_text("")
+    registry = CollectorRegistry()
+    registry.register(RefusedAssociations(LogFollower(orthanc), LogFollower(entry)))
+    entry.write_text(ENTRY_PASSED + ENTRY_DENIED + ENTRY_DENIED)  # created after the start
+    orthanc.write_text(CALLING)
+    text = generate_latest(registry).decode()
+    assert 'neuronova_dicom_associations_refused_total{reason="entry_host"} 2.0' in text
+    assert 'neuronova_dicom_associations_refused_total{reason="calling_ae_or_host"} 1.0' in text
+    assert refusals([ENTRY_PASSED, CALLING]) == {"calling_ae_or_host": 1}

@@ -71,6 +71,9 @@ def test_replicas_share_the_index_behind_one_dicom_entry_and_one_http_upstream()
         source = dicom_entry.source_addresses(MR1)["10.0.0.7"]
         assert rendered["DicomModalities"]["MR1"]["Host"] == source
         assert rendered["NeuroNova"]["OrthancLogFile"].endswith(f"{replica.name}.log")
+        # The entry's refusals are counted once: by the first replica only.
+        entry_log = rendered["NeuroNova"].get("DicomEntryLogFile", "")
+        assert entry_log.endswith("dicom-entry.log") == (replica is one)
     names = [p.name for p in render.programs(config, manage_redis=False)]
     assert "orthanc" not in names
     assert {"orthanc-1", "orthanc-2"} <= set(names)
