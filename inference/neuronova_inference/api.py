@@ -1,7 +1,10 @@
-"""wiring: the inference HTTP service (FastAPI), used for re-analysis, tests and operators.
+"""wiring: the inference HTTP service (FastAPI), the AI core: the one place a model runs.
 
-    uvicorn neuronova_inference.api:app --port $INFERENCE_PORT     (PYTHONPATH=inference)
+    uvicorn neuronova_inference.api:app --port $INFERENCE_PORT     (PYTHONPATH=inference:contracts)
 
+The Celery worker asks it to segment each job's study (core_client.py) and reports the job;
+operators and tests call it too. One process holds one ONNX Runtime session per model (loaded at
+start-up for the default model), whatever the number of workers.
 /healthz answers without touching the model or Orthanc; /v1/segment runs a study synchronously.
 Every /v1 route needs `Authorization: Bearer $INFERENCE_API_TOKEN` (the stack generates the token
 into var/secrets.env; compose takes it from .env); without a configured token they refuse all.
@@ -12,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import onnxruntime as ort  # type: ignore[import-untyped]
@@ -28,11 +33,23 @@ from neuronova_inference.config import from_env
 from neuronova_inference.metrics import REGISTRY as METRICS_REGISTRY
 from neuronova_inference.orthanc_client import NotFoundError, StoreRejectedError, TransientError
 from neuronova_inference.pipeline import RefusedError
-from neuronova_inference.service import segment
+from neuronova_inference.service import model, segment
 from neuronova_inference.session import ModelIntegrityError, providers
 
 CONFIG = from_env()
-app = FastAPI(title="NeuroNova inference", version="1.0.0")
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # The default model's session is made when the service starts, not inside the first job.
+    try:
+        await run_in_threadpool(model, CONFIG, CONFIG.default_model)
+    except (ManifestError, ModelIntegrityError, OSError) as exc:
+        print(f"neuronova inference: default model not loaded: {exc}", flush=True)
+    yield
+
+
+app = FastAPI(title="NeuroNova inference", version="1.0.0", lifespan=_lifespan)
 _BEARER = HTTPBearer(auto_error=False)
 ORTHANC_ID = r"^[0-9a-f]{8}(-[0-9a-f]{8}){4}$"
 
@@ -55,6 +72,7 @@ class SegmentRequest(BaseModel):
     orthanc_study_id: str = Field(pattern=ORTHANC_ID)
     model_id: str | None = Field(default=None, max_length=128)
     model_version: str | None = None
+    job_id: str | None = Field(default=None, max_length=200)  # the worker's job, in the SEG's notes
     store: bool = False  # also POST the SEG to the plugin's /neuronova/seg route
     include_seg: bool = True  # return the SEG bytes (base64) in the answer
 
@@ -94,7 +112,7 @@ def models() -> list[dict[str, Any]]:
 @app.post("/v1/segment", dependencies=[Authenticated])
 async def segment_study(request: SegmentRequest) -> dict[str, Any]:
     model_id = request.model_id or CONFIG.default_model
-    job = {"job_id": f"api:{request.orthanc_study_id}:{model_id}"}
+    job = {"job_id": request.job_id or f"api:{request.orthanc_study_id}:{model_id}"}
     try:
         outcome = await run_in_threadpool(
             segment,

@@ -20,6 +20,10 @@ class InferenceConfig:
     http_timeout_s: float
     api_token: str  # callers of the HTTP API send it as a Bearer token; empty: /v1 refuses all
     job_lease_s: int = 30  # a running job's lease in Redis (claims.py); renewed every third
+    # The AI core (the HTTP service) that the worker asks to segment a study, and how long the
+    # worker waits for one study (fetch, inference, SEG, store).
+    inference_url: str = "http://127.0.0.1:8500"
+    segment_timeout_s: float = 900.0
 
 
 class ConfigError(ValueError):
@@ -48,4 +52,6 @@ def from_env(env: Mapping[str, str] | None = None) -> InferenceConfig:
         http_timeout_s=float(e.get("NEURONOVA_HTTP_TIMEOUT_S", "60")),
         api_token=e.get("INFERENCE_API_TOKEN", ""),
         job_lease_s=int(e.get("NEURONOVA_JOB_LEASE_S", "30")),
+        inference_url=e.get("INFERENCE_URL", "http://127.0.0.1:8500").rstrip("/"),
+        segment_timeout_s=float(e.get("NEURONOVA_SEGMENT_TIMEOUT_S", "900")),
     )

@@ -26,12 +26,11 @@ from prometheus_client import start_http_server
 
 from neuronova_inference.claims import JobClaims, Outcome
 from neuronova_inference.config import from_env
+from neuronova_inference.core_client import ServiceRefusedError, segment
 from neuronova_inference.metrics import DELIVERIES_DROPPED, JOB_SECONDS, JOBS
 from neuronova_inference.metrics import REGISTRY as METRICS_REGISTRY
 from neuronova_inference.orthanc_client import NotFoundError, StoreRejectedError, TransientError
 from neuronova_inference.pipeline import RefusedError
-from neuronova_inference.service import model, segment
-from neuronova_inference.session import ModelIntegrityError
 
 CONFIG = from_env()
 # One line per HTTP request and per copied DICOM module drown the job log.
@@ -102,11 +101,6 @@ def _preload(**_: Any) -> None:  # noqa: ANN401
             addr=os.environ.get("NEURONOVA_WORKER_METRICS_ADDR", "127.0.0.1"),
             registry=METRICS_REGISTRY,
         )
-    # Load the default model's session when the process starts, not inside the first job.
-    try:
-        model(CONFIG, CONFIG.default_model)
-    except (ManifestError, ModelIntegrityError, OSError) as exc:
-        print(f"neuronova inference: default model not loaded: {exc}", flush=True)
 
 
 def _finish(
@@ -130,9 +124,9 @@ def failure_reason(exc: Exception) -> str:
     """The job's user-facing reason for a permanent error."""
     if isinstance(exc, NotFoundError):
         return f"study not found in Orthanc: {exc}"
-    if isinstance(exc, StoreRejectedError):
+    if isinstance(exc, StoreRejectedError | ServiceRefusedError):
         return str(exc)
-    if isinstance(exc, ManifestError | ModelIntegrityError):
+    if isinstance(exc, ManifestError):
         return f"model unavailable: {exc}"
     return f"internal error: {type(exc).__name__}: {exc}"
 
@@ -184,14 +178,7 @@ def _run(task: Task, job: dict[str, Any]) -> dict[str, Any]:  # type: ignore[typ
     started = time.monotonic()
     send_event(job, JobState.RUNNING)
     try:
-        outcome = segment(
-            CONFIG,
-            orthanc_study_id=job["orthanc_study_id"],
-            model_id=job["model_id"],
-            model_version=job["model_version"],
-            store=True,
-            job=job,
-        )
+        result = segment(CONFIG, job=job)
     except RefusedError as exc:
         return _finish(job, started, exc.state, exc.reason)
     except TransientError as exc:
@@ -207,9 +194,9 @@ def _run(task: Task, job: dict[str, Any]) -> dict[str, Any]:  # type: ignore[typ
         job,
         started,
         JobState.DONE,
-        seg_series_uid=str(outcome.analysis.seg.SeriesInstanceUID),
-        volumes_ml=outcome.analysis.volumes_ml,
-        qc_score=round(outcome.analysis.quality.score, 4),
-        needs_review=outcome.analysis.quality.needs_review,
-        qc=outcome.analysis.quality.as_dict(),
+        seg_series_uid=str(result["seg_series_uid"]),
+        volumes_ml=dict(result.get("volumes_ml") or {}),
+        qc_score=result.get("qc_score"),
+        needs_review=bool(result.get("needs_review", False)),
+        qc=dict(result.get("qc") or {}),
     )

@@ -31,6 +31,7 @@ from pynetdicom import AE
 from stack import modalities
 from stack.dicom_entry import STREAM_MODULE, entry_block, entry_modalities, stream_block
 from tests.support.deployables import python_path
+from tests.support.inference_service import InferenceService
 from tests.support.orthanc import SCU_AET, OrthancProcess, free_port
 from tests.support.postgres import ScratchDatabase, scratch_database
 from tests.support.redis_server import RedisServer
@@ -329,6 +330,10 @@ def running_cluster(
             NEURONOVA_VISIBILITY_TIMEOUT_S="15",
             NEURONOVA_JOB_LEASE_S=str(lease_s),
         )
+        # One AI core for every worker: the one process where the model runs.
+        service = InferenceService(env, tmp / "inference.log").start()
+        stack.callback(service.stop)
+        env = {**env, **service.client_env()}
         pool = [
             InferenceWorker(f"inference-{n}-{os.getpid()}", env, tmp / f"worker-{n}.log").start()
             for n in range(workers)

@@ -1,5 +1,6 @@
 """Fixtures for the AI pipeline against real processes: a private redis-server, Orthanc with the
-plugin (StableAge 1) and a Celery inference worker, all on spare ports in a tmp dir, stopped after.
+plugin (StableAge 1), the inference service and a Celery inference worker that asks it, all on
+spare ports in a tmp dir, stopped after.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from neuronova_lab.synthetic.dicom import to_bytes
 from pydicom.dataset import Dataset
 
 from tests.support.deployables import python_path
+from tests.support.inference_service import InferenceService
 from tests.support.orthanc import OrthancProcess
 from tests.support.redis_server import RedisServer
 from tests.support.tools import require_tool
@@ -166,12 +168,15 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         # A job's lease stays shorter than the visibility timeout (docs/ai.md).
         NEURONOVA_JOB_LEASE_S="6",
     )
-    worker = Worker(env, tmp / "worker.log")
+    service = InferenceService(env, tmp / "inference.log")
+    worker = Worker({**env, **service.client_env()}, tmp / "worker.log")
     try:
         orthanc.start()
+        service.start()
         worker.start()
         yield Pipeline(orthanc, server, worker, tmp)
     finally:
         worker.stop()
+        service.stop()
         orthanc.stop()
         server.stop()

@@ -51,3 +51,25 @@ def test_the_production_images_do_not_copy_the_lab() -> None:
             if line.startswith("COPY ")
         ]
         assert not any(source.startswith("lab") for source in copied), dockerfile.name
+
+
+def _closure(module: str) -> set[str]:
+    """Every module ``module`` imports, following the production package's own modules."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = PRODUCTION.parent.joinpath(*name.split(".")).with_suffix(".py")
+        if name.startswith("neuronova_inference.") and path.is_file():
+            todo += sorted(_imports(path))
+    return seen
+
+
+def test_the_worker_never_runs_a_model() -> None:
+    """The HTTP service is the one place a model runs; the worker asks it (core_client)."""
+    model_modules = {"onnxruntime", "neuronova_inference.session", "neuronova_inference.service"}
+    assert _closure("neuronova_inference.worker") & model_modules == set()
+    assert "neuronova_inference.session" in _closure("neuronova_inference.api")

@@ -1,7 +1,6 @@
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -123,11 +122,14 @@ def test_transient_errors_are_retried_then_succeed(
     def flaky(n: int) -> Any:
         if n < 3:
             raise TransientError("Orthanc unreachable")
-        seg = SimpleNamespace(SeriesInstanceUID="1.2.9")
         quality = Quality(0.42, 0.6, 0.3, 12.0, threshold=0.5)
-        return SimpleNamespace(
-            analysis=SimpleNamespace(seg=seg, volumes_ml={"Oedema": 1.5}, quality=quality)
-        )
+        return {  # the service's summary (pipeline.summary)
+            "seg_series_uid": "1.2.9",
+            "volumes_ml": {"Oedema": 1.5},
+            "qc_score": round(quality.score, 4),
+            "needs_review": quality.needs_review,
+            "qc": quality.as_dict(),
+        }
 
     result, calls = _run(monkeypatch, flaky)
     assert len(calls) == 3
