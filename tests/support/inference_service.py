@@ -25,7 +25,7 @@ class InferenceService:
     env: dict[str, str]
     log: Path
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    port: int = 0
+    port: int = field(default_factory=free_port)  # known before start: workers are told it
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -37,7 +37,6 @@ class InferenceService:
         return {"INFERENCE_URL": self.url, "INFERENCE_API_TOKEN": self.token}
 
     def start(self, timeout_s: float = 120) -> InferenceService:
-        self.port = self.port or free_port()
         env = {**self.env, "PYTHONPATH": python_path("inference"), **self.client_env()}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
