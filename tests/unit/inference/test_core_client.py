@@ -32,7 +32,7 @@ def _answer(monkeypatch: pytest.MonkeyPatch, status: int, body: object) -> list[
         sent.append({"url": url, **kwargs})
         return httpx.Response(status, json=body, request=httpx.Request("POST", url))
 
-    monkeypatch.setattr(core_client.httpx, "post", post)
+    monkeypatch.setattr(httpx, "post", post)
     return sent
 
 
@@ -74,7 +74,7 @@ def test_a_service_that_does_not_answer_is_transient(monkeypatch: pytest.MonkeyP
     def post(url: str, **_kwargs: Any) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=httpx.Request("POST", url))
 
-    monkeypatch.setattr(core_client.httpx, "post", post)
+    monkeypatch.setattr(httpx, "post", post)
     with pytest.raises(TransientError):
         core_client.segment(CONFIG, job=JOB)
 
@@ -93,9 +93,10 @@ def test_the_service_answers_what_the_client_reads(monkeypatch: pytest.MonkeyPat
 
     def post(url: str, **kwargs: Any) -> httpx.Response:
         del kwargs["timeout"]
-        return service.post(url, **kwargs)
+        response: httpx.Response = service.post(url, **kwargs)
+        return response
 
-    monkeypatch.setattr(core_client.httpx, "post", post)
+    monkeypatch.setattr(httpx, "post", post)
     with pytest.raises(RefusedError, match="slice gap") as raised:
         core_client.segment(CONFIG, job=JOB)
     assert raised.value.state is JobState.FAILED
