@@ -21,6 +21,9 @@ export interface StudyRow {
   modalities: string[] | string;
   ai_status: AiStatus | null;
   series_count: number;
+  /** Review of the newest AI result (null without one) and whether a radiologist signed it. */
+  review_state?: string | null;
+  signed?: boolean;
 }
 
 export interface Page<T> {

@@ -1,18 +1,21 @@
 // Editing the AI SEG with OHIF's own segmentation tools, and storing the edit as a new SEG.
 // Tools: cornerstone's Brush tool under OHIF's names (CircularBrush, CircularEraser,
-// ThresholdCircularBrush), added to the viewer's default tool group when the mode starts; the panel
-// makes one of them the primary-button tool. Save: OHIF's `generateSegmentation` command (the
-// @cornerstonejs/adapters SEG writer) builds the dataset from the labelmap being edited; the panel
-// names the radiologist as content creator, restores the AI's coded segment properties, adds the
-// AI SEG to the referenced series, and stores it through the data source's own STOW-RS (dcmjs
-// writes the Part 10 file), with the portal's CSRF header on that one request.
+// ThresholdCircularBrushDynamic), added to the active viewport's tool group on first use
+// (mode-basic has no brush); the panel makes one of them the primary-button tool. The threshold
+// brush is OHIF's dynamic one: it paints only voxels whose intensity is like those under the
+// cursor's centre, so it needs no range input.
+// Save: OHIF's `generateSegmentation` command (the @cornerstonejs/adapters SEG writer) builds the
+// dataset from the labelmap being edited; the panel names the radiologist as content creator,
+// restores the AI's coded segment properties, adds the AI SEG to the referenced series, and
+// stores it through the data source's own STOW-RS (dcmjs writes the Part 10 file), with the
+// portal's CSRF header on that one request.
 import { csrfHeaders } from "./portal-api";
 import type { DisplaySet, Services } from "./overlay";
 
 export const EDIT_TOOLS = {
   brush: "CircularBrush",
   eraser: "CircularEraser",
-  threshold: "ThresholdCircularBrush",
+  threshold: "ThresholdCircularBrushDynamic",
 } as const;
 export type EditTool = keyof typeof EDIT_TOOLS;
 const DEFAULT_TOOL = "WindowLevel";
@@ -36,7 +39,7 @@ export interface EditServices extends Services {
 }
 
 /** The brush, eraser and threshold brush in a tool group (idempotent; passive until chosen). */
-export function addEditTools(toolGroup: ToolGroup | undefined, threshold: [number, number] = [200, 4095]): void {
+export function addEditTools(toolGroup: ToolGroup | undefined): void {
   if (!toolGroup) return;
   const add = (name: string, configuration: Record<string, unknown>) => {
     if (!toolGroup.hasTool(name)) toolGroup.addToolInstance(name, "Brush", configuration);
@@ -44,7 +47,7 @@ export function addEditTools(toolGroup: ToolGroup | undefined, threshold: [numbe
   add(EDIT_TOOLS.brush, { activeStrategy: "FILL_INSIDE_CIRCLE", brushSize: 6 });
   add(EDIT_TOOLS.eraser, { activeStrategy: "ERASE_INSIDE_CIRCLE", brushSize: 6 });
   add(EDIT_TOOLS.threshold, {
-    activeStrategy: "THRESHOLD_INSIDE_CIRCLE", brushSize: 6, threshold: { range: threshold, isDynamic: false },
+    activeStrategy: "THRESHOLD_INSIDE_CIRCLE", brushSize: 6, threshold: { isDynamic: true, dynamicRadius: 3 },
   });
 }
 

@@ -121,6 +121,23 @@ describe("portal pages", () => {
     );
   });
 
+  it("marks unsigned AI results in the worklist", async () => {
+    backend({
+      "GET /api/studies?page=1": {
+        status: 200,
+        body: { count: 2, results: [
+          { ...STUDY, review_state: "pending_review", signed: false },
+          { ...STUDY, study_uid: "9.9", patient_name: "Kim^Minji", review_state: "accepted", signed: true },
+        ] },
+      },
+    });
+    renderAt("/", <Route path="/*" element={<App />} />);
+    const unsigned = await screen.findByRole("row", { name: /Gildong Hong/ });
+    expect(within(unsigned).getByTestId("worklist-review")).toHaveTextContent("Unsigned");
+    const signed = screen.getByRole("row", { name: /Minji Kim/ });
+    expect(within(signed).getByTestId("worklist-review")).toHaveTextContent("Accepted");
+  });
+
   it("marks an unsigned AI result, and names the radiologist who signed one", async () => {
     backend();
     const view = renderAt(`/studies/${STUDY.study_uid}`, <Route path="/*" element={<App />} />);

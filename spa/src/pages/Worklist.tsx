@@ -103,6 +103,12 @@ export function Worklist() {
                       <td>{row.series_count}</td>
                       <td>
                         <StatusBadge status={row.ai_status} />
+                        {row.ai_status === "done" && row.review_state && (
+                          <span className={row.signed ? "muted" : "unsigned"} data-testid="worklist-review" data-signed={row.signed ? "true" : "false"}>
+                            {" "}
+                            {row.signed ? t(`review.states.${row.review_state}`, { defaultValue: row.review_state }) : t("review.unsigned")}
+                          </span>
+                        )}
                       </td>
                     </tr>
                   ))}
