@@ -16,6 +16,7 @@ import pydicom
 import pytest
 import requests
 from authz.identity import orthanc_id
+from dicomweb_client.api import DICOMwebClient
 from pydicom.dataset import Dataset
 
 from tests.support.portal import PortalChain, make_mr, portal_chain
@@ -201,3 +202,17 @@ def test_an_edited_seg_is_stored_read_back_and_signed(reviewed: Reviewed) -> Non
     trend = reviewed.call("GET", f"/api/patients/{PATIENT}/tumour-volumes", "clinician").json()
     assert [s["total_ml"] for s in trend["studies"] if s["study_uid"] == STUDY] == [expected_ml]
     assert trend["patient_id"] == PATIENT
+
+
+def test_a_dicomweb_client_stores_through_the_portal(reviewed: Reviewed) -> None:
+    """Another STOW-RS client's framing (dicomweb-client, the library OHIF's data source is
+    built on) through nginx: stored, and answered as PS3.18 says."""
+    client = DICOMwebClient(
+        url=f"{reviewed.chain.url}/api/pacs/dicom-web",
+        headers={"Authorization": f"Bearer {reviewed.token('radiologist')}"},
+    )
+    seg = binary_seg(reviewed.sources())
+    answer = client.store_instances([seg])
+    stored = answer.ReferencedSOPSequence
+    assert [str(item.ReferencedSOPInstanceUID) for item in stored] == [str(seg.SOPInstanceUID)]
+    assert not answer.get("FailedSOPSequence")
