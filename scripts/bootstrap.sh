@@ -131,8 +131,11 @@ build_web() {
         touch "$stamps/npm-$name-$key"
     fi
     [ "$build" = yes ] || return 0
-    key=$(cd "$dir" && find . -path ./node_modules -prune -o -path ./dist -prune -o -type f -print0 \
-          | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+    # The part's own files and web-shared/, which both parts bundle.
+    key=$( (cd "$dir" && find . -path ./node_modules -prune -o -path ./dist -prune -o -type f -print0 \
+              | sort -z | xargs -0 sha256sum
+            cd "$root/web-shared" && find . -type f -print0 | sort -z | xargs -0 sha256sum) \
+          | sha256sum | cut -c1-16)
     if [ -f "$stamps/build-$name-$key" ] && [ -d "$dir/dist" ]; then
         say "web: ${dir#"$root"/} build up to date"
         return

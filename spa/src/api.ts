@@ -4,7 +4,9 @@
 // send the user to the login page.
 import { normaliseTrend } from "./trend";
 
-export type AiStatus = "queued" | "running" | "done" | "failed" | "skipped" | "none";
+import type { AiStatus, Job, Review } from "../../web-shared/portal";
+
+export type { AiStatus, Job, Review, ReviewState } from "../../web-shared/portal";
 
 export interface Me {
   username: string;
@@ -40,16 +42,6 @@ export interface ReportLabel {
   volume_ml: number;
 }
 
-export interface Review {
-  state: "pending_review" | "accepted" | "rejected" | "edited" | string;
-  signed: boolean;
-  reviewer?: string | null;
-  reviewed_at?: string | null;
-  impression?: string | null;
-  reason?: string | null;
-  edited_seg_series_uid?: string | null;
-}
-
 export interface Report {
   status: AiStatus;
   /** The radiologist's review; absent from a portal without reviews (then: pending). */
@@ -63,19 +55,6 @@ export interface Report {
   labels: ReportLabel[];
 }
 
-export interface Job {
-  job_id: string;
-  state: AiStatus;
-  reason?: string | null;
-  model_id?: string;
-  model_version?: string;
-  created_at?: string;
-  updated_at?: string;
-  event_at?: string;
-  at?: string;
-  seg_series_uid?: string | null;
-  volumes_ml?: Record<string, number>;
-}
 
 export interface Series {
   series_uid?: string;

@@ -3,6 +3,8 @@
 import i18n from "i18next";
 import { initReactI18next } from "react-i18next";
 
+import { AI_STATUS_LABELS } from "../../web-shared/portal";
+
 export const en = {
   appName: "NeuroNova",
   nav: { worklist: "Worklist", patients: "Patients", upload: "Upload", logout: "Log out" },
@@ -32,14 +34,7 @@ export const en = {
     next: "Next",
     page: "Page {{page}} of {{pages}}",
   },
-  status: {
-    queued: "Queued",
-    running: "Running",
-    done: "Done",
-    failed: "Failed",
-    skipped: "Skipped",
-    none: "No AI",
-  },
+  status: AI_STATUS_LABELS.en,
   patients: { title: "Patients", empty: "No patients.", birthDate: "Birth date", sex: "Sex", studies: "Studies" },
   study: {
     title: "Study",
@@ -132,14 +127,7 @@ export const ko: typeof en = {
     next: "다음",
     page: "{{pages}}쪽 중 {{page}}쪽",
   },
-  status: {
-    queued: "대기",
-    running: "분석 중",
-    done: "완료",
-    failed: "실패",
-    skipped: "제외",
-    none: "AI 없음",
-  },
+  status: AI_STATUS_LABELS.ko,
   patients: { title: "환자", empty: "환자가 없습니다.", birthDate: "생년월일", sex: "성별", studies: "검사" },
   study: {
     title: "검사",

@@ -3,7 +3,8 @@
 // is served from the same origin, so it reads the same key; with no choice yet it follows the
 // browser, like the portal's first visit. OHIF's own chrome stays in OHIF's language: @ohif/i18n
 // 3.13 ships no Korean locale.
-import type { JobState, ReviewState } from "./portal-api";
+import { AI_STATUS_LABELS } from "../../../web-shared/portal";
+import type { ReviewState } from "./portal-api";
 
 export const LANGUAGES = ["en", "ko"] as const;
 export type Lang = (typeof LANGUAGES)[number];
@@ -15,14 +16,7 @@ export const en = {
   status: "Status",
   label: "Label",
   volume: "Volume (mL)",
-  states: {
-    queued: "Queued",
-    running: "Running",
-    done: "Done",
-    failed: "Failed",
-    skipped: "Skipped",
-    none: "No AI",
-  } as Record<JobState | "none", string>,
+  states: AI_STATUS_LABELS.en,
   showOverlay: "Show AI overlay",
   hideOverlay: "Hide AI overlay",
   loadingOverlay: "Loading overlay…",
@@ -81,14 +75,7 @@ export const ko: Messages = {
   status: "상태",
   label: "레이블",
   volume: "부피 (mL)",
-  states: {
-    queued: "대기",
-    running: "분석 중",
-    done: "완료",
-    failed: "실패",
-    skipped: "제외",
-    none: "AI 없음",
-  },
+  states: AI_STATUS_LABELS.ko,
   showOverlay: "AI 오버레이 표시",
   hideOverlay: "AI 오버레이 숨기기",
   loadingOverlay: "오버레이 불러오는 중…",

@@ -1,6 +1,8 @@
 // The viewer's calls to the Django portal API (same origin; HttpOnly cookie; X-CSRFToken on POST).
 
-export type JobState = "queued" | "running" | "done" | "failed" | "skipped";
+import type { Job, JobState, Review } from "../../../web-shared/portal";
+
+export type { Job, JobState, Review, ReviewState } from "../../../web-shared/portal";
 
 export interface ReportLabel {
   label: string;
@@ -9,19 +11,7 @@ export interface ReportLabel {
   volume_ml: number;
 }
 
-export type ReviewState = "pending_review" | "accepted" | "rejected" | "edited";
 export type ReviewDecision = "accepted" | "rejected" | "edited";
-
-/** The radiologist's review of an AI result (absent on a portal that has none yet). */
-export interface Review {
-  state: ReviewState;
-  signed: boolean;
-  reviewer?: string | null;
-  reviewed_at?: string | null;
-  impression?: string | null;
-  reason?: string | null;
-  edited_seg_series_uid?: string | null;
-}
 
 export interface Report {
   status: JobState | "none";
@@ -39,19 +29,6 @@ export interface ReviewBody {
   reason?: string;
 }
 
-export interface Job {
-  job_id: string;
-  state: JobState;
-  reason?: string | null;
-  model_id?: string;
-  model_version?: string;
-  created_at?: string;
-  updated_at?: string;
-  event_at?: string;
-  /** Quality control of a done result (0..1) and whether it is under the model's threshold. */
-  qc_score?: number | null;
-  needs_review?: boolean;
-}
 
 export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
