@@ -67,8 +67,10 @@ def test_a_leader_whose_session_was_killed_does_not_write_until_it_leads_again(
         assert store.lead()
         with database.connect() as conn:
             conn.execute(
+                # This test's database only: other suites on the same server run leaders too.
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE application_name = 'neuronova-ai' AND pid <> pg_backend_pid() "
+                "AND datname = current_database() "
                 "AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')"
             )
         assert _leads_soon(other)  # the lock went with the killed session
