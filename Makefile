@@ -4,7 +4,7 @@ PY := .venv/bin/python
 # Python sources checked by ruff and mypy (web folders have their own tooling).
 PY_SOURCES := stack contracts orthanc-plugins inference lab django-portal tests bench
 
-.PHONY: up down status logs demo test lint unit bench train bootstrap clean help
+.PHONY: up down status logs demo test lint unit bench train bootstrap clean help compose-test
 
 help:
 	@echo "make up | down | status | logs | demo | test | bench | lint | clean"
@@ -46,6 +46,13 @@ test:
 
 unit:
 	$(PY) -m pytest -m unit -q
+
+## The production compose file for real: images built here (layers reused), secrets generated, `up`
+## until every healthcheck is healthy, a smoke through the published ports, then `down -v`.
+## Part of `make test` too (tests/integration/compose); prints time to healthy and demo to SEG.
+compose-test:
+	@scripts/bootstrap.sh test
+	$(PY) -m pytest tests/integration/compose -v -p no:cacheprovider
 
 ## Benchmarks: baseline and ours side by side in one run, ratios printed.
 bench:

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from observability.prometheus.render import render as prometheus_render
-from stack import broker, operations, orthanc_database, render, secrets_file, var_modes
+from stack import broker, compose, operations, orthanc_database, render, secrets_file, var_modes
 from stack.config import ConfigError, StackConfig, load, missing_secrets, var_dir_of
 from stack.supervisor import Supervisor
 from stack.var_files import orthanc_files, say, write_if_changed
@@ -275,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     operations.add_parsers(sub)
     sub.add_parser("render", help="only render the configs into var/")
     sub.add_parser("compose-config", help="regenerate docker/orthanc/orthanc.json")
+    compose.add_parser(sub)
     args = parser.parse_args(argv)
     os.umask(0o077)  # whatever the stack writes under var/ is root's alone (stack/var_modes.py)
     try:
@@ -286,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     root = Path(__file__).resolve().parent.parent
+    if args.command == "compose":
+        return compose.cmd_compose(args, var_dir_of(os.environ, root))
     # The first `up` (or `render`) draws the secrets; every later command reads the same file.
     creating = args.command in {"up", "render"}
     environ = secrets_file.environment(os.environ, var_dir_of(os.environ, root), create=creating)

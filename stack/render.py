@@ -127,27 +127,48 @@ def orthanc_config(
     return rendered
 
 
+# The compose run's Orthanc image (docker/orthanc.Dockerfile): where it puts our two plugins.
+COMPOSE_CODEC_PLUGIN = Path("/usr/local/lib/neuronova/libNeuroNovaHtj2k.so")
+COMPOSE_PLUGIN_DIR = "/neuronova/orthanc-plugins"
+# Orthanc's index on the compose file's PostgreSQL (docker/postgres/entrypoint.sh makes the role).
+COMPOSE_POSTGRES = orthanc_cluster.PostgresIndex(
+    host="postgres",
+    port=5432,
+    database="neuronova_orthanc",
+    user="neuronova_orthanc",
+    password="${ORTHANC_DB_PASSWORD}",  # noqa: S106 - Orthanc substitutes the container's env
+    storage=False,
+)
+
+
 def compose_orthanc_config(base: Mapping[str, Any]) -> dict[str, Any]:
     """docker/orthanc/orthanc.json: the same orthanc.json with the compose run's differences.
 
-    The orthancteam image enables plugins from environment variables (so no "Plugins") and the
-    credentials come from ORTHANC__REGISTERED_USERS; paths and Redis are the containers'.
-    Orthanc listens on the compose network, which only nginx and the services share.
+    Same plugins as the native run (the image is the native run's root), the index on the compose
+    PostgreSQL, paths and Redis the containers'. Secrets are ``${NAME}``: Orthanc replaces them
+    with the container's environment when it reads the file, so the image holds none. Modalities
+    live in the index (``DicomModalitiesInDatabase``): registered through the REST API
+    (`python -m stack compose modality add`), they survive restarts and are in every backup.
     """
     rendered: dict[str, Any] = json.loads(json.dumps(base))
-    for key in ("Plugins", "RegisteredUsers"):
-        rendered.pop(key, None)
     rendered.update(
         {
             "StorageDirectory": "/var/lib/orthanc/db",
             "IndexDirectory": "/var/lib/orthanc/db",
-            "PythonScript": "/neuronova/orthanc-plugins/entry.py",
+            "PythonScript": f"{COMPOSE_PLUGIN_DIR}/entry.py",
+            # Orthanc listens on the compose networks, which only nginx and the services share.
             "RemoteAccessAllowed": True,
+            "RegisteredUsers": {"orthanc": "${ORTHANC_PASSWORD}"},
+            "Plugins": orthanc_root.plugin_list(
+                python=True, dicomweb=True, codec=COMPOSE_CODEC_PLUGIN, postgres_index=True
+            ),
+            "PostgreSQL": COMPOSE_POSTGRES.orthanc_section(replicas=1),
+            "DicomModalities": {},
+            "DicomModalitiesInDatabase": True,
         }
     )
     rendered["NeuroNova"] = {
         **rendered.get("NeuroNova", {}),
-        # Orthanc puts the orthanc container's REDIS_PASSWORD in (environment substitution).
         "RedisUrl": "redis://:${REDIS_PASSWORD}@redis:6379/0",
         "VarDirectory": "/var/lib/orthanc/neuronova",
         "ModelsDirectory": "/neuronova/models",

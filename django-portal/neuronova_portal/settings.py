@@ -125,7 +125,11 @@ CSRF_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_SECURE = CONFIG.secure_cookies
 SESSION_COOKIE_SECURE = CONFIG.secure_cookies
 SESSION_COOKIE_SAMESITE = "Strict"
-CSRF_TRUSTED_ORIGINS = [f"http://{h}" for h in ALLOWED_HOSTS if h and h != "*"]
+# Behind Cloudflare the browser's origin is https:// while nginx and Django see http://: both
+# schemes of each allowed host are trusted origins (a cross-site POST still fails the check).
+CSRF_TRUSTED_ORIGINS = [
+    f"{scheme}://{h}" for h in ALLOWED_HOSTS if h and h != "*" for scheme in ("http", "https")
+]
 # nginx adds the security headers (X-Frame-Options, nosniff, Referrer-Policy, COOP) to every
 # answer; Django adding them too would send each twice, with conflicting Referrer-Policy values.
 SECURE_CONTENT_TYPE_NOSNIFF = False

@@ -83,13 +83,16 @@ class FhirTestServer:
     @classmethod
     @contextmanager
     def start(
-        cls, *, token: str = "", client_id: str = "", client_secret: str = ""
+        cls, *, token: str = "", client_id: str = "", client_secret: str = "", host: str = ""
     ) -> Iterator[FhirTestServer]:
+        """``host``: the address to listen on (default loopback; containers need another)."""
         ensure_installed()
         node = shutil.which("node")
         if node is None:
             raise RuntimeError("node is needed to run the test FHIR server")
         command = [node, str(HERE / "server.mjs"), "--port", "0"]
+        if host:
+            command += ["--host", host]
         if token:
             command += ["--token", token]
         if client_id:
@@ -97,7 +100,7 @@ class FhirTestServer:
         process = subprocess.Popen(command, cwd=HERE, stdout=subprocess.PIPE, text=True)
         try:
             port = _read_port(process)
-            server = cls(root_url=f"http://127.0.0.1:{port}", process=process)
+            server = cls(root_url=f"http://{host or '127.0.0.1'}:{port}", process=process)
             server.admin_token = token
             yield server
         finally:
