@@ -173,12 +173,13 @@ class Compose:
         python = "/opt/neuronova/venv/bin/python"
         self.run("exec", "-T", "orthanc", python, "-c", _MODALITY_SCRIPT, name, body)
 
-    def network_gateway(self, network: str = "frontend") -> str:
-        """The address published ports' connections from this host come from (docker-proxy)."""
-        fmt = "{{(index .IPAM.Config 0).Gateway}}"
-        name = f"{self.project}_{network}"
+    def network_gateway(self, service: str = "orthanc", network: str = "frontend") -> str:
+        """The address published ports' connections from this host come from (docker-proxy):
+        the gateway of ``service``'s container on ``network``."""
+        container = self.run("ps", "-q", service, capture=True).stdout.strip()
+        fmt = f'{{{{(index .NetworkSettings.Networks "{self.project}_{network}").Gateway}}}}'
         return subprocess.run(  # noqa: S603
-            ["docker", "network", "inspect", "-f", fmt, name],  # noqa: S607
+            ["docker", "inspect", "-f", fmt, container],  # noqa: S607
             capture_output=True,
             text=True,
             check=True,
@@ -187,8 +188,12 @@ class Compose:
 
 def add_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private _SubParsersAction
     compose = sub.add_parser("compose", help="the production docker compose run")
-    compose.add_argument("action", choices=["build", "up", "down", "ps", "logs", "modality"])
-    compose.add_argument("args", nargs="*", help="modality: add NAME IP [AET] | remove NAME")
+    compose.add_argument(
+        "action", choices=["build", "up", "down", "ps", "logs", "modality", "backup", "restore"]
+    )
+    compose.add_argument(
+        "args", nargs="*", help="modality: add NAME IP [AET] | remove NAME; backup|restore: DIR"
+    )
     compose.add_argument("--project", default=os.environ.get("NEURONOVA_PROJECT", DEFAULT_PROJECT))
     compose.add_argument("--gpu", action="store_true", help="with docker-compose.gpu.yml")
     compose.add_argument("--volumes", action="store_true", help="down: delete the data too")
@@ -204,6 +209,18 @@ def cmd_compose(args: argparse.Namespace, var_dir: Path) -> int:
         return 0
     if args.action == "down":
         project.down(volumes=args.volumes)
+        return 0
+    if args.action in {"backup", "restore"}:
+        from stack import compose_backup  # noqa: PLC0415 - it imports this module
+
+        if len(args.args) != 1:
+            raise ConfigError(f"usage: compose {args.action} DIR")
+        folder = Path(args.args[0])
+        if args.action == "backup":
+            compose_backup.backup(project, folder)
+        else:
+            seconds = compose_backup.restore(project, folder, timeout=args.timeout)
+            say(f"restored from {folder}; healthy in {seconds:.0f} s")
         return 0
     if args.action in {"ps", "logs"}:
         return project.run(args.action, *args.args, check=False).returncode

@@ -33,7 +33,7 @@ from neuronova_inference.synthetic.dicom import series_datasets
 from neuronova_inference.synthetic.phantom import render
 from neuronova_inference.synthetic.presets import PRESETS
 
-from stack import compose, modalities
+from stack import compose, compose_backup, modalities
 from tests.support.docker_engine import docker_engine
 from tests.support.fhir_server import FhirTestServer
 from tests.support.stack import free_ports
@@ -58,17 +58,23 @@ _ORTHANC_GET = (
 )
 
 
-_REPORTER: list[Any] = []  # pytest's terminal reporter: progress passes its output capture
+_PYTEST: list[pytest.Config] = []  # progress goes to the terminal, past pytest's capture
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _progress(pytestconfig: pytest.Config) -> None:
-    _REPORTER[:] = [pytestconfig.pluginmanager.get_plugin("terminalreporter")]
+    _PYTEST[:] = [pytestconfig]
 
 
 def say(message: str) -> None:
-    if _REPORTER and _REPORTER[0] is not None:
-        _REPORTER[0].write_line(f"[compose-test] {message}")
+    if not _PYTEST:
+        return
+    plugins = _PYTEST[0].pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(f"[compose-test] {message}")
 
 
 @dataclass
@@ -137,13 +143,15 @@ def _free_subnet() -> str:
 
 
 def _bridge_gateway() -> str:
-    """The host's address on Docker's default bridge: containers reach the test FHIR server."""
-    return subprocess.run(
-        ["docker", "network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "bridge"],
+    """The host's address on Docker's default bridge (docker0): containers reach the test FHIR
+    server there. Docker gives a bridge the first address of its subnet."""
+    subnet = subprocess.run(
+        ["docker", "network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "bridge"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
+    return str(ipaddress.ip_network(subnet)[1])
 
 
 def _build_images() -> None:
@@ -309,6 +317,11 @@ def test_clinician_sees_the_study_through_nginx(demo: Deployment) -> None:
 
 
 def test_frame_is_stored_htj2k_and_decodes_to_the_pixels_sent(demo: Deployment) -> None:
+    _check_a_frame(demo)
+
+
+def _check_a_frame(demo: Deployment) -> None:
+    """SEG beside the MR series; the middle MR frame is HTJ2K and decodes to the pixels sent."""
     headers = {"Authorization": f"Bearer {demo.token('smoke-radiologist')}"}
     sent = {str(ds.SOPInstanceUID): ds for ds in series_datasets(render(SEED, PRESETS["small"]()))}
     series = requests.get(
@@ -339,6 +352,42 @@ def test_diagnostic_report_reaches_the_fhir_server(demo: Deployment) -> None:
         "the DiagnosticReport on the FHIR server", lambda: demo.fhir.search("DiagnosticReport"), 300
     )
     assert reports[0]["status"] == "final"
+
+
+def _census(demo: Deployment) -> dict[str, Any]:
+    """What must survive a restore: the portal's rows and Orthanc's resources."""
+    rows = json.loads(demo.manage("shell", "-c", _CENSUS).strip().splitlines()[-1])
+    statistics = demo.orthanc("/statistics")
+    keys = ("CountPatients", "CountStudies", "CountSeries", "CountInstances")
+    return {**rows, **{key: statistics[key] for key in keys}}
+
+
+_CENSUS = (
+    "import json; from django.apps import apps; "
+    "names = ['accounts.User', 'accounts.PatientAssignment', 'clinical.Patient', "
+    "'clinical.Study', 'clinical.Series', 'clinical.AIJob', 'fhir_sync.FhirSyncState', "
+    "'audit.AuditEvent']; "
+    "rows = {n: sorted(apps.get_model(n).objects.values_list('pk', flat=True)) for n in names}; "
+    "print(json.dumps({n: [str(pk) for pk in pks] for n, pks in rows.items()}))"
+)
+
+
+def test_backup_then_restore_on_empty_volumes_brings_everything_back(demo: Deployment) -> None:
+    before = _census(demo)
+    assert before["clinical.AIJob"], before
+    assert before["audit.AuditEvent"], before
+    with tempfile.TemporaryDirectory(prefix="nn-backup-") as folder:
+        compose_backup.backup(demo.project, Path(folder) / "backup")
+        seconds = compose_backup.restore(demo.project, Path(folder) / "backup", timeout=600)
+    demo.figures["restore_s"] = seconds
+    say(f"restore: volumes recreated from the backup, healthy again in {seconds:.0f} s")
+    after = _census(demo)
+    for name, rows in before.items():
+        if name == "audit.AuditEvent":  # reads since the backup add rows; none may be missing
+            assert set(rows) <= set(after[name]), name
+        else:
+            assert after[name] == rows, name
+    _check_a_frame(demo)
 
 
 def test_down_leaves_no_container_network_or_volume(deployment: Deployment) -> None:
