@@ -14,8 +14,10 @@ RUN useradd --system --uid 10042 --home-dir /var/lib/orthanc --shell /usr/sbin/n
 COPY --from=codec /out/libNeuroNovaHtj2k.so /usr/local/lib/neuronova/libNeuroNovaHtj2k.so
 COPY orthanc-plugins/entry.py /neuronova/orthanc-plugins/entry.py
 COPY orthanc-plugins/neuronova_plugin /neuronova/orthanc-plugins/neuronova_plugin
+# entry.py puts ../contracts on the path (shared with inference and the portal).
+COPY contracts /neuronova/contracts
 # The plugin reads the model's manifest (required MR sequences) to decide which series are eligible.
-COPY inference/models /neuronova/inference/models
+COPY models /neuronova/models
 COPY docker/orthanc/orthanc.json /etc/orthanc/orthanc.json
 COPY docker/orthanc/healthcheck.py /usr/local/bin/orthanc-healthcheck
 ENV PYTHONDONTWRITEBYTECODE=1

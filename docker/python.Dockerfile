@@ -26,9 +26,11 @@ RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin neuro
       /var/lib/neuronova/portal/static
 COPY --from=venv /opt/venv /opt/venv
 WORKDIR /app
+COPY contracts /app/contracts
 COPY django-portal /app/django-portal
 COPY inference /app/inference
+COPY models /app/models
 ENV PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin \
-    PYTHONPATH=/app/django-portal:/app/inference \
-    NEURONOVA_MODELS_DIR=/app/inference/models
+    PYTHONPATH=/app/django-portal:/app/inference:/app/contracts \
+    NEURONOVA_MODELS_DIR=/app/models
 USER neuronova
