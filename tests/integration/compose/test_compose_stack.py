@@ -29,9 +29,9 @@ import imagecodecs
 import numpy as np
 import pytest
 import requests
-from neuronova_inference.synthetic.dicom import series_datasets
-from neuronova_inference.synthetic.phantom import render
-from neuronova_inference.synthetic.presets import PRESETS
+from neuronova_lab.synthetic.dicom import series_datasets
+from neuronova_lab.synthetic.phantom import render
+from neuronova_lab.synthetic.presets import PRESETS
 
 from stack import compose, compose_backup, modalities
 from tests.support.docker_engine import docker_engine
@@ -221,14 +221,14 @@ def demo(deployment: Deployment) -> Deployment:
         [
             sys.executable,
             "-m",
-            "neuronova_inference.synthetic.demo",
+            "neuronova_lab.synthetic.demo",
             *("--host", "127.0.0.1", "--port", str(deployment.dicom_port)),
             *("--aet", "NEURONOVA", "--calling-aet", "NN-DEMO", "--small", "--seed", str(SEED)),
         ],
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "inference")},
+        env={**os.environ, "PYTHONPATH": f"{ROOT / 'lab'}:{ROOT / 'contracts'}"},
     )
     match = _SENT.search(sent.stdout)
     assert sent.returncode == 0, sent.stdout + sent.stderr

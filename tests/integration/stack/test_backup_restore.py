@@ -13,9 +13,9 @@ from typing import Any
 import imagecodecs
 import numpy as np
 import requests
-from neuronova_inference.synthetic.dicom import series_datasets
-from neuronova_inference.synthetic.phantom import render
-from neuronova_inference.synthetic.presets import PRESETS
+from neuronova_lab.synthetic.dicom import series_datasets
+from neuronova_lab.synthetic.phantom import render
+from neuronova_lab.synthetic.presets import PRESETS
 
 from tests.support.stack import RunningStack, native_stack
 
