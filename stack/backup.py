@@ -85,5 +85,10 @@ def restore(config: StackConfig, source: Path) -> None:
         elif path.exists() or path.is_symlink():
             path.unlink()
     with tarfile.open(source / ARCHIVE, "r:gz") as tar:
-        tar.extractall(config.var_dir, filter="tar")
+        # Debian 12's Python 3.11.2 predates extraction filters: refuse what would land outside.
+        for member in tar.getmembers():
+            name = Path(member.name)
+            if name.is_absolute() or ".." in name.parts or member.issym() or member.islnk():
+                raise ConfigError(f"refusing {member.name!r} in {source / ARCHIVE}")
+        tar.extractall(config.var_dir)  # noqa: S202 - every member checked above
     say(f"restored {', '.join(manifest['paths'])} into {config.var_dir}")

@@ -351,7 +351,10 @@ def test_diagnostic_report_reaches_the_fhir_server(demo: Deployment) -> None:
     reports = _wait_for(
         "the DiagnosticReport on the FHIR server", lambda: demo.fhir.search("DiagnosticReport"), 300
     )
-    assert reports[0]["status"] == "final"
+    (report,) = reports
+    assert report["status"] == "preliminary"  # the AI's result, unsigned until a review
+    (study,) = demo.fhir.search("ImagingStudy")
+    assert {"system": "urn:dicom:uid", "value": f"urn:oid:{demo.study_uid}"} in study["identifier"]
 
 
 def _census(demo: Deployment) -> dict[str, Any]:
