@@ -142,10 +142,11 @@ def test_secrets_come_from_the_env_file_only() -> None:
 
 
 def test_gpu_reserved_for_inference_in_the_gpu_override() -> None:
+    """The AI core runs the model (the worker only asks it): it alone reserves the GPU."""
     services = yaml.safe_load((ROOT / "docker-compose.gpu.yml").read_text())["services"]
-    for name in ("inference", "inference-worker"):
-        devices = services[name]["deploy"]["resources"]["reservations"]["devices"]
-        assert devices[0]["capabilities"] == ["gpu"]
+    assert sorted(services) == ["inference"]
+    devices = services["inference"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["capabilities"] == ["gpu"]
     for name in ("inference", "inference-worker"):
         assert "deploy" not in _compose()["services"][name], "the CPU run reserves no GPU"
 
