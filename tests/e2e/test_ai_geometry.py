@@ -5,8 +5,7 @@ A sagittal-acquired study and one whose four series have four orientations and s
 the report's volumes match the phantom's on the reference (T1) series' grid, and with the AI
 overlay on, the viewer's canvas is coloured at the phantom's tumour (the deepest tumour point of
 the T1 slice with the most tumour, mapped to the canvas by the viewport's own camera) and grey on
-brain 15-25 mm from any tumour on that slice. An overlay written on the wrong planes, flipped or
-shifted by a few slices paints the wrong pixels and fails here.
+brain 15-25 mm from any tumour on that slice.
 """
 
 from __future__ import annotations
