@@ -118,7 +118,8 @@ export function niceStep(max: number, count = 4): number {
 
 /** Lines for the total and each label: x by visit order, y from 0 to a rounded maximum. */
 export function chartGeometry(points: TrendPoint[], width = 640, height = 260): Chart {
-  const plot = { left: 56, top: 16, right: width - 16, bottom: height - 40 };
+  // Margins: tick values left, the unit above them, dates below, half a date's width right.
+  const plot = { left: 56, top: 28, right: width - 48, bottom: height - 40 };
   const names = ["total", ...labelsOf(points)];
   const valueOf = (point: TrendPoint, name: string) =>
     name === "total" ? point.total_ml : (point.volumes_ml[name] ?? null);

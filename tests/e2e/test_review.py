@@ -157,6 +157,30 @@ def test_a_clinician_is_offered_no_review_action(page: Page, web_stack: RunningS
         expect(panel.get_by_test_id(f"neuronova-{hidden}")).to_have_count(0)
 
 
+def test_a_radiologist_rejects_with_a_reason(page: Page, web_stack: RunningStack) -> None:
+    study_uid, _patient_id = send_study(web_stack, EDIT_SEED + 2)
+    wait_for_ai_done(web_stack, study_uid, web_stack.token("radiologist"))
+    login(page, web_stack.url, "radiologist")
+    page.goto(viewer_url(web_stack.url, study_uid))
+    panel = page.get_by_test_id("neuronova-ai-panel")
+    expect(panel).to_have_attribute("data-role", "radiologist", timeout=120_000)
+    panel.get_by_test_id("neuronova-review-reject").click()
+    form = panel.get_by_test_id("neuronova-sign-form")
+    expect(form).to_have_attribute("data-decision", "rejected")
+    form.get_by_test_id("neuronova-review-impression-input").fill("No enhancing tumour.")
+    form.get_by_test_id("neuronova-review-sign").click()
+    expect(form.get_by_role("alert")).to_have_text("Give a reason for rejecting the result.")
+    form.get_by_test_id("neuronova-review-reason").fill("Motion artefact read as tumour.")
+    form.get_by_test_id("neuronova-review-sign").click()
+    review = panel.get_by_test_id("neuronova-review")
+    expect(review).to_have_attribute("data-state", "rejected", timeout=60_000)
+    expect(review).to_have_attribute("data-signed", "true")
+    expect(review).to_contain_text("Motion artefact read as tumour.")
+    signed = api_get(web_stack, web_stack.token("clinician"), f"/api/studies/{study_uid}/report")
+    assert signed["review"]["state"] == "rejected"
+    assert signed["review"]["reason"] == "Motion artefact read as tumour."
+
+
 @pytest.fixture(scope="module")
 def visits(web_stack: RunningStack) -> dict[str, Any]:
     """Three visits of one patient (tumour scale 1, 1.3, 0.7), their AI results done."""

@@ -50,7 +50,7 @@ export function TrendChart({ points, id }: { points: TrendPoint[]; id: string })
               </text>
             </g>
           ))}
-          <text x={12} y={chart.plot.top + 4}>mL</text>
+          <text x={chart.plot.left - 6} y={chart.plot.top - 14} textAnchor="end">mL</text>
           {(chart.series[0]?.points ?? []).map((p) => (
             <text key={p.point.study_uid} x={p.x} y={chart.height - 20} textAnchor="middle">
               {formatDate(p.point.study_date, lang)}

@@ -14,7 +14,7 @@ function ChangeCell({ value, lang }: { value: Change | null; lang: string }) {
   const ml = new Intl.NumberFormat(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: "exceptZero" }).format(value.ml);
   const pct = value.pct === null ? "" : ` (${new Intl.NumberFormat(lang, { maximumFractionDigits: 1, signDisplay: "exceptZero" }).format(value.pct)} %)`;
   return (
-    <td className="num" data-ml={value.ml} data-pct={value.pct ?? ""}>
+    <td className="num nowrap" data-ml={value.ml} data-pct={value.pct ?? ""}>
       {ml} mL{pct}
     </td>
   );
