@@ -15,6 +15,7 @@ and with it the "warm" open.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import BrowserContext, CDPSession, ConsoleMessage, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 
@@ -60,6 +62,21 @@ SERIES_LOADED = """() => {
   return null;
 }"""
 
+DISPLAYED_SERIES = """() => {
+  const cs = window.cornerstone;
+  for (const e of cs.getRenderingEngines()) for (const vp of e.getViewports()) {
+    const ids = vp.getImageIds ? vp.getImageIds() : [];
+    if (ids.length) {
+      const meta = cs.metaData.get('generalSeriesModule', ids[0]);
+      return {count: ids.length, series: meta ? meta.seriesInstanceUID : null,
+              cached: ids.filter(id => cs.cache.getImage(id)).length};
+    }
+  }
+  return {count: 0, series: null, cached: 0};
+}"""
+# How long an open may take to decode the whole displayed stack before it counts as never done.
+SERIES_TIMEOUT_S = int(os.environ.get("NEURONOVA_BENCH_SERIES_TIMEOUT_S", "600"))
+
 # app-config.js assigns window.config once; this sets the frame loading mode on the way in.
 FRAMES_MODE = """(mode) => {
   let value;
@@ -83,7 +100,9 @@ class NetworkLog:
     frame_bytes: dict[str, int] = field(default_factory=dict)  # frame URL -> body bytes
     ranged: int = 0  # 206 answers
     content_types: set[str] = field(default_factory=set)
-    received: dict[str, int] = field(default_factory=dict)  # requestId -> bytes so far
+    chunks: dict[str, int] = field(default_factory=dict)  # requestId -> body bytes so far
+    on_wire: dict[str, int] = field(default_factory=dict)  # requestId -> encoded bytes so far
+    finished: dict[str, int] = field(default_factory=dict)  # requestId -> encoded total
     cached: set[str] = field(default_factory=set)  # requestIds answered from the HTTP cache
 
     def attach(self, cdp: CDPSession) -> None:
@@ -96,14 +115,22 @@ class NetworkLog:
         self.urls.clear()
         self.frame_bytes.clear()
         self.content_types.clear()
-        self.received.clear()
+        self.chunks.clear()
+        self.on_wire.clear()
+        self.finished.clear()
         self.cached.clear()
         self.ranged = 0
 
     @property
     def encoded(self) -> int:
         """Every byte of the open that came over the network (cache hits count nothing)."""
-        return sum(n for request, n in self.received.items() if request not in self.cached)
+        total = 0
+        for request in {*self.chunks, *self.finished} - self.cached:
+            if self.finished.get(request):
+                total += self.finished[request]
+            else:  # a streamed frame read Chromium reports as aborted: what arrived
+                total += self.on_wire.get(request) or self.chunks.get(request, 0)
+        return total
 
     def _response(self, event: dict[str, Any]) -> None:
         response = event["response"]
@@ -120,9 +147,12 @@ class NetworkLog:
 
     def _data(self, event: dict[str, Any]) -> None:
         request = event["requestId"]
-        # Encoded (as sent, gzip included) when Chromium reports it, else the body bytes.
-        size = int(event.get("encodedDataLength") or event["dataLength"])
-        self.received[request] = self.received.get(request, 0) + size
+        # Bytes as they came over the wire (gzip as sent); Chromium often reports them only
+        # when the request finishes (below), the body bytes here are then the fallback.
+        self.chunks[request] = self.chunks.get(request, 0) + int(event["dataLength"])
+        self.on_wire[request] = self.on_wire.get(request, 0) + int(
+            event.get("encodedDataLength") or 0
+        )
         url = self.urls.get(request)
         if url is not None:
             self.frame_bytes[url] += int(event["dataLength"])
@@ -130,9 +160,7 @@ class NetworkLog:
     def _finished(self, event: dict[str, Any]) -> None:
         # A finished request's total (headers included) supersedes its chunks; streamed frame
         # reads that Chromium reports as aborted keep their chunks' count.
-        request = event["requestId"]
-        total = int(event.get("encodedDataLength") or 0)
-        self.received[request] = max(total, self.received.get(request, 0))
+        self.finished[event["requestId"]] = int(event.get("encodedDataLength") or 0)
 
     def series_bytes(self, series_uid: str) -> tuple[int, int]:
         """(frames, body bytes) of that series' frame URLs."""
@@ -200,9 +228,15 @@ def _open(page: Page, network: NetworkLog, url: str, study_uid: str) -> Open:
     page.goto(viewer_url(url, study_uid))
     page.wait_for_function(FIRST_IMAGE, timeout=300_000, polling="raf")
     first = time.perf_counter() - start
-    loaded = page.wait_for_function(SERIES_LOADED, timeout=600_000, polling=100).json_value()
-    whole = time.perf_counter() - start
-    page.wait_for_load_state("networkidle")
+    try:
+        loaded = page.wait_for_function(
+            SERIES_LOADED, timeout=SERIES_TIMEOUT_S * 1000, polling=100
+        ).json_value()
+        whole = time.perf_counter() - start
+        page.wait_for_load_state("networkidle")
+    except PlaywrightTimeoutError:  # kept as "never loaded" (nan), with what did arrive
+        loaded = page.evaluate(DISPLAYED_SERIES)
+        whole = float("nan")
     page.remove_listener("console", console)
     series = str(loaded["series"])
     frames, frame_bytes = network.series_bytes(series)
