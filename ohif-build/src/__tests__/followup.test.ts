@@ -126,3 +126,14 @@ test("both sides prefer the series their study's SEG is drawn on, above any sequ
   const best = Math.max(...rules.filter((r) => r.attribute === "neuronovaSequence").map((r) => Number(r.weight)));
   assert.ok(segmented && Number(segmented.weight) > best);
 });
+
+test("the prior is the study the server measured against, skipping a study without a result", () => {
+  const points = normaliseTrend({ studies: [
+    { study_uid: "a", study_date: "20260101", total_ml: 10 },
+    { study_uid: "b", study_date: "20260201", total_ml: null },
+    { study_uid: "c", study_date: "20260301", total_ml: 12,
+      change_vs_previous: { ml: 2, percent: 20, base_ml: 10, base_study_uid: "a" } },
+  ] });
+  assert.equal(priorOf(points, "c")?.prior.study_uid, "a");
+  assert.deepEqual(points[2].change_previous, { ml: 2, pct: 20, base_study_uid: "a" });
+});

@@ -6,6 +6,8 @@ import type { ReviewState } from "./portal-api";
 export interface Change {
   ml: number;
   pct: number | null;
+  /** The study the change is measured against (the server skips studies without a result). */
+  base_study_uid?: string;
 }
 
 export interface TrendPoint {
@@ -26,7 +28,9 @@ function change(row: Raw, name: "previous" | "nadir"): Change | null {
   const nested = (row[`change_vs_${name}`] ?? row[`change_from_${name}`] ?? row[`vs_${name}`]) as Raw | null | undefined;
   if (nested && typeof nested === "object") {
     const ml = num(nested.ml ?? nested.delta_ml ?? nested.change_ml);
-    return ml === null ? null : { ml, pct: num(nested.pct ?? nested.percent ?? nested.change_pct) };
+    if (ml === null) return null;
+    const base = typeof nested.base_study_uid === "string" ? { base_study_uid: nested.base_study_uid } : {};
+    return { ml, pct: num(nested.pct ?? nested.percent ?? nested.change_pct), ...base };
   }
   const ml = num(row[`change_vs_${name}_ml`] ?? row[`${name}_change_ml`]);
   return ml === null ? null : { ml, pct: num(row[`change_vs_${name}_pct`] ?? row[`${name}_change_pct`]) };
@@ -67,11 +71,15 @@ export function normaliseTrend(body: unknown): TrendPoint[] {
   return points.sort((a, b) => a.study_date.localeCompare(b.study_date));
 }
 
-/** This study's row and the one before it (the prior), if the patient has one. */
+/** This study's row and its prior: the study its change is measured against (the server skips
+ *  studies without a result), else the one before it. */
 export function priorOf(points: TrendPoint[], studyUid: string): { current: TrendPoint; prior: TrendPoint } | null {
   const index = points.findIndex((point) => point.study_uid === studyUid);
   if (index <= 0) return null;
-  return { current: points[index], prior: points[index - 1] };
+  const current = points[index];
+  const base = current.change_previous?.base_study_uid;
+  const prior = (base && points.find((point) => point.study_uid === base)) || points[index - 1];
+  return { current, prior };
 }
 
 /** "+1.25 mL (+12.5 %)": a signed change with the locale's number format. */
