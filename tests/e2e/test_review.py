@@ -108,6 +108,13 @@ def test_radiologist_brushes_saves_and_signs_then_clinician_sees_the_new_volume(
     after = sum(s["voxels"] for s in page.evaluate(LABELMAP_VOXELS))
     screenshot(page, "review-1-brushed")
     assert after > before, f"the brush added no voxels ({before} -> {after})"
+    # The eraser and the threshold brush take the mouse too (a tool OHIF cannot activate throws
+    # before the button shows pressed), then the brush again.
+    for tool in ("eraser", "threshold", "brush"):
+        panel.get_by_test_id(f"neuronova-tool-{tool}").click()
+        expect(panel.get_by_test_id(f"neuronova-tool-{tool}")).to_have_attribute(
+            "aria-pressed", "true"
+        )
 
     panel.get_by_test_id("neuronova-review-impression-input").fill("Enhancing margin extended.")
     panel.get_by_test_id("neuronova-review-sign").click()
