@@ -144,6 +144,23 @@ export function AiPanel({ services, commands, extensionManager, initialRole = nu
     return [{ viewportId: activeId, seg }, ...others];
   }
 
+  /** Shows the report's SEG (and the other viewports' own); false when it could not. */
+  async function showAll(seg: DisplaySet): Promise<boolean> {
+    setOverlay("loading");
+    try {
+      const shown = await showOverlay(services, commands, seg);
+      for (const target of overlayTargets(seg).slice(1)) await showOverlay(services, commands, target.seg, target.viewportId);
+      setOverlay(shown ? "visible" : "hidden");
+      // The report may carry no colours; then key the labels with the viewer's own.
+      if (shown) setColors(segmentColors(services, seg.displaySetInstanceUID));
+      return shown;
+    } catch (err) {
+      setOverlay("hidden");
+      setMessage(fill(t.overlayFailed, { message: (err as Error).message }));
+      return false;
+    }
+  }
+
   async function toggleOverlay() {
     const seg = reportSeg();
     if (!seg) {
@@ -151,23 +168,12 @@ export function AiPanel({ services, commands, extensionManager, initialRole = nu
       return;
     }
     setMessage(null);
-    const targets = overlayTargets(seg);
     if (overlay === "visible" || isOverlayVisible(services, seg.displaySetInstanceUID)) {
-      for (const target of targets) hideOverlay(services, target.seg, target.viewportId);
+      for (const target of overlayTargets(seg)) hideOverlay(services, target.seg, target.viewportId);
       setOverlay("hidden");
       return;
     }
-    setOverlay("loading");
-    try {
-      const shown = await showOverlay(services, commands, seg);
-      for (const target of targets.slice(1)) await showOverlay(services, commands, target.seg, target.viewportId);
-      setOverlay(shown ? "visible" : "hidden");
-      // The report may carry no colours; then key the labels with the viewer's own.
-      if (shown) setColors(segmentColors(services, seg.displaySetInstanceUID));
-    } catch (err) {
-      setOverlay("hidden");
-      setMessage(fill(t.overlayFailed, { message: (err as Error).message }));
-    }
+    await showAll(seg);
   }
 
   const editServices = services as EditServices;
@@ -178,8 +184,8 @@ export function AiPanel({ services, commands, extensionManager, initialRole = nu
       setMessage(t.segNotLoaded);
       return false;
     }
-    if (!isOverlayVisible(services, seg.displaySetInstanceUID)) await toggleOverlay();
-    if (!isOverlayVisible(services, seg.displaySetInstanceUID)) return false;
+    // Editing paints the labelmap on screen: show it first (never toggled off here).
+    if (!isOverlayVisible(services, seg.displaySetInstanceUID) && !(await showAll(seg))) return false;
     const viewportId = services.viewportGridService.getActiveViewportId();
     services.segmentationService.setActiveSegmentation?.(viewportId, seg.displaySetInstanceUID);
     services.segmentationService.setActiveSegment?.(seg.displaySetInstanceUID, 1);
