@@ -22,6 +22,7 @@ import yaml
 
 from observability.prometheus.render import render as prometheus_render
 from stack import (
+    backup,
     broker,
     compose,
     operations,
@@ -284,6 +285,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("render", help="only render the configs into var/")
     sub.add_parser("compose-config", help="regenerate docker/orthanc/orthanc.json")
     compose.add_parser(sub)
+    for name, text in (("backup", "archive var/'s state into DIR"), ("restore", "from DIR")):
+        command = sub.add_parser(name, help=f"{text} (the stack is paused / stopped meanwhile)")
+        command.add_argument("folder", type=Path)
+    restore_args = sub.choices["restore"]
+    restore_args.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args(argv)
     os.umask(0o077)  # whatever the stack writes under var/ is root's alone (stack/var_modes.py)
     try:
@@ -301,7 +307,7 @@ def _run(args: argparse.Namespace) -> int:
     creating = args.command in {"up", "render"}
     environ = secrets_file.environment(os.environ, var_dir_of(os.environ, root), create=creating)
     config = load(environ)
-    if args.command in {"down", "status", "logs", "demo", "modality"}:
+    if args.command in {"down", "status", "logs", "demo", "modality", "backup", "restore"}:
         config = _as_started(config)
     commands: dict[str, Callable[[], int]] = {
         "up": lambda: cmd_up(config, args.timeout),
@@ -312,8 +318,22 @@ def _run(args: argparse.Namespace) -> int:
         "modality": lambda: operations.cmd_modality(config, args),
         "render": lambda: cmd_render(config),
         "compose-config": lambda: cmd_compose_config(config),
+        "backup": lambda: _backup(config, args.folder),
+        "restore": lambda: _restore(config, args.folder, args.timeout),
     }
     return commands[args.command]()
+
+
+def _backup(config: StackConfig, folder: Path) -> int:
+    backup.backup(config, folder)
+    return 0
+
+
+def _restore(config: StackConfig, folder: Path, timeout: float) -> int:
+    backup.restore(config, folder)
+    # The restored secrets.env is the one the data was written with: read it before starting.
+    environ = secrets_file.environment(os.environ, config.var_dir)
+    return cmd_up(_as_started(load(environ)), timeout)
 
 
 if __name__ == "__main__":

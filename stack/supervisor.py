@@ -61,6 +61,10 @@ class Supervisor:
     def start_all(self) -> None:
         self._ctl("start", "all")
 
+    def stop_all(self) -> None:
+        """Every program stopped, supervisord itself still running."""
+        self._ctl("stop", "all")
+
     def status(self) -> dict[str, str]:
         states: dict[str, str] = {}
         for line in self._ctl("status").stdout.splitlines():

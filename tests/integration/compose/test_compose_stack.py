@@ -377,6 +377,12 @@ _CENSUS = (
 
 def test_backup_then_restore_on_empty_volumes_brings_everything_back(demo: Deployment) -> None:
     before = _census(demo)
+    # The SEG's series reaches the portal when the study turns stable again after the SEG.
+    deadline = time.monotonic() + 180
+    while len(before["clinical.Series"]) != before["CountSeries"] and time.monotonic() < deadline:
+        time.sleep(2)
+        before = _census(demo)
+    assert len(before["clinical.Series"]) == before["CountSeries"], before
     assert before["clinical.AIJob"], before
     assert before["audit.AuditEvent"], before
     with tempfile.TemporaryDirectory(prefix="nn-backup-") as folder:
