@@ -120,8 +120,8 @@ def _wait_for(what: str, probe: Callable[[], Any], timeout: float) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _free_subnet() -> str:
-    """A /24 for the frontend network that no Docker network on this machine uses."""
+def _free_subnets(count: int) -> list[str]:
+    """/24s for the project's networks that no Docker network on this machine uses."""
     ids = subprocess.run(
         ["docker", "network", "ls", "-q"],
         capture_output=True,
@@ -135,11 +135,13 @@ def _free_subnet() -> str:
         check=True,
     ).stdout.split()
     taken = [ipaddress.ip_network(s) for s in used if ":" not in s]
-    for third in range(200, 250):
-        candidate = ipaddress.ip_network(f"172.31.{third}.0/24")
-        if not any(candidate.overlaps(net) for net in taken):
-            return str(candidate)
-    raise AssertionError("no free 172.31.x.0/24 for the compose network")
+    free = [
+        str(candidate)
+        for candidate in (ipaddress.ip_network(f"172.31.{third}.0/24") for third in range(200, 250))
+        if not any(candidate.overlaps(net) for net in taken)
+    ]
+    assert len(free) >= count, f"no {count} free 172.31.x.0/24 for the compose networks"
+    return free[:count]
 
 
 def _bridge_gateway() -> str:
@@ -186,6 +188,7 @@ def deployment() -> Iterator[Deployment]:
     ):
         _build_images()
         http_port, dicom_port = free_ports(2)
+        frontend, backend = _free_subnets(2)
         with FhirTestServer.start(host=_bridge_gateway()) as fhir:
             environ = {
                 **os.environ,
@@ -193,7 +196,8 @@ def deployment() -> Iterator[Deployment]:
                 "NEURONOVA_HTTP_PORT": str(http_port),
                 "NEURONOVA_DICOM_BIND": "127.0.0.1",
                 "NEURONOVA_DICOM_PORT": str(dicom_port),
-                "NEURONOVA_FRONTEND_SUBNET": _free_subnet(),
+                "NEURONOVA_FRONTEND_SUBNET": frontend,
+                "NEURONOVA_BACKEND_SUBNET": backend,
                 "FHIR_BASE_URL": fhir.base_url,
             }
             project = compose.Compose(f"nn-test-{os.getpid()}", Path(tmp), environ)
