@@ -423,3 +423,42 @@ def _single_part(response: requests.Response) -> bytes:
     assert boundary, content_type
     part = response.content.split(b"--" + boundary.group(1).encode())[1]
     return part.split(b"\r\n\r\n", 1)[1].rstrip(b"\r\n")
+
+
+def test_monitoring_profile_configs_pass_their_own_tools(tmp_path: Path) -> None:
+    """The `monitoring` profile's image (Debian's Prometheus and Alertmanager) accepts the
+    repository's scrape config, alert rules and Alertmanager config (its own promtool/amtool)."""
+    with docker_engine(tmp_path / "dockerd.log"):
+        _check_monitoring_configs()
+
+
+def _check_monitoring_configs() -> None:
+    built = subprocess.run(
+        [str(ROOT / "scripts" / "compose-images.sh"), "prometheus"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    prometheus, alertmanager = ROOT / "observability" / "prometheus", ROOT / "observability"
+    checks = {
+        "promtool check config /etc/prometheus/prometheus.yml": [
+            f"{prometheus / 'prometheus.compose.yml'}:/etc/prometheus/prometheus.yml:ro",
+            f"{prometheus / 'rules'}:/etc/prometheus/rules:ro",
+        ],
+        "amtool check-config /etc/alertmanager/alertmanager.yml": [
+            f"{alertmanager / 'alertmanager' / 'alertmanager.yml'}:/etc/alertmanager/"
+            "alertmanager.yml:ro",
+        ],
+    }
+    for command, mounts in checks.items():
+        volumes = [arg for mount in mounts for arg in ("-v", mount)]
+        image = "neuronova/prometheus:latest"
+        result = subprocess.run(
+            ["docker", "run", "--rm", "--network", "none", *volumes, image, *command.split()],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, command + "\n" + result.stdout + result.stderr
+        assert "SUCCESS" in result.stdout + result.stderr, command
