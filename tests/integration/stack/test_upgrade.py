@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,6 +126,12 @@ def test_previous_releases_data_survives_the_upgrade(previous_release: Path) -> 
         study_uid = sent.split("sent study ", 1)[1].split()[0]
         env_with_secrets = secrets_file.environment(env, var_dir)
         before = _census(previous_release, env_with_secrets, var_dir)
+        # The SEG's series reaches the portal when the study turns stable again after the SEG.
+        deadline = time.monotonic() + 180
+        while len(before["clinical.Series"]) != before["CountSeries"]:
+            assert time.monotonic() < deadline, before
+            time.sleep(2)
+            before = _census(previous_release, env_with_secrets, var_dir)
         assert before["clinical.AIJob"], before
         _run(previous_release, env, "-m", "stack", "down")
 
