@@ -21,7 +21,8 @@ class ConfigError(ValueError):
 @dataclass(frozen=True, slots=True)
 class AiConfig:
     enabled: bool = True
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    # The two connection strings carry passwords: kept out of repr, which the plugin logs at start.
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)
     var_directory: Path = Path("var")
     # The models folder (manifest + ONNX per model id), named by the configuration (the stack
     # renders it); without it the AI is off (logged) and ingest runs on.
@@ -30,7 +31,7 @@ class AiConfig:
     poll_seconds: float = 1.0
     stable_age_s: float = 60.0  # Orthanc's own StableAge
     # libpq conninfo of Orthanc's PostgreSQL index (the job store goes there); "": SQLite.
-    postgres: str = ""
+    postgres: str = field(default="", repr=False)
 
     @property
     def database(self) -> Path:

@@ -30,7 +30,7 @@ from tests.support.stack import ROOT, passable_by_nginx, stack_environment
 
 pytestmark = pytest.mark.timeout(1800)
 
-PREVIOUS = os.environ.get("NEURONOVA_UPGRADE_FROM", "0861d13")
+PREVIOUS = os.environ.get("NEURONOVA_UPGRADE_FROM", "0861d13bc9a5907464a1477a7e05d98f83991a30")
 _NAMES = [
     "accounts.User",
     "accounts.PatientAssignment",
@@ -90,11 +90,23 @@ def _census(root: Path, env: dict[str, str], var_dir: Path) -> dict[str, Any]:
     return rows
 
 
+def _has_previous() -> bool:
+    command = ["git", "-C", str(ROOT), "cat-file", "-e", f"{PREVIOUS}^{{commit}}"]
+    return subprocess.run(command, check=False, capture_output=True).returncode == 0
+
+
 @pytest.fixture
 def previous_release() -> Iterator[Path]:
-    if subprocess.run(
-        ["git", "-C", str(ROOT), "cat-file", "-e", f"{PREVIOUS}^{{commit}}"], check=False
-    ).returncode:
+    if not _has_previous():
+        # A shallow clone (as some CI systems make) lacks the release: ask its origin for the
+        # history once, then fail with the reason if that was not enough.
+        subprocess.run(
+            ["git", "-C", str(ROOT), "fetch", "--quiet", "--unshallow", "origin"],
+            check=False,
+            capture_output=True,
+            timeout=300,
+        )
+    if not _has_previous():
         pytest.fail(
             f"the previous release {PREVIOUS} is not in this clone's history (a shallow clone?)"
         )

@@ -77,3 +77,19 @@ def test_ai_keys_and_orthancs_stable_age() -> None:
 def test_rejects_malformed_ai_keys(key: str, value: object) -> None:
     with pytest.raises(ConfigError, match=rf"NeuroNova\.{key}"):
         plugin_config({"NeuroNova": {key: value}})
+
+
+def test_the_logged_config_carries_no_password() -> None:
+    # The plugin logs repr(config) when it starts; Orthanc's log is read by more people than
+    # the secrets file.
+    config = plugin_config(
+        {
+            "NeuroNova": {"RedisUrl": "redis://:redis-secret-1@127.0.0.1:6390/0"},
+            "PostgreSQL": {"EnableIndex": True, "Password": "pg-secret-2", "Username": "orthanc"},
+        }
+    )
+    assert "pg-secret-2" in config.ai.postgres  # still used to connect...
+    assert "redis-secret-1" in config.ai.redis_url
+    logged = repr(config)
+    assert "pg-secret-2" not in logged  # ...never logged
+    assert "redis-secret-1" not in logged
