@@ -142,4 +142,7 @@ def test_the_port_is_never_published() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     for name in ("inference", "inference-worker"):
         assert "ports" not in compose["services"][name], name
-    assert "INFERENCE_API_TOKEN" in compose["x-python-env"], "compose must pass the API token"
+    # Both sides of the AI core's API carry its token: the callers (portal, worker) and the core.
+    for anchor in ("x-portal-env", "x-inference-env"):
+        assert "INFERENCE_API_TOKEN" in compose[anchor], f"{anchor} must pass the API token"
+    assert compose["services"]["inference"]["environment"] == compose["x-inference-env"]

@@ -186,8 +186,16 @@ def test_an_external_redis_is_used_only_with_its_password(protected_redis: int) 
 def test_compose_redis_requires_the_password() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     redis_service = compose["services"]["redis"]
-    assert "--requirepass" in str(redis_service["command"])
-    url = compose["x-python-env"]["NEURONOVA_REDIS_URL"]
-    assert re.fullmatch(r"redis://:\$\{REDIS_PASSWORD(:\?[^}]*)?\}@redis:6379/0", url), url
+    # The image's entrypoint hands the password to redis-server on standard input (never on a
+    # command line); compose must neither override that nor start Redis without the password.
+    assert "command" not in redis_service
+    assert "entrypoint" not in redis_service
+    assert redis_service["environment"]["REDIS_PASSWORD"].startswith("${REDIS_PASSWORD:?")
+    entrypoint = (ROOT / "docker" / "redis" / "entrypoint.sh").read_text()
+    assert "requirepass %s" in entrypoint
+    assert ': "${REDIS_PASSWORD:?' in entrypoint
+    for anchor in ("x-portal-env", "x-inference-env"):
+        url = compose[anchor]["NEURONOVA_REDIS_URL"]
+        assert re.fullmatch(r"redis://:\$\{REDIS_PASSWORD(:\?[^}]*)?\}@redis:6379/0", url), url
     orthanc = json.loads((ROOT / "docker" / "orthanc" / "orthanc.json").read_text())
     assert urlsplit(orthanc["NeuroNova"]["RedisUrl"]).password == "${REDIS_PASSWORD}"

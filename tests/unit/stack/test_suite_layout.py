@@ -26,10 +26,25 @@ def conftests_imported(path: Path, root: Path) -> list[Path]:
     return found
 
 
+# Not the project's code: the venv (a fresh clone's is a real folder inside the checkout, holding
+# third-party files that do not even parse on this Python), web dependencies and run data.
+_NOT_OURS = {"node_modules", "var"}
+
+
+def project_sources(root: Path) -> list[Path]:
+    return sorted(
+        path
+        for path in root.rglob("*.py")
+        if not any(
+            part.startswith(".") or part in _NOT_OURS for part in path.relative_to(root).parts
+        )
+    )
+
+
 def foreign_conftests(root: Path) -> list[str]:
     return [
         f"{path.relative_to(root)} imports {conftest.relative_to(root)}"
-        for path in sorted(root.rglob("*.py"))
+        for path in project_sources(root)
         for conftest in conftests_imported(path, root)
         if not path.is_relative_to(conftest.parent)
     ]
@@ -50,3 +65,10 @@ def test_the_check_sees_a_foreign_conftest(tmp_path: Path) -> None:
         "tests/b/test_other.py imports tests/a/conftest.py",
         "tests/support/helper.py imports tests/a/conftest.py",
     ]
+
+
+def test_the_check_reads_no_venv_or_web_dependencies(tmp_path: Path) -> None:
+    for folder in (".venv/lib", "ohif-build/node_modules/x", "var/run", "tests/a"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "m.py").write_text("def f[T](a): ...\n")  # no parse on 3.11
+    assert [p.relative_to(tmp_path) for p in project_sources(tmp_path)] == [Path("tests/a/m.py")]
