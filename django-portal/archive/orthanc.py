@@ -44,7 +44,8 @@ class OrthancClient:
     def close(self) -> None:
         self._http.close()
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
+    def _answer(self, method: str, path: str, **kwargs: Any) -> httpx.Response:  # noqa: ANN401
+        """Orthanc's answer, or OrthancNotFound (404) / OrthancError (transport, other 4xx/5xx)."""
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -53,7 +54,10 @@ class OrthancClient:
             raise OrthancNotFound(f"{method} {path}: HTTP 404")
         if response.status_code >= 400:
             raise OrthancError(f"{method} {path}: HTTP {response.status_code}")
-        return response.json()
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
+        return self._answer(method, path, **kwargs).json()
 
     def study(self, orthanc_study_id: str) -> dict[str, Any]:
         return dict(self._json("GET", f"/studies/{orthanc_study_id}"))
@@ -98,15 +102,7 @@ class OrthancClient:
             "X-Forwarded-Proto": scheme,
         }
         path = f"/dicom-web/studies/{study_uid}/series/{series_uid}/metadata"
-        try:
-            response = self._http.get(path, headers=headers, timeout=120.0)
-        except httpx.HTTPError as exc:
-            raise OrthancError(f"series metadata: {exc}") from exc
-        if response.status_code == 404:
-            raise OrthancNotFound(f"series metadata {series_uid}: HTTP 404")
-        if response.status_code >= 400:
-            raise OrthancError(f"series metadata {series_uid}: HTTP {response.status_code}")
-        return response.content
+        return self._answer("GET", path, headers=headers, timeout=120.0).content
 
     def study_instances(self, orthanc_study_id: str) -> list[dict[str, Any]]:
         """The study's instances: ``ID``, ``ParentSeries``, ``MainDicomTags`` (SOPInstanceUID)."""
@@ -128,15 +124,7 @@ class OrthancClient:
         return response.text.strip("\x00 \n")
 
     def instance_file(self, orthanc_instance_id: str) -> bytes:
-        try:
-            response = self._http.get(f"/instances/{orthanc_instance_id}/file")
-        except httpx.HTTPError as exc:
-            raise OrthancError(f"file of {orthanc_instance_id}: {exc}") from exc
-        if response.status_code == 404:
-            raise OrthancNotFound(f"instance {orthanc_instance_id}: HTTP 404")
-        if response.status_code >= 400:
-            raise OrthancError(f"file of {orthanc_instance_id}: HTTP {response.status_code}")
-        return response.content
+        return self._answer("GET", f"/instances/{orthanc_instance_id}/file").content
 
     def store(self, dicom: IO[bytes]) -> tuple[int, dict[str, Any]]:
         """POST a file to /instances, streamed from where it is in 1 MiB pieces."""
