@@ -59,12 +59,11 @@ class Page(PageNumberPagination):
 
 def _admin(request: Request, action: str) -> str:
     principal = principal_of(request)
-    audit.record(
+    audit.record_for(
+        principal,
+        request._request,
         action=action,
         allowed=principal.is_admin,
-        request=request._request,
-        user_id=principal.user_id,
-        username=principal.username,
         status_code=200 if principal.is_admin else 403,
     )
     if not principal.is_admin:

@@ -34,12 +34,11 @@ def _refuse(
     study_uid: str = "",
     target: str = "",
 ) -> None:
-    audit.record(
+    audit.record_for(
+        principal,
+        request._request,
         action=action,
         allowed=False,
-        request=request._request,
-        user_id=principal.user_id,
-        username=principal.username,
         status_code=code,
         detail=why,
         study_uid=study_uid[:64],
@@ -129,12 +128,11 @@ class PatientTumourVolumes(APIView):
         if not studies and principal.sees_everything:
             _refuse(request, principal, "tumour-volumes", 404, "unknown patient", target=target)
             raise NotFound("unknown patient")
-        audit.record(
+        audit.record_for(
+            principal,
+            request._request,
             action="tumour-volumes",
             allowed=True,
-            request=request._request,
-            user_id=principal.user_id,
-            username=principal.username,
             target=target,
             status_code=200,
         )

@@ -57,12 +57,11 @@ def study_for(request: Request, study_uid: str, action: str) -> Study:
             .filter(orthanc_study_id=decision.study.orthanc_study_id)
             .first()
         )
-    audit.record(
+    audit.record_for(
+        principal,
+        request._request,
         action=action,
         allowed=study is not None,
-        request=request._request,
-        user_id=principal.user_id,
-        username=principal.username,
         study_uid=study_uid[:64],
         status_code=200 if study is not None else (404 if principal.sees_everything else 403),
         detail=decision.reason,

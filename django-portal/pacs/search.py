@@ -52,12 +52,11 @@ def respond(
 ) -> HttpResponse:
     search = validated(pairs)
     principal = caller.principal
-    audit.record(
+    audit.record_for(
+        principal,
+        request,
         action="image-search",
         allowed=True,
-        request=request,
-        user_id=principal.user_id,
-        username=principal.username,
         target=f"{target.orthanc_path()}?{request.META.get('QUERY_STRING', '')}"[:300],
         status_code=200,
         detail="all studies" if principal.sees_everything else "own patients only",

@@ -49,12 +49,11 @@ class _Received:
 
 
 def _refuse(request: Request, principal: Principal, code: int, why: str, **at: str) -> None:
-    audit.record(
+    audit.record_for(
+        principal,
+        request._request,
         action="stow",
         allowed=False,
-        request=request._request,
-        user_id=principal.user_id,
-        username=principal.username,
         status_code=code,
         detail=why,
         study_uid=at.get("study_uid", "")[:64],
@@ -170,12 +169,11 @@ def _checked_and_stored(
                 content_creator=str(ds.get("ContentCreatorName", "") or principal.username),
                 created_by=principal.username,
             )
-    audit.record(
+    audit.record_for(
+        principal,
+        request._request,
         action="stow",
         allowed=True,
-        request=request._request,
-        user_id=principal.user_id,
-        username=principal.username,
         status_code=200,
         detail=f"stored {instance.series_uid}",
         **where,
@@ -211,12 +209,11 @@ class StowView(APIView):
         if int(request.META.get("CONTENT_LENGTH") or 0) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             _refuse(request, principal, 413, "body too large")
             return _json({"detail": "body too large"}, 413)
-        audit.record(
+        audit.record_for(
+            principal,
+            request._request,
             action="stow",
             allowed=True,
-            request=request._request,
-            user_id=principal.user_id,
-            username=principal.username,
             detail="started",
         )  # fails closed: nothing is stored unaudited
         try:

@@ -83,29 +83,26 @@ def _record(request: Request, principal: Principal, results: list[upload.FileRes
             )
     for result in results:
         UPLOADS.labels(result.status).inc()
-    who: dict[str, Any] = {
-        "request": request._request,
-        "user_id": principal.user_id,
-        "username": principal.username,
-        "required": False,
-    }
     kept = [r for r in results if r.status != "rejected"]
     for study_uid, count in sorted(Counter(r.study_uid for r in kept).items()):
-        audit.record(
-            action="upload", allowed=True, study_uid=study_uid, status_code=200, **who,
+        audit.record_for(
+            principal, request._request, required=False,
+            action="upload", allowed=True, study_uid=study_uid, status_code=200,
             detail=f"{count} file(s) stored or already stored",
         )  # fmt: skip
     for conflict in (r for r in results if r.reason == upload.CONFLICT_REASON):
-        audit.record(
-            action="study-conflict", allowed=False, status_code=200, **who,
+        audit.record_for(
+            principal, request._request, required=False,
+            action="study-conflict", allowed=False, status_code=200,
             target=conflict.name[:300], study_uid=conflict.study_uid,
             detail="upload refused: the StudyInstanceUID is another patient's study",
         )  # fmt: skip
     refused = [r for r in results if r.status == "rejected"]
     if refused:
         reasons = sorted({r.reason for r in refused})
-        audit.record(
-            action="upload", allowed=False, status_code=200, **who,
+        audit.record_for(
+            principal, request._request, required=False,
+            action="upload", allowed=False, status_code=200,
             detail=f"{len(refused)} file(s) refused: {'; '.join(reasons)}",
         )  # fmt: skip
 
@@ -132,12 +129,11 @@ class UploadView(APIView):
         if int(request.META.get("CONTENT_LENGTH") or 0) > config.upload_max_bytes:
             return Response({"detail": "upload too large"}, status=413)
         principal = principal_of(request)
-        audit.record(
+        audit.record_for(
+            principal,
+            request._request,
             action="upload",
             allowed=True,
-            request=request._request,
-            user_id=principal.user_id,
-            username=principal.username,
             detail="started",
         )  # fails closed: nothing is stored unaudited
         uploads = request.FILES.getlist("files")
