@@ -27,7 +27,9 @@ rc_ts=${PIPESTATUS[0]}
 PORTAL_TEST_DATABASE_URL=${PORTAL_TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/test} \
     run_pytest tests/unit/portal -q -p no:cacheprovider
 rc_mysql=$?
-run_pytest "$@"
+# --durations: the 25 slowest steps are printed, so the suite's time (CI aims at < 30 min on 2
+# cores) is watched from every run's log rather than guessed.
+run_pytest --durations=25 "$@"
 rc=$?
 grep '^run-ts-tests: ' "$ts_log"
 echo "run-tests: TypeScript exit $rc_ts, portal unit tests on MariaDB exit $rc_mysql, full suite exit $rc"
