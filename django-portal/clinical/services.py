@@ -157,23 +157,21 @@ def record_job_event(*, orthanc: Orthanc, event: JobEvent) -> AIJob | None:
 
 @transaction.atomic
 def _apply_job_event(study: Study, event: JobEvent) -> AIJob | None:
+    """Apply the event under the study's row lock, then the job's: every event of a study's jobs,
+    on any portal worker, waits for the one before it, so the age comparison sees the last one.
+
+    The study's row exists (mirrored before this call), so it is the lock even for a job's first
+    event, when no job row exists yet to lock: with only the job's row, the first two events of
+    a job both found no row, both wrote, and the older one could land last. Locking the study
+    first also keeps InnoDB from deadlocking two inserters of one job id (each holding a shared
+    lock on the duplicate key and asking for an exclusive one). The insert itself is
+    insert-if-absent (``ON CONFLICT DO NOTHING`` / ``INSERT IGNORE``): a job id that another
+    study's event inserted meanwhile is found and refused below, never overwritten.
+    """
     at = _event_time(event.at)
-    job = (
-        AIJob.objects.select_for_update()
-        .select_related("study")
-        .filter(job_id=event.job_id)
-        .first()
-    )
-    if job is not None and job.study.pk != study.pk:
-        log.warning(
-            "job %s belongs to study %s; event for %s refused",
-            event.job_id,
-            job.study.orthanc_study_id,
-            event.orthanc_study_id,
-        )
-        return None
-    if job is not None and job.event_at > at:
-        return job  # a late, older event: the newer state stands
+    locked = Study.objects.select_for_update().filter(pk=study.pk).values_list("pk", flat=True)
+    if not list(locked):
+        return None  # the study was deleted meanwhile
     values = {
         "study": study,
         "state": str(event.state),
@@ -187,7 +185,24 @@ def _apply_job_event(study: Study, event: JobEvent) -> AIJob | None:
         "qc": dict(event.qc or {}),
         "event_at": at,
     }
-    job, _ = AIJob.objects.update_or_create(job_id=event.job_id, defaults=values)
+    jobs = AIJob.objects.select_for_update().select_related("study").filter(job_id=event.job_id)
+    job = jobs.first()
+    if job is None:
+        AIJob.objects.bulk_create([AIJob(job_id=event.job_id, **values)], ignore_conflicts=True)
+        job = jobs.get()
+    if job.study.pk != study.pk:
+        log.warning(
+            "job %s belongs to study %s; event for %s refused",
+            event.job_id,
+            job.study.orthanc_study_id,
+            event.orthanc_study_id,
+        )
+        return None
+    if job.event_at > at:
+        return job  # a late, older event: the newer state stands
+    for name, value in values.items():
+        setattr(job, name, value)
+    job.save()
     if not study.is_conflict:
         study_uid = study.study_uid
         transaction.on_commit(lambda: updates.study_updated(study_uid))
