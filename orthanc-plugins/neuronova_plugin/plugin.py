@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +38,20 @@ class Plugin:
     host: OrthancHost
     metrics: PluginMetrics
     ai: AiService | None = None
+    # Every REST callback handed to Orthanc, held for the life of the process. orthanc-python 7.1
+    # drops its own reference to a REST callback at shutdown without holding the GIL
+    # (RestCallbacks.cpp, ~RestCallback's Py_XDECREF): if that reference were the last one, the
+    # closure would be freed there and Orthanc would die of SIGSEGV on every stop (exit 139, seen
+    # natively and in compose). Ours keeps the count above zero, so that decref frees nothing.
+    rest_callbacks: list[Callable[..., None]] = field(default_factory=list)
 
     def route(self, uri: str, handler: Handler, methods: tuple[str, ...], name: str) -> None:
         def on_error() -> None:
             self.metrics.route_errors.labels(route=name).inc()
 
-        self.sdk.RegisterRestCallback(uri, rest_callback(handler, self.host, on_error, methods))
+        callback = rest_callback(handler, self.host, on_error, methods)
+        self.rest_callbacks.append(callback)
+        self.sdk.RegisterRestCallback(uri, callback)
 
 
 def _register_metrics(plugin: Plugin) -> None:

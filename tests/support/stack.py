@@ -176,14 +176,33 @@ def native_stack(extra_env: dict[str, str] | None = None) -> Iterator[RunningSta
         leftovers = processes_of(var_dir)
         ports = [port for port in running_ports(running.config) if port_in_use(port)]
         mounts = mounts_of(var_dir)
+        crashed = crashes_in(var_dir / "log" / "supervisord.log")
         shutil.rmtree(var_dir, ignore_errors=True)
     # `make down` must leave no process, port or mount behind: checked on every test session's
     # stack (Orthanc runs chrooted with bind mounts, scripts/orthanc-root.sh).
-    if down.returncode != 0 or leftovers or ports or mounts:
+    # ... and every service must have ended by itself on `down`, none by a signal it did not ask
+    # for (Orthanc died of SIGSEGV on every stop before the plugin held its REST callbacks).
+    if down.returncode != 0 or leftovers or ports or mounts or crashed:
         raise AssertionError(
-            f"stack down left pids {leftovers}, ports {ports}, mounts {mounts}:\n"
+            f"stack down left pids {leftovers}, ports {ports}, mounts {mounts}, "
+            f"crashed {crashed}:\n"
             f"{down.stdout}{down.stderr}"
         )
+
+
+def crashes_in(supervisord_log: Path) -> list[str]:
+    """supervisord's lines for a program that a stop ended with a signal such as SIGSEGV, or
+    SIGKILL after it outlived ``stopwaitsecs`` (a clean stop reads ``stopped: NAME (exit status
+    0)`` or ``(terminated by SIGTERM)``; a test's own kill reads ``exited:`` and is not counted)."""
+    if not supervisord_log.is_file():
+        return []
+    return [
+        line
+        for line in supervisord_log.read_text(errors="replace").splitlines()
+        if " stopped: " in line
+        and "terminated by SIG" in line
+        and "terminated by SIGTERM" not in line
+    ]
 
 
 def mounts_of(var_dir: Path) -> list[str]:

@@ -3,9 +3,11 @@ turn Orthanc's calls into the pure handlers' and never raise into Orthanc, confi
 
 from __future__ import annotations
 
+import gc
 import io
 import runpy
 import sys
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -221,3 +223,18 @@ def test_a_broken_model_folder_disables_only_the_ai(tmp_path: Path) -> None:
     assert set(sdk.routes) == {"/neuronova/metrics"}
     assert len(sdk.received) == 1
     assert any("AI pipeline disabled" in message for message in sdk.errors())
+
+
+def test_the_plugin_holds_every_rest_callback_it_hands_to_orthanc(
+    plugin: tuple[FakeOrthancSdk, Plugin],
+) -> None:
+    # orthanc-python 7.1 releases its reference to a REST callback at shutdown without the GIL;
+    # if that were the last reference, Orthanc died of SIGSEGV on every stop (exit 139). Here
+    # Orthanc's reference is left out of the count: each callback must still be alive.
+    sdk, running = plugin
+    held = [weakref.ref(callback) for callback in sdk.routes.values()]
+    sdk.routes.clear()
+    gc.collect()
+    assert held
+    assert all(ref() is not None for ref in held)
+    assert len(running.rest_callbacks) == len(held)
