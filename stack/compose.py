@@ -35,6 +35,7 @@ SECRET_NAMES = (
     "INFERENCE_API_TOKEN",
     "ORTHANC_DB_PASSWORD",
     "PORTAL_DB_PASSWORD",
+    "NEURONOVA_TASK_KEY",
 )
 DEFAULT_PROJECT = "neuronova"
 # Run inside the Orthanc container: PUT/DELETE one modality through the local REST API.

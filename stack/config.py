@@ -66,6 +66,7 @@ class StackConfig:
     django_secret_key: str
     jwt_signing_key: str
     inference_api_token: str
+    task_key: str  # signs and checks every Celery message (NEURONOVA_TASK_KEY)
     venv: Path
     prometheus_port: int | None  # None: no Prometheus in the native run (NEURONOVA_PROMETHEUS=1)
     # Orthanc's index: None = SQLite under var/orthanc/index (NEURONOVA_ORTHANC_DB=sqlite), else
@@ -163,6 +164,7 @@ class StackConfig:
             "DJANGO_SECRET_KEY": self.django_secret_key,
             "JWT_SIGNING_KEY": self.jwt_signing_key,
             "INFERENCE_API_TOKEN": self.inference_api_token,
+            "NEURONOVA_TASK_KEY": self.task_key,
         }
 
     def secrets(self) -> dict[str, str]:
@@ -172,6 +174,7 @@ class StackConfig:
             "JWT_SIGNING_KEY": self.jwt_signing_key,
             "REDIS_PASSWORD": self.redis_password,
             "INFERENCE_API_TOKEN": self.inference_api_token,
+            "NEURONOVA_TASK_KEY": self.task_key,
             **(
                 {"ORTHANC_DB_PASSWORD": self.orthanc_postgres.password}
                 if self.orthanc_postgres
@@ -280,6 +283,7 @@ def load(environ: Mapping[str, str] | None = None, *, root: Path | None = None) 
         django_secret_key=environ.get("DJANGO_SECRET_KEY", ""),
         jwt_signing_key=environ.get("JWT_SIGNING_KEY", ""),
         inference_api_token=environ.get("INFERENCE_API_TOKEN", ""),
+        task_key=environ.get("NEURONOVA_TASK_KEY", ""),
         venv=Path(environ.get("NEURONOVA_VENV", str(root / ".venv"))),
         prometheus_port=(
             _port(environ, "PROMETHEUS_PORT", 9090)

@@ -114,6 +114,7 @@ def orthanc_config(
     neuronova.update(
         {
             "RedisUrl": config.redis_url,
+            "TaskKey": config.task_key,
             "VarDirectory": str(config.var_dir),
             "ModelsDirectory": str(config.models_dir),
             # supervisord writes Orthanc's output here; the plugin counts refused associations.
@@ -170,6 +171,7 @@ def compose_orthanc_config(base: Mapping[str, Any]) -> dict[str, Any]:
     rendered["NeuroNova"] = {
         **rendered.get("NeuroNova", {}),
         "RedisUrl": "redis://:${REDIS_PASSWORD}@redis:6379/0",
+        "TaskKey": "${NEURONOVA_TASK_KEY}",
         "VarDirectory": "/var/lib/orthanc/neuronova",
         "ModelsDirectory": "/neuronova/models",
     }

@@ -21,6 +21,7 @@ NAMES = (
     "REDIS_PASSWORD",
     "INFERENCE_API_TOKEN",
     "ORTHANC_DB_PASSWORD",  # Orthanc's PostgreSQL role, when the index is there
+    "NEURONOVA_TASK_KEY",  # signs every Celery message (docs/scaling.md); added on upgrade too
 )
 FILE_NAME = "secrets.env"
 

@@ -4,6 +4,7 @@ conftest, helpers shared by areas in tests/support/."""
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -16,6 +17,9 @@ TESTS = Path(__file__).resolve().parent
 # Every deployable reads the models folder from its configuration, never from a guessed path:
 # the tests name the repository's models/ for themselves and the processes they start.
 os.environ.setdefault("NEURONOVA_MODELS_DIR", str(MODELS_DIR))
+# The Celery task key every process the tests start shares (the stack draws its own instead):
+# drawn per session, so no key is written in the repository.
+os.environ.setdefault("NEURONOVA_TASK_KEY", secrets.token_urlsafe(32))
 
 # The marker a test carries is decided by the folder it lives in (tests/<folder>/...), never by
 # hand, so `-m unit` selects exactly tests/unit. Orthanc's own suites under tests/upstream run real

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from celery import Task, shared_task
 from django.utils import timezone
-from neuronova_contracts import tasks
+from neuronova_contracts import signing, tasks
 
 from fhir_sync import source, store
 from fhir_sync.client import FhirClient, FhirError, FhirTransientError
@@ -97,5 +97,8 @@ def sync_pending(*, older_than_s: int = 900) -> int:
         return 0
     uids = store.stale_pending(older_than=timezone.now() - timedelta(seconds=older_than_s))
     for study_uid in uids:
-        sync_study.apply_async(kwargs={"study_uid": study_uid}, queue=QUEUE)
+        # Signed here, not only by the publish hook: run eagerly, nothing is published.
+        key = str(getattr(sync_study, "task_key", ""))  # the portal app's SignedTask
+        kwargs = signing.signed(key, SYNC_STUDY, {"study_uid": study_uid})
+        sync_study.apply_async(kwargs=kwargs, queue=QUEUE)
     return len(uids)

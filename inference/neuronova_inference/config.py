@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -24,6 +24,8 @@ class InferenceConfig:
     # worker waits for one study (fetch, inference, SEG, store).
     inference_url: str = "http://127.0.0.1:8500"
     segment_timeout_s: float = 900.0
+    # Signs the job events the worker sends and checks the jobs it runs (NEURONOVA_TASK_KEY).
+    task_key: str = field(default="", repr=False)
 
 
 class ConfigError(ValueError):
@@ -54,4 +56,5 @@ def from_env(env: Mapping[str, str] | None = None) -> InferenceConfig:
         job_lease_s=int(e.get("NEURONOVA_JOB_LEASE_S", "30")),
         inference_url=e.get("INFERENCE_URL", "http://127.0.0.1:8500").rstrip("/"),
         segment_timeout_s=float(e.get("NEURONOVA_SEGMENT_TIMEOUT_S", "900")),
+        task_key=e.get("NEURONOVA_TASK_KEY", ""),
     )

@@ -45,3 +45,11 @@ DELIVERIES_DROPPED = Counter(
 def observe_stages(stages: dict[str, float]) -> None:
     for name, seconds in stages.items():
         STAGE_SECONDS.labels(stage=name).observe(seconds)
+
+
+TASKS_REFUSED = Counter(
+    "neuronova_inference_tasks_refused_total",
+    "Messages refused before running: unsigned or signed without this deployment's task key",
+    ["reason"],
+    registry=REGISTRY,
+)

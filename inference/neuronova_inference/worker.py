@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import redis
 from celery import Celery, Task
-from celery.signals import worker_process_init
-from neuronova_contracts import tasks
+from celery.signals import before_task_publish, worker_process_init
+from neuronova_contracts import signing, tasks
 from neuronova_contracts.jobs import JobState, job_event
 from neuronova_contracts.manifest import ManifestError
 from prometheus_client import start_http_server
@@ -27,7 +28,7 @@ from prometheus_client import start_http_server
 from neuronova_inference.claims import JobClaims, Outcome
 from neuronova_inference.config import from_env
 from neuronova_inference.core_client import ServiceRefusedError, segment
-from neuronova_inference.metrics import DELIVERIES_DROPPED, JOB_SECONDS, JOBS
+from neuronova_inference.metrics import DELIVERIES_DROPPED, JOB_SECONDS, JOBS, TASKS_REFUSED
 from neuronova_inference.metrics import REGISTRY as METRICS_REGISTRY
 from neuronova_inference.orthanc_client import NotFoundError, StoreRejectedError, TransientError
 from neuronova_inference.pipeline import RefusedError
@@ -40,9 +41,27 @@ for _name in ("httpx", "highdicom"):
 TASK_NAME = tasks.SEGMENT_STUDY
 MAX_RETRIES = 5
 
+
+class SignedTask(signing.SignedCall, Task):  # type: ignore[type-arg]
+    """A job runs only from a message signed with this deployment's task key (docs/scaling.md)."""
+
+    task_key = CONFIG.task_key
+
+    def refused(self, reason: str, kwargs: Mapping[str, Any]) -> None:
+        TASKS_REFUSED.labels(reason=reason.split(" (", 1)[0]).inc()
+        LOG.warning(
+            "task %s refused: %s (job %s, study %s)",
+            self.name,
+            reason,
+            kwargs.get("job_id", "-"),
+            kwargs.get("orthanc_study_id", "-"),
+        )
+
+
 # No Django fix-up: this worker is not a Django process, even where DJANGO_SETTINGS_MODULE is set
 # in its environment (a shared host, or one pytest session with the portal's tests).
-app = Celery("neuronova_inference", broker=CONFIG.redis_url, fixups=[])
+app = Celery("neuronova_inference", broker=CONFIG.redis_url, fixups=[], task_cls=SignedTask)
+before_task_publish.connect(signing.publish_hook(CONFIG.task_key), weak=False)
 app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,

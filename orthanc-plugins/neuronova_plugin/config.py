@@ -32,6 +32,9 @@ class AiConfig:
     stable_age_s: float = 60.0  # Orthanc's own StableAge
     # libpq conninfo of Orthanc's PostgreSQL index (the job store goes there); "": SQLite.
     postgres: str = field(default="", repr=False)
+    # Signs every message the plugin publishes (docs/scaling.md); empty: publishing fails, so
+    # messages stay in the outbox (`last_error` says why) until the key is configured.
+    task_key: str = field(default="", repr=False)
 
     @property
     def database(self) -> Path:
@@ -104,6 +107,7 @@ def _ai_config(
         poll_seconds=_as_seconds(*get("AiPollSeconds", default.poll_seconds)),
         stable_age_s=_as_seconds("StableAge", stable_age),
         postgres=postgres_conninfo(orthanc_config),
+        task_key=_as_str(*get("TaskKey", default.task_key)),
     )
 
 

@@ -16,17 +16,17 @@ from typing import Any
 from neuronova_plugin import __version__
 from neuronova_plugin.ai.publisher import CeleryPublisher, PublishFn
 from neuronova_plugin.ai.service import AiService, build
-from neuronova_plugin.config import PluginConfig, plugin_config
+from neuronova_plugin.config import AiConfig, PluginConfig, plugin_config
 from neuronova_plugin.dicom_refusals import LogFollower, RefusedAssociations, log_file_readable
 from neuronova_plugin.ingest import on_received
 from neuronova_plugin.metrics import PluginMetrics
 from neuronova_plugin.sdk import Handler, OrthancHost, OrthancModule, rest_callback
 
-PublisherFactory = Callable[[str], PublishFn]
+PublisherFactory = Callable[[AiConfig], PublishFn]
 
 
-def celery_publisher(redis_url: str) -> PublishFn:
-    return CeleryPublisher(redis_url).publish
+def celery_publisher(config: AiConfig) -> PublishFn:
+    return CeleryPublisher(config.redis_url, config.task_key).publish
 
 
 @dataclass

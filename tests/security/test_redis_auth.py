@@ -26,6 +26,7 @@ import pytest
 import redis
 import yaml
 from celery import Celery
+from neuronova_contracts.signing import signed
 
 from tests.support.stack import ROOT, RunningStack, stack_environment
 
@@ -95,7 +96,10 @@ def test_a_forged_job_event_without_credentials_never_reaches_the_portal(
     legit = Celery("legit", broker=stack.config.redis_url, fixups=[])
     marker = {**forged, "job_id": "marker-job", "state": "queued", "volumes_ml": {}}
     marker["at"] = datetime.now(UTC).isoformat()
-    legit.send_task(JOB_EVENT, kwargs=marker, queue="portal")
+    # Signed with the stack's task key (tests/security/test_task_signing.py: unsigned is refused).
+    legit.send_task(
+        JOB_EVENT, kwargs=signed(stack.config.task_key, JOB_EVENT, marker), queue="portal"
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and _report(stack, study_uid)["status"] == "none":
         time.sleep(1)

@@ -167,6 +167,7 @@ class OrthancProcess:
         section = config.setdefault("NeuroNova", {})
         section["VarDirectory"] = str(self.workdir / "var")
         section["RedisUrl"] = self.redis_url or _closed_redis_url()
+        section["TaskKey"] = os.environ.get("NEURONOVA_TASK_KEY", "")
         section["ModelsDirectory"] = str(MODELS_DIR)
         section["OrthancLogFile"] = str(self.log_path)
         _deep_merge(section, self.neuronova)

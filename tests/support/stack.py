@@ -150,6 +150,7 @@ def stack_environment(var_dir: Path) -> dict[str, str]:
         "NEURONOVA_ENV": "dev",
     }
     env.pop("DATABASE_URL", None)  # the stack's own SQLite unless a test module asks otherwise
+    env.pop("NEURONOVA_TASK_KEY", None)  # the one `up` generates into var/secrets.env
     return env
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from celery import Celery
+from neuronova_contracts.signing import signed
 
 from neuronova_plugin.ai.store import JobStore, Message
 
@@ -12,7 +13,11 @@ PublishFn = Callable[[Message], None]
 
 
 class CeleryPublisher:
-    def __init__(self, redis_url: str) -> None:
+    """Sends each message signed with the deployment's task key (NeuroNova.TaskKey): the portal
+    and inference workers run no message without it (docs/scaling.md)."""
+
+    def __init__(self, redis_url: str, task_key: str) -> None:
+        self.task_key = task_key
         self.app = Celery("neuronova_plugin", broker=redis_url, fixups=[])  # not a Django process
         self.app.conf.update(
             broker_connection_timeout=3,
@@ -24,7 +29,7 @@ class CeleryPublisher:
     def publish(self, message: Message) -> None:
         self.app.send_task(
             message.task,
-            kwargs=message.kwargs,
+            kwargs=signed(self.task_key, message.task, message.kwargs),
             queue=message.queue,
             task_id=message.key,
             retry=False,

@@ -115,7 +115,7 @@ class AiService:
 
 
 def build(
-    config: AiConfig, host: PluginHost, publisher_factory: Callable[[str], PublishFn]
+    config: AiConfig, host: PluginHost, publisher_factory: Callable[[AiConfig], PublishFn]
 ) -> AiService:
     if config.models_directory is None:
         raise ValueError("NeuroNova.ModelsDirectory names no models folder")
@@ -125,5 +125,5 @@ def build(
         host=host,
         store=JobStore.postgres(config.postgres) if config.postgres else JobStore(config.database),
         model=model,
-        publish=publisher_factory(config.redis_url),
+        publish=publisher_factory(config),
     )

@@ -5,6 +5,7 @@ signature, `amended` after a later edit; a re-analysis is preliminary again unti
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -20,6 +21,7 @@ from fhir_sync.config import load_config
 from fhir_sync.models import SyncStatus
 from fhir_sync.source import load_snapshot
 from neuronova_contracts.jobs import JobEvent
+from neuronova_contracts.signing import KEY_ENV, signed
 from neuronova_portal.celery import app
 
 from tests.support.fhir_portal import add_done_job, add_study
@@ -43,7 +45,7 @@ def wired(fhir_server: FhirTestServer, monkeypatch: pytest.MonkeyPatch) -> FhirT
     def send_task(name: str, *, kwargs: dict[str, Any], queue: str) -> None:
         assert (name, queue) == ("neuronova.fhir.sync_study", "portal")
         sent.append(kwargs["study_uid"])
-        app.tasks[name].apply(kwargs=kwargs).get()
+        app.tasks[name].apply(kwargs=signed(os.environ[KEY_ENV], name, kwargs)).get()
 
     monkeypatch.setattr(hooks, "current_app", SimpleNamespace(send_task=send_task))
     return fhir_server

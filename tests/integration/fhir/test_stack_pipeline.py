@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 from celery import Celery
+from neuronova_contracts.signing import signed
 
 from observability.prometheus.render import TEMPLATE, render
 from tests.support.fhir_server import FhirTestServer
@@ -106,7 +107,13 @@ def test_resending_adds_nothing(world: World) -> None:
     app = Celery(broker=world.stack.config.redis_url, set_as_current=False)
     try:
         app.send_task(
-            "neuronova.fhir.sync_study", kwargs={"study_uid": world.study_uid}, queue="portal"
+            "neuronova.fhir.sync_study",
+            kwargs=signed(
+                world.stack.config.task_key,
+                "neuronova.fhir.sync_study",
+                {"study_uid": world.study_uid},
+            ),
+            queue="portal",
         )
     finally:
         app.close()

@@ -3,6 +3,7 @@ amendment, and the scrape-time metrics computed from the recorded state."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -12,6 +13,7 @@ from fhir_sync import metrics, store, tasks
 from fhir_sync.config import load_config
 from fhir_sync.models import FhirSyncState, SyncStatus
 from fhir_sync.values import StudySnapshot
+from neuronova_contracts.signing import KEY_ENV, signed
 from neuronova_portal.celery import app
 from prometheus_client import CollectorRegistry
 
@@ -55,7 +57,8 @@ def portal(fhir_server: FhirTestServer, monkeypatch: pytest.MonkeyPatch) -> Iter
 
 
 def _run(study_uid: str = STUDY_UID) -> object:
-    return tasks.sync_study.apply(kwargs={"study_uid": study_uid}).get(propagate=False)
+    kwargs = signed(os.environ[KEY_ENV], tasks.SYNC_STUDY, {"study_uid": study_uid})
+    return tasks.sync_study.apply(kwargs=kwargs).get(propagate=False)
 
 
 def _state(study_uid: str = STUDY_UID) -> FhirSyncState:
@@ -157,11 +160,13 @@ def test_metrics_report_sent_failed_and_lag(portal: _Portal, fhir_server: FhirTe
 
 def test_pending_studies_are_requeued(portal: _Portal) -> None:
     store.mark_requested(study_uid=STUDY_UID, now=datetime(2020, 1, 1, tzinfo=UTC))
-    assert tasks.sync_pending.apply(kwargs={"older_than_s": 60}).get() == 1
+    kwargs = signed(os.environ[KEY_ENV], tasks.SYNC_PENDING, {"older_than_s": 60})
+    assert tasks.sync_pending.apply(kwargs=kwargs).get() == 1
     assert _state().status == SyncStatus.SYNCED
 
 
 def test_disabled_sync_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tasks, "get_config", lambda: load_config({}))
-    assert tasks.sync_study.apply(kwargs={"study_uid": STUDY_UID}).get() == "disabled"
+    kwargs = signed(os.environ[KEY_ENV], tasks.SYNC_STUDY, {"study_uid": STUDY_UID})
+    assert tasks.sync_study.apply(kwargs=kwargs).get() == "disabled"
     assert store.state_of(study_uid=STUDY_UID) is None

@@ -10,6 +10,7 @@ done twice), not throughput: bench/scale.py measures that.
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import re
 import signal
 import time
@@ -20,6 +21,7 @@ import imagecodecs
 import numpy as np
 import pytest
 from celery import Celery
+from neuronova_contracts.signing import KEY_ENV, signed
 from neuronova_lab.synthetic.phantom import axial_grid
 from neuronova_lab.synthetic.study import SyntheticStudy
 from pydicom.dataset import Dataset
@@ -186,7 +188,8 @@ def test_a_worker_killed_mid_job_and_a_job_published_twice_still_give_one_run_an
     (job,) = [j for j in cluster.jobs() if j["study_uid"] == study.study_uid]
     # The leader died between Redis taking the message and marking it sent: published again.
     publisher = Celery("duplicate", broker=cluster.redis.url, fixups=[])
-    publisher.send_task(SEGMENT, kwargs=job, queue="inference", task_id=job["job_id"])
+    kwargs = signed(os.environ[KEY_ENV], SEGMENT, job)
+    publisher.send_task(SEGMENT, kwargs=kwargs, queue="inference", task_id=job["job_id"])
     owner = lease.decode() if isinstance(lease, bytes) else str(lease)
     pid = int(owner.split(":")[1])
     (victim,) = [w for w in cluster.workers if pid in w.pids()]

@@ -32,6 +32,7 @@ import pytest
 from celery import Celery
 from neuronova_contracts import tasks
 from neuronova_contracts.jobs import JobEvent, JobState
+from neuronova_contracts.signing import KEY_ENV, signed
 
 from tests.support.deployables import python_path
 from tests.support.orthanc import OrthancProcess
@@ -268,7 +269,7 @@ def test_racing_job_events_on_two_portal_workers_end_in_each_jobs_latest_state(
             for event in batch:
                 producer.send_task(
                     tasks.JOB_EVENT,
-                    kwargs=event.to_kwargs(),
+                    kwargs=signed(os.environ[KEY_ENV], tasks.JOB_EVENT, event.to_kwargs()),
                     queue=tasks.PORTAL_QUEUE,
                     connection=connection,
                 )

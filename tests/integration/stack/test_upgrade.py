@@ -146,9 +146,12 @@ def test_previous_releases_data_survives_the_upgrade(previous_release: Path) -> 
             before = _census(previous_release, env_with_secrets, var_dir)
         assert before["clinical.AIJob"], before
         _run(previous_release, env, "-m", "stack", "down")
+        assert "NEURONOVA_TASK_KEY=" not in (var_dir / "secrets.env").read_text()
 
         current = ROOT
         _run(ROOT, env, "-m", "stack", "up", "--timeout", "300")
+        # The Celery task key is new since that release: `up` adds it to the existing file.
+        assert secrets_file.read(var_dir)["NEURONOVA_TASK_KEY"]
         after = _census(ROOT, env_with_secrets, var_dir)
         for name, rows in before.items():
             if name == "audit.AuditEvent":  # this release's own reads may add rows

@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from neuronova_contracts.jobs import JobState
 from neuronova_contracts.registry import UnknownModelError, load
+from neuronova_contracts.signing import signed
 from neuronova_inference import api, worker
 from neuronova_inference.claims import Outcome
 from neuronova_inference.config import ConfigError, from_env
@@ -71,7 +72,8 @@ def _run(
         return behaviour(len(calls))
 
     monkeypatch.setattr(worker, "segment", fake_segment)
-    result = worker.segment_study.apply(kwargs=JOB).get(disable_sync_subtasks=False)
+    kwargs = signed(worker.CONFIG.task_key, worker.TASK_NAME, JOB)
+    result = worker.segment_study.apply(kwargs=kwargs).get(disable_sync_subtasks=False)
     return result, calls
 
 

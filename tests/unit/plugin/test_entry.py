@@ -14,7 +14,7 @@ from typing import Any
 
 import pydicom
 import pytest
-from neuronova_plugin.config import ConfigError
+from neuronova_plugin.config import AiConfig, ConfigError
 from neuronova_plugin.host import Request, Response
 from neuronova_plugin.plugin import Plugin, register
 
@@ -39,7 +39,7 @@ def _sdk(tmp_path: Path, **neuronova: Any) -> FakeOrthancSdk:
     return sdk
 
 
-def _no_publisher(_url: str) -> Any:
+def _no_publisher(_config: AiConfig) -> Any:
     def publish(message: object) -> None:
         raise AssertionError(f"nothing is published in these tests: {message}")
 
