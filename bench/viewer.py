@@ -42,7 +42,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pydicom
@@ -122,10 +122,10 @@ def baseline_copy(files: list[Path], folder: Path) -> tuple[str, dict[str, str]]
     return study_uid, series_map
 
 
-def storescu(stack: RunningStack, folder: Path) -> None:
+def storescu(stack: RunningStack, files: list[Path]) -> None:
     subprocess.run(
         ["storescu", "-aec", stack.aet, "-aet", "NNBENCH", "127.0.0.1", str(stack.dicom_port)]
-        + [str(path) for path in sorted(folder.glob("*.dcm"))],
+        + [str(path) for path in sorted(files)],
         check=True,
         capture_output=True,
         timeout=1800,
@@ -200,7 +200,10 @@ def own_stack(tmp: Path) -> Iterator[tuple[str, list[Pair]]]:
         registered = stack.cli("modality", "add", "NNBENCH", "--host", "127.0.0.1")
         if registered.returncode != 0:
             raise RuntimeError(registered.stdout + registered.stderr)
-        storescu(stack, tmp / "mr512")
+        # Only the displayed series, as in the uncompressed copy: the generator writes four
+        # sequences, and storing the folder gave the HTJ2K study 4 series + an AI SEG against
+        # the copy's 1 (4 more metadata requests and thumbnails on HTJ2K's side of every open).
+        storescu(stack, mr512)
         for name, files in (("demo", demo), ("mr512", mr512)):
             copy_uid, _ = baseline_copy(files, tmp / f"{name}-raw")
             study_uid = str(pydicom.dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
@@ -209,7 +212,7 @@ def own_stack(tmp: Path) -> Iterator[tuple[str, list[Pair]]]:
             pairs.append(Pair(name, study_uid, copy_uid, sum(raw.values())))
         restart_orthanc_uncompressed(stack)
         for name in ("demo", "mr512"):
-            storescu(stack, tmp / f"{name}-raw")
+            storescu(stack, sorted((tmp / f"{name}-raw").glob("*.dcm")))
         yield stack.url, pairs
 
 
@@ -220,6 +223,14 @@ def _series_of(path: Path) -> str:
 Results = dict[tuple[str, float, str], list[Round]]
 
 
+OHIF_START_SUFFIX = " (OHIF start)"
+
+
+def with_ohif_start(pairs: list[Pair]) -> list[Pair]:
+    """Each pair, then the same pair measured with OHIF's own start (viewer_open.OHIF_START)."""
+    return [q for p in pairs for q in (p, replace(p, name=p.name + OHIF_START_SUFFIX))]
+
+
 def measure(
     url: str,
     pairs: list[Pair],
@@ -227,32 +238,70 @@ def measure(
     rounds: int,
     progress: Callable[[Results], None] | None = None,
 ) -> Results:
+    """Every pair x link x round x variant; a pair named ``... (OHIF start)`` is opened with
+    OHIF's own request order and decoder start, in the same rotation as the shipped one."""
     results: Results = {}
+    by_study: dict[str, list[Pair]] = {}
     for pair in pairs:
+        by_study.setdefault(pair.name.removesuffix(OHIF_START_SUFFIX), []).append(pair)
+    for group in by_study.values():
         for mbps in speeds:
             for index in range(rounds):
                 turn = index % len(VARIANTS)
                 for variant, stored in VARIANTS[turn:] + VARIANTS[:turn]:
-                    study = pair.htj2k if stored == "htj2k" else pair.raw
-                    frames = "progressive" if variant == "progressive" else "whole"
-                    print(
-                        f"... {pair.name} {mbps:g} Mbit/s {variant} round {index + 1}", flush=True
-                    )
-                    try:
-                        round_ = one_round(url, study, mbps, frames)
-                    except Exception as exc:  # noqa: BLE001 - one failed open must not end the run
-                        print(f"    FAILED: {exc!r}"[:500], flush=True)
-                        continue
-                    results.setdefault((pair.name, mbps, variant), []).append(round_)
-                    if progress is not None:
-                        progress(results)
+                    for pair in group if index % 2 == 0 else group[::-1]:
+                        round_ = _one(url, pair, mbps, variant, stored, index)
+                        if round_ is not None:
+                            results.setdefault((pair.name, mbps, variant), []).append(round_)
+                        if progress is not None:
+                            progress(results)
     return results
+
+
+def _one(url: str, pair: Pair, mbps: float, variant: str, stored: str, index: int) -> Round | None:
+    study = pair.htj2k if stored == "htj2k" else pair.raw
+    frames = "progressive" if variant == "progressive" else "whole"
+    print(f"... {pair.name} {mbps:g} Mbit/s {variant} round {index + 1}", flush=True)
+    try:
+        return one_round(url, study, mbps, frames, pair.name.endswith(OHIF_START_SUFFIX))
+    except Exception as exc:  # noqa: BLE001 - one failed open must not end the run
+        print(f"    FAILED: {exc!r}"[:500], flush=True)
+        return None
 
 
 def median(opens: list[Open], value: str) -> float:
     if value in ("first_s", "series_s", "study_to_series_s"):
         return statistics.median(float(getattr(o, value)) for o in opens)
     return float(statistics.median(o.timers.get(value, float("nan")) for o in opens))
+
+
+# Where the first image goes (bench/viewer_open.py NetworkLog.timeline), in print order.
+TIMELINE = (
+    ("study", "studyToFirstImage:start"),
+    ("qido", "qido:start"),
+    ("qido done", "qido:end"),
+    ("metadata", "metadata:start"),
+    ("metadata done", "metadata:end"),
+    ("frame 1 sent", "firstFrame:start"),
+    ("answered", "firstFrame:response"),
+    ("received", "firstFrame:end"),
+    ("wasm", "wasm:start"),
+    ("wasm done", "wasm:end"),
+    ("first image", "firstImage"),
+)
+
+
+def timeline(opens: list[Open]) -> str:
+    """Medians of the open's timeline, seconds from the viewer page's request."""
+    parts = []
+    for label, key in TIMELINE:
+        values = [o.timeline[key] for o in opens if key in o.timeline]
+        if values:
+            parts.append(f"{label} {statistics.median(values):.2f}")
+    sent = [o.timeline["framesBeforeFirstImage"] for o in opens if o.timeline]
+    if sent:
+        parts.append(f"({statistics.median(sent):.0f} frame requests before it)")
+    return ", ".join(parts)
 
 
 def report(results: dict[tuple[str, float, str], list[Round]], pairs: list[Pair]) -> None:
@@ -291,6 +340,8 @@ def report(results: dict[tuple[str, float, str], list[Round]], pairs: list[Pair]
                         f"{statistics.median(o.ranged for o in opens):.0f}, all bytes "
                         f"{statistics.median(o.encoded_bytes for o in opens):>12,.0f}"
                     )
+                for variant, _ in VARIANTS:
+                    print(f"    {variant:12s} timeline {timeline(line[variant])}")
                 base = line["uncompressed"]
                 first_ratio = median(line["progressive"], "studyToFirstImage") / median(
                     base, "studyToFirstImage"
@@ -331,6 +382,16 @@ def write_json(path: Path, pairs: list[Pair], load: list[float], results: Result
     path.write_text(json.dumps(data, indent=1))
 
 
+def serve(url: str, pairs: list[Pair]) -> None:
+    """Keeps the stack up until SIGTERM / Ctrl-C; prints how to measure it."""
+    pair_args = " ".join(f"--pair {p.name}={p.htj2k}:{p.raw}" for p in pairs)
+    print(f"stack up: bench/viewer.py --url {url} {pair_args}", flush=True)
+    print(f"({', '.join(p.name for p in pairs)}); interrupt to stop it", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(3600)
+
+
 def _interrupted(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # unwinds the context managers: the bench's stack goes down
 
@@ -339,11 +400,25 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _interrupted)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--url", help="a running stack (default: start one)")
-    ap.add_argument("--pair", action="append", default=[], help="with --url: HTJ2K_UID:RAW_UID")
+    ap.add_argument(
+        "--pair", action="append", default=[], help="with --url: [NAME=]HTJ2K_UID:RAW_UID"
+    )
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--mbps", default="0,20", help="link speeds, 0 = loopback (default 0,20)")
     ap.add_argument("--json", type=Path, help="write every measurement here")
+    ap.add_argument(
+        "--ohif-start",
+        action="store_true",
+        help="also open every study with OHIF's own request order and decoder start (the viewer "
+        "before docs/web.md's first-image changes), side by side in the same rotation",
+    )
     ap.add_argument("--breakdown", action="store_true", help="offline: explain the bytes ratio")
+    ap.add_argument(
+        "--serve",
+        action="store_true",
+        help="start the bench's stack and studies, print the --url/--pair to measure it with, "
+        "and keep it up until interrupted (for repeated runs while changing the viewer)",
+    )
     args = ap.parse_args()
     if args.breakdown:
         from bench.viewer_breakdown import breakdown  # noqa: PLC0415
@@ -354,7 +429,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.url:
             pairs = [
-                Pair(f"pair{i}", p.split(":")[0], p.split(":")[-1], 0)
+                Pair(
+                    p.partition("=")[0] if "=" in p else f"pair{i}",
+                    p.partition("=")[2 if "=" in p else 0].split(":")[0],
+                    p.split(":")[-1],
+                    0,
+                )
                 for i, p in enumerate(args.pair)
             ]
             context: contextlib.AbstractContextManager[tuple[str, list[Pair]]] = (
@@ -362,8 +442,12 @@ def main() -> None:
             )
         else:
             context = own_stack(Path(tmp))
-        with context as (url, pairs):
-            ai = wait_settled(url, [uid for p in pairs for uid in (p.htj2k, p.raw)])
+        with context as (url, studies):
+            if args.serve:
+                serve(url, studies)
+                return
+            ai = wait_settled(url, [uid for p in studies for uid in (p.htj2k, p.raw)])
+            pairs = with_ohif_start(studies) if args.ohif_start else studies
             load = os.getloadavg()
             json_path = args.json
 

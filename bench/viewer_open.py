@@ -15,6 +15,7 @@ and with it the "warm" open.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -40,13 +41,30 @@ OHIF_TIMERS = (
 )
 _TIMER = re.compile(r"^(\w+): ([0-9.]+) ms")
 
+# Truthy once a viewport holds an image: the page's clock then (ms from navigation start).
 FIRST_IMAGE = """() => {
   const cs = window.cornerstone;
   if (!cs || !cs.getRenderingEngines) return false;
-  return cs.getRenderingEngines().some(e => e.getViewports().some(vp => {
+  const shown = cs.getRenderingEngines().some(e => e.getViewports().some(vp => {
     const d = vp.getImageData ? vp.getImageData() : null;
     return !!(d && (d.scalarData || d.imageData));
   }));
+  return shown ? performance.now() : false;
+}"""
+
+# When OHIF starts and ends its console timers, on the page's clock (ms from navigation start).
+TIMER_MARKS = """() => {
+  const marks = {};
+  window.__neuronovaTimerMarks = marks;
+  const time = console.time, timeEnd = console.timeEnd;
+  console.time = function (label) {
+    marks[label + ':start'] = performance.now();
+    return time.apply(console, arguments);
+  };
+  console.timeEnd = function (label) {
+    marks[label + ':end'] = performance.now();
+    return timeEnd.apply(console, arguments);
+  };
 }"""
 
 SERIES_LOADED = """() => {
@@ -77,15 +95,29 @@ DISPLAYED_SERIES = """() => {
 # How long an open may take to decode the whole displayed stack before it counts as never done.
 SERIES_TIMEOUT_S = int(os.environ.get("NEURONOVA_BENCH_SERIES_TIMEOUT_S", "600"))
 
-# app-config.js assigns window.config once; this sets the frame loading mode on the way in.
-FRAMES_MODE = """(mode) => {
+# app-config.js assigns window.config once; this sets the viewer's `neuronova` options (frame
+# loading mode, request order, decoder warm-up) on the way in.
+FRAMES_MODE = """(options) => {
   let value;
   Object.defineProperty(window, 'config', {
     configurable: true,
     get() { return value; },
-    set(v) { if (v) v.neuronova = Object.assign({}, v.neuronova, {frames: mode}); value = v; },
+    set(v) { if (v) v.neuronova = Object.assign({}, v.neuronova, options); value = v; },
   });
 }"""
+# The viewer's start as OHIF/cornerstone do it (before the first-image work of docs/web.md):
+# thumbnails and prefetch side by side with the displayed image, decoder loaded on first frame.
+OHIF_START = {"order": "ohif", "warmDecoder": False}
+
+
+@dataclass
+class Request:
+    """One request's DevTools times (Chromium's monotonic seconds) and URL."""
+
+    url: str
+    sent: float
+    response: float = float("nan")
+    done: float = float("nan")
 
 
 @dataclass
@@ -104,8 +136,10 @@ class NetworkLog:
     on_wire: dict[str, int] = field(default_factory=dict)  # requestId -> encoded bytes so far
     finished: dict[str, int] = field(default_factory=dict)  # requestId -> encoded total
     cached: set[str] = field(default_factory=set)  # requestIds answered from the HTTP cache
+    requests: dict[str, Request] = field(default_factory=dict)  # requestId -> times (timeline)
 
     def attach(self, cdp: CDPSession) -> None:
+        cdp.on("Network.requestWillBeSent", self._sent)
         cdp.on("Network.responseReceived", self._response)
         cdp.on("Network.dataReceived", self._data)
         cdp.on("Network.loadingFinished", self._finished)
@@ -119,6 +153,7 @@ class NetworkLog:
         self.on_wire.clear()
         self.finished.clear()
         self.cached.clear()
+        self.requests.clear()
         self.ranged = 0
 
     @property
@@ -132,7 +167,14 @@ class NetworkLog:
                 total += self.on_wire.get(request) or self.chunks.get(request, 0)
         return total
 
+    def _sent(self, event: dict[str, Any]) -> None:
+        url = str(event["request"]["url"])
+        if event["requestId"] not in self.requests:  # a redirect keeps its first send time
+            self.requests[event["requestId"]] = Request(url, float(event["timestamp"]))
+
     def _response(self, event: dict[str, Any]) -> None:
+        if (times := self.requests.get(event["requestId"])) is not None:
+            times.response = float(event["timestamp"])
         response = event["response"]
         if response.get("fromDiskCache") or response.get("fromPrefetchCache"):
             self.cached.add(event["requestId"])
@@ -161,6 +203,53 @@ class NetworkLog:
         # A finished request's total (headers included) supersedes its chunks; streamed frame
         # reads that Chromium reports as aborted keep their chunks' count.
         self.finished[event["requestId"]] = int(event.get("encodedDataLength") or 0)
+        if (times := self.requests.get(event["requestId"])) is not None:
+            times.done = float(event["timestamp"])
+
+    def timeline(self, series_uid: str, page: dict[str, float]) -> dict[str, float]:
+        """Where an open's first image went, seconds from the viewer page's request: the page's
+        own marks (OHIF's timers, first image), the study's metadata requests, the displayed
+        series' first frame request, the decoder's wasm. A request not seen is absent."""
+        start = next((r.sent for r in self.requests.values() if "/pacs-viewer/ai" in r.url), None)
+        if start is None:
+            return {}
+        out = {key: value / 1000 for key, value in page.items()}
+
+        def span(name: str, chosen: list[Request]) -> None:
+            if chosen:
+                out[f"{name}:start"] = min(r.sent for r in chosen) - start
+                out[f"{name}:end"] = max(r.done for r in chosen) - start
+
+        first_image = out.get("firstImage", float("inf"))
+        before = [r for r in self.requests.values() if r.sent - start < first_image]
+        span("metadata", [r for r in before if r.url.split("?")[0].endswith("/metadata")])
+        span(
+            "qido",
+            [
+                r
+                for r in before
+                if "/dicom-web/" in r.url
+                and "/metadata" not in r.url
+                and "/frames/" not in r.url
+                and "/rendered" not in r.url
+                and "/thumbnail" not in r.url
+            ],
+        )
+        frames = sorted(
+            (
+                r
+                for r in self.requests.values()
+                if f"/series/{series_uid}/" in r.url and "/frames/" in r.url
+            ),
+            key=lambda r: r.sent,
+        )
+        if frames:
+            out["firstFrame:start"] = frames[0].sent - start
+            out["firstFrame:response"] = frames[0].response - start
+            out["firstFrame:end"] = frames[0].done - start
+            out["framesBeforeFirstImage"] = sum(r.sent - start < first_image for r in frames)
+        span("wasm", [r for r in before if r.url.split("?")[0].endswith(".wasm")])
+        return out
 
     def series_bytes(self, series_uid: str) -> tuple[int, int]:
         """(frames, body bytes) of that series' frame URLs."""
@@ -178,6 +267,7 @@ class Open:
     frame_bytes: int
     ranged: int
     encoded_bytes: int
+    timeline: dict[str, float] = field(default_factory=dict)  # NetworkLog.timeline
 
     @property
     def study_to_series_s(self) -> float:
@@ -193,10 +283,13 @@ class Round:
 
 
 @contextmanager
-def _context(url: str, mbps: float, frames: str) -> Iterator[tuple[BrowserContext, Page, Any]]:
+def _context(
+    url: str, mbps: float, options: dict[str, object]
+) -> Iterator[tuple[BrowserContext, Page, Any]]:
     with chromium() as browser:
         context = browser.new_context(viewport={"width": 1440, "height": 900})
-        context.add_init_script(script=f"({FRAMES_MODE})({frames!r})")
+        context.add_init_script(script=f"({FRAMES_MODE})({json.dumps(options)})")
+        context.add_init_script(script=f"({TIMER_MARKS})()")
         page = context.new_page()
         login(page, url, "radiologist")
         cdp = context.new_cdp_session(page)
@@ -226,7 +319,9 @@ def _open(page: Page, network: NetworkLog, url: str, study_uid: str) -> Open:
     page.on("console", console)
     start = time.perf_counter()
     page.goto(viewer_url(url, study_uid))
-    page.wait_for_function(FIRST_IMAGE, timeout=300_000, polling="raf")
+    first_image_ms = float(
+        page.wait_for_function(FIRST_IMAGE, timeout=300_000, polling="raf").json_value()
+    )
     first = time.perf_counter() - start
     try:
         loaded = page.wait_for_function(
@@ -240,16 +335,30 @@ def _open(page: Page, network: NetworkLog, url: str, study_uid: str) -> Open:
     page.remove_listener("console", console)
     series = str(loaded["series"])
     frames, frame_bytes = network.series_bytes(series)
+    marks = page.evaluate("() => window.__neuronovaTimerMarks || {}")
+    timeline = network.timeline(series, {**marks, "firstImage": first_image_ms})
     opened = Open(
-        first, whole, timers, series, frames, frame_bytes, network.ranged, network.encoded
+        first,
+        whole,
+        timers,
+        series,
+        frames,
+        frame_bytes,
+        network.ranged,
+        network.encoded,
+        timeline,
     )
     page.goto("about:blank")
     return opened
 
 
-def one_round(url: str, study_uid: str, mbps: float, frames: str) -> Round:
-    """Cold then warm open of the study, ``frames`` 'progressive' or 'whole'."""
-    with _context(url, mbps, frames) as (_, page, network):
+def one_round(
+    url: str, study_uid: str, mbps: float, frames: str, ohif_start: bool = False
+) -> Round:
+    """Cold then warm open of the study, ``frames`` 'progressive' or 'whole'; ``ohif_start``:
+    OHIF's own request order and decoder start (OHIF_START) instead of the shipped ones."""
+    options = {"frames": frames, **(OHIF_START if ohif_start else {})}
+    with _context(url, mbps, options) as (_, page, network):
         cold = _open(page, network, url, study_uid)
         warm = _open(page, network, url, study_uid)
     return Round(cold, warm)
