@@ -25,6 +25,7 @@ class Orthanc(Protocol):
     def series_instances(self, orthanc_series_id: str) -> list[str]: ...
     def study_instances(self, orthanc_study_id: str) -> list[dict[str, Any]]: ...
     def series_metadata(self, study_uid: str, series_uid: str, public_root: str) -> bytes: ...
+    def study_metadata(self, study_uid: str, public_root: str) -> bytes: ...
     def transfer_syntax(self, orthanc_instance_id: str) -> str: ...
     def instance_file(self, orthanc_instance_id: str) -> bytes: ...
     def store(self, dicom: IO[bytes]) -> tuple[int, dict[str, Any]]: ...
@@ -95,13 +96,21 @@ class OrthancClient:
         series becomes stable and checked against the series' instances on every call), so
         this reads every file only for a series that changed since.
         """
+        path = f"/dicom-web/studies/{study_uid}/series/{series_uid}/metadata"
+        return self._metadata(path, public_root)
+
+    def study_metadata(self, study_uid: str, public_root: str) -> bytes:
+        """Orthanc's DICOMweb study metadata (every instance of every series, DICOM JSON), its
+        URLs under ``public_root`` as for series_metadata."""
+        return self._metadata(f"/dicom-web/studies/{study_uid}/metadata", public_root)
+
+    def _metadata(self, path: str, public_root: str) -> bytes:
         scheme, _, host = public_root.partition("://")
         headers = {
             "Accept": "application/dicom+json",
             "X-Forwarded-Host": host,
             "X-Forwarded-Proto": scheme,
         }
-        path = f"/dicom-web/studies/{study_uid}/series/{series_uid}/metadata"
         return self._answer("GET", path, headers=headers, timeout=120.0).content
 
     def study_instances(self, orthanc_study_id: str) -> list[dict[str, Any]]:

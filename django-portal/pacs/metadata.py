@@ -1,20 +1,24 @@
-"""Wiring: a series' metadata (WADO-RS RetrieveMetadata, DICOM JSON) from the portal's shared
-cache, after the same authorisation as every image request.
+"""Wiring: a series' or a study's metadata (WADO-RS RetrieveMetadata, DICOM JSON) from the
+portal's shared cache, after the same authorisation as every image request.
 
-A viewer opening a study asks each series' metadata (OHIF with ``enableStudyLazyLoad``). The
+A viewer opening a study asks each series' metadata (OHIF with ``enableStudyLazyLoad``, ours);
+other DICOMweb clients (OHIF without lazy load, scripts) ask the whole study's at once. The
 answer is kept gzipped in the shared cache (Redis, ``PORTAL_METADATA_CACHE_SECONDS``) under
 
-    (the exact Orthanc series, the version of its content, the public root of its URLs)
+    (the level, the exact Orthanc series or study, the version of its content, the public root
+     of its URLs)
 
-- **The exact series.** The Orthanc series id is derived from the PatientID of the study the
-  StudyInstanceUID stands for (authz's StudyRef), never found by UID: another patient's study
-  that reuses the UIDs (a conflict) is another Orthanc series, hence another key. The cache is
-  read only after the caller was authorised for that study, as a redirect would be.
-- **The version** is a digest of the series' Orthanc instance ids, read from Orthanc's index on
-  every request (one indexed lookup, no file read). Orthanc never rewrites a stored instance (a
-  modification is a new instance), so a new instance, a deletion or a replacement changes it
-  and the next request builds afresh; an answer is kept only if the series did not change while
-  it was built. A SEG is its own series and never changes its source series' entry.
+- **The exact resource.** The Orthanc series id is derived from the PatientID of the study the
+  StudyInstanceUID stands for (authz's StudyRef), and the study's is the StudyRef's own Orthanc
+  study id: never found by UID, so another patient's study that reuses the UIDs (a conflict)
+  is another Orthanc resource, hence another key. The cache is read only after the caller was
+  authorised for that study, as a redirect would be.
+- **The version** is a digest of the resource's Orthanc instance ids, read from Orthanc's index
+  on every request (one indexed lookup, no file read). Orthanc never rewrites a stored instance
+  (a modification is a new instance), so a new instance, a deletion or a replacement changes it
+  and the next request builds afresh; an answer is kept only if the resource did not change
+  while it was built. A SEG is its own series: it never changes its source series' entry, and
+  it does change the study's (the study's metadata lists it).
 - **Built from** Orthanc's DICOMweb (which keeps its own per-series copy, attachment 4301,
   written when the series becomes stable, so even a miss rarely re-reads files) or, where
   another patient's study shares the UIDs and Orthanc's UID lookups would fail, from the owner's
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Callable
 
 from archive import client as archive
 from archive.orthanc import OrthancNotFound
@@ -44,6 +49,7 @@ from pacs.refusal import Refused
 
 DICOM_JSON = "application/dicom+json"
 KEY_PREFIX = "nn-series-metadata:v1"
+STUDY_KEY_PREFIX = "nn-study-metadata:v1"
 _JSON_RANGES = frozenset({"application/dicom+json", "application/json", "application/*", "*/*"})
 
 
@@ -94,27 +100,65 @@ def series(
     reuses its UIDs, so it is built from the owner's files with URIs under ``bulk_root``)."""
     orthanc = archive.orthanc()
     orthanc_series_id = ref.series_id(series_uid)
+
+    def instances() -> list[str]:
+        return orthanc.series_instances(orthanc_series_id)
+
+    def build(ids: list[str], root: str) -> bytes:
+        if shared:
+            return compose.metadata(orthanc, ids, bulk_root)
+        return orthanc.series_metadata(ref.study_uid, series_uid, root)
+
+    key = f"{KEY_PREFIX}:{orthanc_series_id}"
+    return _cached(request, key, instances, build, shared=shared, missing="series not in study")
+
+
+def study(request: HttpRequest, ref: StudyRef, *, shared: bool, bulk_root: str) -> HttpResponse:
+    """The metadata of every instance of that exact study (``shared`` as for ``series``: built
+    from the owner's files when another patient's study reuses the StudyInstanceUID)."""
+    orthanc = archive.orthanc()
+
+    def instances() -> list[str]:
+        return [str(i["ID"]) for i in orthanc.study_instances(ref.orthanc_study_id)]
+
+    def build(ids: list[str], root: str) -> bytes:
+        if shared:
+            return compose.metadata(orthanc, ids, bulk_root)
+        return orthanc.study_metadata(ref.study_uid, root)
+
+    key = f"{STUDY_KEY_PREFIX}:{ref.orthanc_study_id}"
+    return _cached(request, key, instances, build, shared=shared, missing="study not found")
+
+
+def _cached(
+    request: HttpRequest,
+    resource_key: str,
+    instances: Callable[[], list[str]],
+    build: Callable[[list[str], str], bytes],
+    *,
+    shared: bool,
+    missing: str,
+) -> HttpResponse:
+    """The answer under (exact resource, its current version, public root), built on a miss."""
     try:
-        ids = orthanc.series_instances(orthanc_series_id)
+        ids = instances()
     except OrthancNotFound as exc:
-        raise Refused(404, "series not in study") from exc
+        raise Refused(404, missing) from exc
+    if not ids:
+        raise Refused(404, missing)
     current = version(ids)
     root = "" if shared else public_root(request)
     where = hashlib.sha256(root.encode()).hexdigest()[:16]
-    key = f"{KEY_PREFIX}:{orthanc_series_id}:{current}:{where}"
+    key = f"{resource_key}:{current}:{where}"
     body = cache.get(key)
     if isinstance(body, bytes):
         METADATA_CACHE.labels("hit").inc()
         return _answer(request, body)
     METADATA_CACHE.labels("miss").inc()
-    if shared:
-        raw = compose.metadata(orthanc, ids, bulk_root)
-    else:
-        raw = orthanc.series_metadata(ref.study_uid, series_uid, root)
-    body = gzip.compress(raw, compresslevel=6)
-    # Kept only when the series is still the version the key names (nothing arrived or left
+    body = gzip.compress(build(ids, root), compresslevel=6)
+    # Kept only when the resource is still the version the key names (nothing arrived or left
     # while it was read): an entry never holds another version's instances.
-    if version(orthanc.series_instances(orthanc_series_id)) == current:
+    if version(instances()) == current:
         cache.set(key, body, settings.CONFIG.metadata_cache_seconds)
     return _answer(request, body)
 

@@ -117,22 +117,24 @@ def _in_study(
         return accel.thumbnail(lookup.representative_instance(ref, target), size)
     if target.tail in _SEARCH_TAILS and not target.sop_uid:
         return search.in_study(ref, target, pairs)  # QIDO inside the owner's study
-    if (
-        target.tail == "metadata"
-        and target.series_uid
-        and not target.sop_uid
-        and metadata.cacheable(request, pairs)
-    ):
-        shared = _shared(ref, target)
-        return metadata.series(
-            request, ref, target.series_uid, shared=shared, bulk_root=DICOMWEB_ROOT
-        )
+    if target.tail == "metadata" and not target.sop_uid and metadata.cacheable(request, pairs):
+        return _cached_metadata(request, ref, target)
     if target.tail in ("", "metadata") and _shared(ref, target):
         return _composed(ref, target)
     return accel.accel(
         f"{accel.INTERNAL}/dicom-web/{target.orthanc_path()}",
         lookup.orthanc_query(gateway.plain_keys(pairs)),
     )
+
+
+def _cached_metadata(request: HttpRequest, ref: StudyRef, target: paths.Target) -> HttpResponse:
+    """A series' or the study's JSON metadata from the shared cache (pacs.metadata)."""
+    shared = _shared(ref, target)
+    if target.series_uid:
+        return metadata.series(
+            request, ref, target.series_uid, shared=shared, bulk_root=DICOMWEB_ROOT
+        )
+    return metadata.study(request, ref, shared=shared, bulk_root=DICOMWEB_ROOT)
 
 
 def _shared(ref: StudyRef, target: paths.Target) -> bool:

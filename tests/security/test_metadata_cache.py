@@ -1,5 +1,5 @@
-"""The series metadata cache attacked with a StudyInstanceUID conflict on the real chain (nginx →
-gunicorn → Orthanc 1.13 with the plugin; the shared cache in the chain's Redis).
+"""The series and study metadata caches attacked with a StudyInstanceUID conflict on the real
+chain (nginx → gunicorn → Orthanc 1.13 with the plugin; the shared cache in the chain's Redis).
 
 The owner's series is cached by its own clinician first. Then an impostor study arrives through
 Orthanc's REST API: copies of the owner's instances with only the PatientID changed (every UID
@@ -28,6 +28,7 @@ from tests.support.portal import PortalChain, portal_chain
 OWNER, IMPOSTOR = "NN-MDC-OWNER", "NN-DEMO-0001"  # clinician2's (assigned here); clinician's
 ENV = {"PORTAL_DECISION_CACHE_SECONDS": "1"}
 ONE_WORKER = ("--workers", "1", "--worker-class", "gthread", "--threads", "4")
+LEVELS = ("series", "study")  # both metadata caches (pacs.metadata.series / .study)
 
 
 @dataclass
@@ -36,11 +37,15 @@ class Conflict:
     owner: list[Dataset]
     impostor_sops: list[str]
 
-    def metadata(self, username: str) -> requests.Response:
+    def metadata(self, username: str, level: str = "series") -> requests.Response:
+        """The series' metadata, or with ``level="study"`` the whole study's."""
         study, series = self.owner[0].StudyInstanceUID, self.owner[0].SeriesInstanceUID
         token = self.chain.token_pair(username)["access"]  # a fresh token: a fresh decision
+        path = f"studies/{study}/metadata"
+        if level == "series":
+            path = f"studies/{study}/series/{series}/metadata"
         return requests.get(
-            f"{self.chain.url}/api/pacs/dicom-web/studies/{study}/series/{series}/metadata",
+            f"{self.chain.url}/api/pacs/dicom-web/{path}",
             headers={"Authorization": f"Bearer {token}"},
             timeout=60,
         )
@@ -84,8 +89,8 @@ def conflict() -> Iterator[Conflict]:
 
 def test_the_cache_never_serves_the_owners_series_across_a_conflict(conflict: Conflict) -> None:
     owner_sops = sorted(str(ds.SOPInstanceUID) for ds in conflict.owner)
-    warmed = conflict.metadata("clinician2")  # the owner's clinician fills the cache
-    assert rows_of(warmed) == (owner_sops, {OWNER})
+    for level in LEVELS:  # the owner's clinician fills the cache, series and study entries
+        assert rows_of(conflict.metadata("clinician2", level)) == (owner_sops, {OWNER}), level
     for original in conflict.owner:
         copy = original.copy()
         copy.PatientID = IMPOSTOR
@@ -96,9 +101,11 @@ def test_the_cache_never_serves_the_owners_series_across_a_conflict(conflict: Co
     impostor_study = conflict.store(extra)
     conflict.chain.manage("sync_studies")
 
-    assert_refused_without_metadata(conflict.metadata("clinician"))
-    for reader in ("clinician2", "radiologist"):
-        assert rows_of(conflict.metadata(reader)) == (owner_sops, {OWNER}), reader
+    for level in LEVELS:
+        assert_refused_without_metadata(conflict.metadata("clinician", level))
+        for reader in ("clinician2", "radiologist"):
+            answer = conflict.metadata(reader, level)
+            assert rows_of(answer) == (owner_sops, {OWNER}), (reader, level)
 
     conflict.chain.manage(
         "shell",
@@ -109,6 +116,7 @@ def test_the_cache_never_serves_the_owners_series_across_a_conflict(conflict: Co
     )
     time.sleep(1.5)  # PORTAL_DECISION_CACHE_SECONDS: the process's cached owner expires
     impostor_sops = sorted([*owner_sops, str(extra.SOPInstanceUID)])
-    assert rows_of(conflict.metadata("clinician")) == (impostor_sops, {IMPOSTOR})
-    assert_refused_without_metadata(conflict.metadata("clinician2"))
-    assert rows_of(conflict.metadata("radiologist")) == (impostor_sops, {IMPOSTOR})
+    for level in LEVELS:
+        assert rows_of(conflict.metadata("clinician", level)) == (impostor_sops, {IMPOSTOR})
+        assert_refused_without_metadata(conflict.metadata("clinician2", level))
+        assert rows_of(conflict.metadata("radiologist", level)) == (impostor_sops, {IMPOSTOR})

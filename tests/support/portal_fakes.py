@@ -162,6 +162,16 @@ class FakeOrthanc:
             raise OrthancNotFound(f"series metadata {series_uid}: HTTP 404")
         return compose.metadata(self, sorted(found), f"{public_root}/dicom-web")
 
+    def study_metadata(self, study_uid: str, public_root: str) -> bytes:
+        """As Orthanc's DICOMweb: found by UID, so 404 when two patients' studies share it."""
+        from pacs import compose  # noqa: PLC0415 - only after configure_django()
+
+        self.metadata_reads.append(study_uid)
+        found = {k: i for k, i in self.files.items() if i.study_uid == study_uid}
+        if not found or len({i.patient_id for i in found.values()}) > 1:
+            raise OrthancNotFound(f"study metadata {study_uid}: HTTP 404")
+        return compose.metadata(self, sorted(found), f"{public_root}/dicom-web")
+
     def transfer_syntax(self, orthanc_instance_id: str) -> str:
         if orthanc_instance_id not in self.files:
             raise OrthancNotFound(f"GET /instances/{orthanc_instance_id}/header: HTTP 404")

@@ -198,3 +198,82 @@ def test_when_an_admin_hands_the_uid_to_the_other_study_its_readers_never_get_th
     rows = json.loads(gzip.decompress(body) if answer.get("Content-Encoding") else body)
     assert {row["00100020"]["Value"][0] for row in rows} == {IMPOSTOR}
     assert get(client, "clinician2").status_code == 403
+
+
+STUDY_URL = f"/api/pacs/dicom-web/studies/{S}/metadata"
+
+
+def rows(answer: Any) -> list[dict[str, Any]]:
+    body = answer.content
+    return list(json.loads(gzip.decompress(body) if answer.get("Content-Encoding") else body))
+
+
+def test_the_study_metadata_is_cached_and_any_new_series_of_the_study_changes_its_entry(
+    archive: FakeOrthanc,
+) -> None:
+    client = Client()
+    hits, misses = counted("hit"), counted("miss")
+    first = get(client, "radiologist", STUDY_URL, HTTP_ACCEPT_ENCODING="gzip")
+    second = get(client, "radiologist", STUDY_URL, HTTP_ACCEPT_ENCODING="gzip")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert "X-Accel-Redirect" not in second
+    assert second["Content-Encoding"] == "gzip"
+    assert sops(second) == [f"{SE}.1", f"{SE}.2"]
+    assert archive.metadata_reads == [S]  # built once, from Orthanc's DICOMweb study metadata
+    assert (counted("hit") - hits, counted("miss") - misses) == (1, 1)
+    pixel = rows(second)[0]["7FE00010"]["BulkDataURI"]
+    assert pixel.startswith(f"http://testserver/api/pacs/dicom-web/studies/{S}/series/{SE}/")
+    seg = f"{S}.99"
+    archive.add(patient_id=OWNER, study_uid=S, series_uid=seg, sop_uid=f"{seg}.1", modality="SEG")
+    assert sops(get(client, "radiologist", STUDY_URL)) == [f"{SE}.1", f"{SE}.2", f"{seg}.1"]
+    assert archive.metadata_reads == [S, S]
+    # The series entry is its own: asking the study did not fill it.
+    assert sops(get(client, "radiologist")) == [f"{SE}.1", f"{SE}.2"]
+    assert archive.metadata_reads == [S, S, SE]
+
+
+def test_no_study_cache_read_before_the_caller_is_authorised(archive: FakeOrthanc) -> None:
+    client = Client()
+    assert get(client, "radiologist", STUDY_URL).status_code == 200  # the entry exists
+    hits = counted("hit")
+    refused = get(client, "clinician", STUDY_URL)
+    assert refused.status_code == 403
+    assert b"00080018" not in refused.content
+    assert counted("hit") == hits
+
+
+def test_a_study_uid_conflict_never_crosses_study_entries_not_even_after_a_hand_over(
+    archive: FakeOrthanc,
+) -> None:
+    """The impostor's study reuses the owner's StudyInstanceUID under another patient. The
+    owner's entry (made first) is never given to the impostor's clinician; the owner's readers
+    get the owner's instances only; once an admin hands the UID to the impostor's study, its
+    reader gets that study, never the former owner's cached entry."""
+    from clinical import services  # noqa: PLC0415
+    from clinical.models import Study  # noqa: PLC0415
+    from pacs import gateway  # noqa: PLC0415
+
+    client = Client()
+    warmed = sops(get(client, "clinician2", STUDY_URL))
+    assert warmed == [f"{SE}.1", f"{SE}.2"]
+    archive.add(patient_id=IMPOSTOR, study_uid=S, series_uid=SE, sop_uid=f"{SE}.1")
+    archive.add(patient_id=IMPOSTOR, study_uid=S, series_uid=f"{S}.7", sop_uid=f"{S}.7.666")
+    tasks.study_arrived.run(orthanc_study_id=orthanc_id(IMPOSTOR, S))
+    attacker = get(client, "clinician", STUDY_URL)
+    assert attacker.status_code == 403
+    assert b"00080018" not in attacker.content
+    for reader in ("radiologist", "clinician2"):
+        answer = get(client, reader, STUDY_URL)
+        assert answer.status_code == 200
+        assert sops(answer) == warmed
+        assert {row["00100020"]["Value"][0] for row in rows(answer)} == {OWNER}
+
+    services.hand_uid_to(
+        study=Study.objects.get(orthanc_study_id=orthanc_id(IMPOSTOR, S)), reviewer="admin"
+    )
+    gateway.clear_caches()  # decisions cached for seconds: as after they expire
+    answer = get(client, "clinician", STUDY_URL)
+    assert answer.status_code == 200
+    assert sops(answer) == [f"{SE}.1", f"{S}.7.666"]
+    assert {row["00100020"]["Value"][0] for row in rows(answer)} == {IMPOSTOR}
+    assert get(client, "clinician2", STUDY_URL).status_code == 403
