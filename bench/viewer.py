@@ -301,6 +301,9 @@ def timeline(opens: list[Open]) -> str:
     sent = [o.timeline["framesBeforeFirstImage"] for o in opens if o.timeline]
     if sent:
         parts.append(f"({statistics.median(sent):.0f} frame requests before it)")
+    retries = sum(o.timeline.get("prefetchRetries", 0) for o in opens)
+    if retries:
+        parts.append(f"failed-frame retry rounds {retries:.0f}")
     return ", ".join(parts)
 
 

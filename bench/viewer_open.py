@@ -336,6 +336,8 @@ def _open(page: Page, network: NetworkLog, url: str, study_uid: str) -> Open:
     series = str(loaded["series"])
     frames, frame_bytes = network.series_bytes(series)
     marks = page.evaluate("() => window.__neuronovaTimerMarks || {}")
+    # Retry rounds for frames whose fetch failed (ohif-build/src/mode/prefetchRetry.ts).
+    marks["prefetchRetries"] = 1000 * page.evaluate("() => window.__neuronovaPrefetchRetries || 0")
     timeline = network.timeline(series, {**marks, "firstImage": first_image_ms})
     opened = Open(
         first,

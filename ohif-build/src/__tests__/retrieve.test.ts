@@ -9,6 +9,7 @@ import {
   volumeRetrieve,
   type RetrieveConfiguration,
 } from "../mode/retrieve";
+import type { RequestPool } from "../mode/requestOrder";
 
 test("the first range has a fixed, sane size", () => {
   assert.equal(initialBytes(), DEFAULT_INITIAL_BYTES);
@@ -47,6 +48,7 @@ test("the mode applies it after mode-basic's own onModeEnter", () => {
   const cornerstone = {
     utilities: { imageRetrieveMetadataProvider: { add: (key: string, c: RetrieveConfiguration) => (added[key] = c) } },
     ProgressiveRetrieveImages: { interleavedRetrieveStages: { stages: [{ id: "x", retrieveType: "multipleFast" }] } },
+    imageLoadPoolManager: { numRequests: {}, requestPool: {}, sendRequests: () => false, startGrabbing: () => undefined } as RequestPool,
   };
   const basic = {
     id: "b",
@@ -60,6 +62,7 @@ test("the mode applies it after mode-basic's own onModeEnter", () => {
   mode.onModeEnter?.({ appConfig: {} });
   assert.deepEqual(calls, ["basic"]);
   assert.deepEqual(Object.keys(added).sort(), ["stack", "volume"]);
+  assert.equal(cornerstone.imageLoadPoolManager.__neuronovaInteractionFirst, true, "displayed image first");
   assert.throws(() => applyFrameRetrieve(undefined), /imageRetrieveMetadataProvider is missing/);
   assert.deepEqual(applyFrameRetrieve(cornerstone, { frames: "whole" }), []);
 });

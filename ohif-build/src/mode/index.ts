@@ -3,7 +3,13 @@
 // `extensions` map is loaded by name/URL, so it names the built-ins plus our extension's URL.
 // On entering, after OHIF's cornerstone extension registered its frame retrieve configuration,
 // the mode replaces it with progressive byte-range loading (retrieve.ts; `neuronova.frames` in
-// app-config.js).
+// app-config.js), and makes the request pool fetch the displayed image before thumbnails and
+// prefetch (requestOrder.ts; `neuronova.order`); it starts the HTJ2K decoder in the decode workers
+// before any frame arrives (decoderWarmup.ts; `neuronova.warmDecoder`), and asks again for stack
+// images whose fetch failed (prefetchRetry.ts).
+import { warmDecoders } from "./decoderWarmup";
+import { retryFailedPrefetch, type RetryTools } from "./prefetchRetry";
+import { interactionFirst } from "./requestOrder";
 import { applyFrameRetrieve, type CornerstoneLike, type FrameConfig } from "./retrieve";
 
 export const MODE_ID = "neuronova-ai";
@@ -41,10 +47,13 @@ function extensionUrl(): string {
   return url;
 }
 
+let retryInstalled = false;
+
 export function deriveMode(
   basic: ModeInstance,
   extension: string,
   cornerstone: () => CornerstoneLike | undefined = () => (window as { cornerstone?: CornerstoneLike }).cornerstone,
+  tools: () => RetryTools | undefined = () => (globalThis as { cornerstoneTools?: RetryTools }).cornerstoneTools,
 ): ModeInstance {
   const [route] = basic.routes;
   if (!route?.layoutInstance?.props) throw new Error("NeuroNova mode: @ohif/mode-basic shape changed");
@@ -66,7 +75,11 @@ export function deriveMode(
     extensions: { ...basic.extensions, [extension]: "^1.0.0" },
     onModeEnter(args) {
       basic.onModeEnter?.call(this, args);
-      applyFrameRetrieve(cornerstone(), args.appConfig?.neuronova ?? {});
+      const config = args.appConfig?.neuronova ?? {};
+      if (config.warmDecoder !== false) void warmDecoders(cornerstone());
+      applyFrameRetrieve(cornerstone(), config);
+      if (config.order !== "ohif") interactionFirst(cornerstone()?.imageLoadPoolManager);
+      if (!retryInstalled) retryInstalled = retryFailedPrefetch(cornerstone(), tools());
     },
   };
 }

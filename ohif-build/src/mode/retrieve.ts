@@ -10,6 +10,10 @@
 // Volumes (MPR) keep cornerstone's interleaved order and get the same two stages where it asks
 // for a fast (partial) then a final image.
 
+import type { WarmupCornerstone } from "./decoderWarmup";
+import type { RetryCornerstone } from "./prefetchRetry";
+import type { RequestPool } from "./requestOrder";
+
 export type FrameRetrieve = "progressive" | "whole";
 
 export interface FrameConfig {
@@ -18,6 +22,12 @@ export interface FrameConfig {
   /** Bytes of the first range. One number for every frame: cornerstone hands the retrieve
    * options to its decode worker, so they must be plain data (no function of the frame). */
   initialBytes?: number;
+  /** "displayed-first" (default): thumbnails and prefetch wait while the displayed image is
+   * fetched (requestOrder.ts); "ohif": cornerstone's own order, all types side by side. */
+  order?: "displayed-first" | "ohif";
+  /** true (default): the HTJ2K decoder is started in every decode worker when the mode starts
+   * (decoderWarmup.ts); false: on the first HTJ2K frame, as cornerstone does. */
+  warmDecoder?: boolean;
 }
 
 interface Stage {
@@ -43,6 +53,11 @@ export interface RetrieveProvider {
 
 export interface CornerstoneLike {
   utilities?: { imageRetrieveMetadataProvider?: RetrieveProvider };
+  imageLoadPoolManager?: RequestPool;
+  getWebWorkerManager?: WarmupCornerstone["getWebWorkerManager"];
+  eventTarget?: RetryCornerstone["eventTarget"];
+  Enums?: RetryCornerstone["Enums"];
+  getRenderingEngines?: RetryCornerstone["getRenderingEngines"];
   ProgressiveRetrieveImages?: { interleavedRetrieveStages?: { stages?: Stage[] } };
 }
 
