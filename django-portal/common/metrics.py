@@ -36,7 +36,9 @@ AUTHZ_SECONDS = Histogram(
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
 )
 METADATA_CACHE = Counter(
-    "neuronova_metadata_cache", "Series and study metadata answers from the portal's cache", ["result"]
+    "neuronova_metadata_cache",
+    "Series and study metadata answers from the portal's cache",
+    ["result"],
 )  # result: hit / miss (built from Orthanc, then kept)
 LOGINS = Counter("neuronova_logins", "Login attempts", ["outcome"])  # success/failure/throttled
 UPLOADS = Counter("neuronova_uploads", "Uploaded files by result", ["outcome"])
