@@ -279,7 +279,7 @@ def programs(config: StackConfig, *, manage_redis: bool) -> list[Program]:
             command=(
                 f"/bin/sh -c 'rm -rf {metrics_dir} && mkdir -p {metrics_dir} && exec "
                 f"{bin_}/gunicorn neuronova_portal.wsgi -b 127.0.0.1:{config.django_port} "
-                "--worker-class gthread --workers 2 --threads 8 --access-logfile -'"
+                "--worker-class gthread --workers 2 --threads 8 --keep-alive 75 --access-logfile -'"
             ),
             directory=root,
             priority=40,

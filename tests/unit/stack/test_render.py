@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,24 @@ def test_portal_worker_runs_the_periodic_fhir_resync() -> None:
         p for p in render.programs(config, manage_redis=False) if p.name == "portal-worker"
     ]
     assert f" -B --schedule {config.var_dir}/run/portal-beat-schedule" in worker.command
+
+
+def _seconds_after(flag: str, text: str) -> int:
+    found = re.findall(rf"{re.escape(flag)}\s+(\d+)s?\b", text)
+    assert len(found) == 1, f"{flag} given {len(found)} times"
+    return int(found[0])
+
+
+def test_gunicorn_outlives_nginx_on_an_idle_upstream_connection() -> None:
+    # The side that closes an idle kept-alive connection first must be nginx: when gunicorn
+    # closed first (its default --keep-alive is 2 s), nginx could send a frame request on a
+    # closing connection and answer 502 "upstream prematurely closed connection".
+    template = (ROOT / "nginx" / "neuronova.conf.template").read_text()
+    django_upstream = template.split("upstream neuronova_django {", 1)[1].split("\n}", 1)[0]
+    nginx_s = _seconds_after("keepalive_timeout", django_upstream)
+    (django,) = [
+        p for p in render.programs(load({}, root=ROOT), manage_redis=False) if p.name == "django"
+    ]
+    compose = (ROOT / "docker-compose.yml").read_text()
+    for command in (django.command, compose):
+        assert _seconds_after("--keep-alive", command) > nginx_s
