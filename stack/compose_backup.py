@@ -4,10 +4,11 @@ A backup is every volume that holds state, archived while the services are stopp
 PostgreSQL's files, Orthanc's storage, the broker's append-only file and the portal's folder are
 consistent with each other), then the services start again. It covers Orthanc's storage and its
 index (PostgreSQL, which also holds the AI job store and the registered modalities), the portal's
-database (the same PostgreSQL: users, reports, jobs, audit), the queued jobs (Redis) and the env
-file whose secrets the data was written with. `restore` deletes the project's volumes, recreates
-them from the archives and starts the project. The archives hold patient data and secrets: keep
-them as the PACS itself is kept (docs/deploy.md).
+database (the same PostgreSQL: users, reports, jobs, audit), the queued jobs (Redis), the env
+file whose secrets the data was written with and the modality list (``modalities.json``: the
+hosts the DICOM entry lets in; the replicas' copy is in the index). `restore` deletes the
+project's volumes, recreates them from the archives and starts the project. The archives hold
+patient data and secrets: keep them as the PACS itself is kept (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from stack.compose import Compose
+from stack import modalities
+from stack.compose import Compose, compose_dir
 from stack.config import ConfigError
 from stack.var_files import say
 
@@ -67,6 +69,9 @@ def backup(project: Compose, target: Path) -> Path:
             say(f"backed up {name}")
         shutil.copy2(project.env_file, target / "compose.env")
         (target / "compose.env").chmod(0o600)
+        listed = modalities.path(compose_dir(project.var_dir))
+        if listed.exists():
+            shutil.copy2(listed, target / modalities.FILE_NAME)
         manifest = {"project": project.project, "volumes": list(DATA_VOLUMES), "time": time.time()}
         (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     finally:
@@ -86,6 +91,8 @@ def restore(project: Compose, source: Path, *, timeout: float) -> float:
     env_file.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source / "compose.env", env_file)
     env_file.chmod(0o600)
+    if (source / modalities.FILE_NAME).exists():
+        shutil.copy2(source / modalities.FILE_NAME, modalities.path(env_file.parent))
     for name in manifest["volumes"]:
         volume = f"{project.project}_{name}"
         subprocess.run(  # noqa: S603

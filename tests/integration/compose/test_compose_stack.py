@@ -1,15 +1,21 @@
 """The production compose file for real: images built here, `up` until every healthcheck is
 healthy, then a smoke through the published ports only (DICOM and nginx), then `down -v`.
 
-This module is `make compose-test`. The demo study goes in by C-STORE from a registered modality;
+This module is `make compose-test`. It runs the Orthanc tier as two replicas behind the DICOM
+entry (``--orthanc-replicas 2``, stack/compose_cluster.py), the issue-18 topology, once: every
+test shares the one deployment. The demo study goes in by C-STORE from a registered modality;
 it must come back HTJ2K-stored, segmented (SEG, report volumes) and mirrored to the test's FHIR
-server, and a frame read through nginx must decode to the pixels that were sent. Figures (time to
-healthy, demo study to SEG) are printed. Orthanc's version and plugins are read inside its
-container (its HTTP port is not published).
+server, and a frame read through nginx must decode to the pixels that were sent. Studies sent
+over several associations land on both replicas, each with one job and one SEG; a replica
+stopped mid-ingest loses nothing acknowledged; the entry keeps each AE title paired with its
+host (senders in throw-away containers on the compose network, at addresses the test picks).
+Figures (time to healthy, demo study to SEG) are printed. Orthanc's version and plugins are read
+inside a replica (no Orthanc HTTP port is published).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import ipaddress
 import json
 import os
@@ -19,21 +25,27 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import imagecodecs
 import numpy as np
+import pynetdicom
 import pytest
 import requests
 from neuronova_lab.synthetic.dicom import series_datasets
-from neuronova_lab.synthetic.phantom import render
+from neuronova_lab.synthetic.phantom import axial_grid, render
 from neuronova_lab.synthetic.presets import PRESETS
+from neuronova_lab.synthetic.study import SyntheticStudy
+from pydicom.dataset import Dataset
+from pynetdicom import AE
 
-from stack import compose, compose_backup, modalities
+from stack import compose, compose_backup, compose_cluster, modalities
 from tests.support.docker_engine import docker_engine
 from tests.support.fhir_server import FhirTestServer
 from tests.support.stack import free_ports
@@ -48,13 +60,30 @@ SEG_TIMEOUT_S = 900.0
 ORTHANC_VERSION = "1.13.0"
 ANY_TS = "multipart/related; type=application/octet-stream; transfer-syntax=*"
 _SENT = re.compile(r"sent study (\S+) \((\d+) instances, 0 failed\)")
-# Inside the Orthanc container: GET one route of its REST API with the container's password.
+REPLICAS = 2
+SEGMENT = "neuronova.inference.segment_study"
+# Studies for the replica tests: the four MR sequences the AI needs, 4 x 50 slices of 48x48
+# (tests/integration/scale's size: the AI runs, ingest stays seconds).
+GRID = axial_grid((50, 48, 48), (2.9, 4.5, 4.5), np.zeros(3))
+# Inside a replica: GET one route of a REST API (argv[1]: port; 8042 is the entry's upstream,
+# 8042 + i replica i itself) with the container's password.
 _ORTHANC_GET = (
     "import base64, os, sys, urllib.request as u; "
     "t = base64.b64encode(('orthanc:' + os.environ['ORTHANC_PASSWORD']).encode()).decode(); "
-    "r = u.Request('http://127.0.0.1:8042' + sys.argv[1], "
+    "r = u.Request('http://127.0.0.1:' + sys.argv[1] + sys.argv[2], "
     "headers={'Authorization': 'Basic ' + t}); "
     "sys.stdout.write(u.urlopen(r, timeout=10).read().decode())"
+)
+# Inside a replica: the transfer syntax of every instance of study argv[1] (Orthanc id), counted.
+_SYNTAXES = (
+    "import base64, collections, json, os, sys, urllib.request as u; "
+    "t = base64.b64encode(('orthanc:' + os.environ['ORTHANC_PASSWORD']).encode()).decode(); "
+    "get = lambda uri: u.urlopen(u.Request('http://127.0.0.1:8042' + uri, "
+    "headers={'Authorization': 'Basic ' + t}), timeout=10).read().decode(); "
+    "ids = [i for s in json.loads(get('/studies/' + sys.argv[1] + '/series')) "
+    "if s['MainDicomTags'].get('Modality') == 'MR' for i in s['Instances']]; "
+    "print(json.dumps(collections.Counter(get('/instances/' + i + '/metadata/TransferSyntax') "
+    "for i in ids)))"
 )
 
 
@@ -87,12 +116,13 @@ class Deployment:
     study_uid: str = ""
     users: dict[str, str] = field(default_factory=dict)
 
-    def orthanc(self, uri: str) -> Any:
+    def orthanc(self, uri: str, *, port: int = compose_cluster.HTTP_PORT, raw: bool = False) -> Any:
+        """GET through the entry's HTTP upstream (any replica), or one replica's own port."""
         python = "/opt/neuronova/venv/bin/python"
         result = self.project.run(
-            "exec", "-T", "orthanc", python, "-c", _ORTHANC_GET, uri, capture=True
+            "exec", "-T", "orthanc-1", python, "-c", _ORTHANC_GET, str(port), uri, capture=True
         )
-        return json.loads(result.stdout)
+        return result.stdout if raw else json.loads(result.stdout)
 
     def manage(self, *args: str) -> str:
         result = self.project.run(
@@ -200,7 +230,9 @@ def deployment() -> Iterator[Deployment]:
                 "NEURONOVA_BACKEND_SUBNET": backend,
                 "FHIR_BASE_URL": fhir.base_url,
             }
-            project = compose.Compose(f"nn-test-{os.getpid()}", Path(tmp), environ)
+            project = compose.Compose(
+                f"nn-test-{os.getpid()}", Path(tmp), environ, replicas=REPLICAS
+            )
             try:
                 say(f"up: project {project.project}, nginx :{http_port}, DICOM :{dicom_port}")
                 figures = {"healthy_s": project.up(HEALTHY_TIMEOUT_S)}
@@ -276,7 +308,8 @@ def test_orthanc_is_the_native_runs_orthanc_with_the_codec(deployment: Deploymen
 def test_every_service_is_healthy_and_only_two_ports_are_published(deployment: Deployment) -> None:
     states = deployment.project.container_states()
     want = {"nginx", "django", "portal-worker", "inference", "inference-worker"}
-    assert want | {"orthanc", "postgres", "redis"} <= set(states)
+    orthanc = {"orthanc", "orthanc-entry", "orthanc-1", "orthanc-2"}
+    assert want | orthanc | {"postgres", "redis"} <= set(states)
     assert all(state == ("running", "healthy") for state in states.values()), states
     published = subprocess.run(
         [
@@ -377,6 +410,239 @@ _CENSUS = (
     "rows = {n: sorted(apps.get_model(n).objects.values_list('pk', flat=True)) for n in names}; "
     "print(json.dumps({n: [str(pk) for pk in pks] for n, pks in rows.items()}))"
 )
+
+
+class Sender:
+    """A modality on this host sending through the published DICOM port: one association per
+    lane at a time, sending again what was not acknowledged (an association whose replica went
+    away is aborted). ``acknowledged``: SOP Instance UIDs a replica answered with success."""
+
+    def __init__(self, port: int, calling: str) -> None:
+        self.port, self.calling = port, calling
+        self.acknowledged: set[str] = set()
+        self.associations = 0
+        self._lock = threading.Lock()
+
+    def lane(self, datasets: Sequence[Dataset], attempts: int = 6) -> None:
+        for _ in range(attempts):
+            rest = [ds for ds in datasets if str(ds.SOPInstanceUID) not in self.acknowledged]
+            if not rest:
+                return
+            ae = AE(ae_title=self.calling)
+            ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 60
+            for sop_class in {str(ds.SOPClassUID) for ds in rest}:
+                ae.add_requested_context(sop_class, ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"])
+            assoc = ae.associate("127.0.0.1", self.port, ae_title="NEURONOVA")
+            if not assoc.is_established:
+                time.sleep(1)
+                continue
+            with self._lock:
+                self.associations += 1
+            try:
+                for ds in rest:
+                    status = assoc.send_c_store(ds)
+                    if not status or int(status.get("Status", -1)) != 0:
+                        break
+                    with self._lock:
+                        self.acknowledged.add(str(ds.SOPInstanceUID))
+            finally:
+                if assoc.is_established:
+                    assoc.release()
+
+    def study(self, study: SyntheticStudy, *, during: Callable[[], None] | None = None) -> None:
+        """Series k over lane k, four at once: the study spread over the replicas."""
+        lanes = [list(series) for series in study.series.values()]
+        with concurrent.futures.ThreadPoolExecutor(len(lanes)) as pool:
+            futures = [pool.submit(self.lane, lane) for lane in lanes]
+            if during is not None:
+                during()
+            for future in futures:
+                future.result()
+
+
+def _ingested(demo: Deployment, index: int) -> float:
+    """Instances replica ``index`` received (its own metrics, on its own port)."""
+    port = compose_cluster.replica_http_port(index)
+    text = demo.orthanc("/neuronova/metrics", port=port, raw=True)
+    seen = re.search(r"^neuronova_ingest_instances_seen_total ([0-9.]+)", text, re.MULTILINE)
+    assert seen, text[:500]
+    return float(seen.group(1))
+
+
+def _study_id(demo: Deployment, study_uid: str) -> str:
+    found = demo.orthanc("/studies?expand")
+    return str(next(s["ID"] for s in found if s["MainDicomTags"]["StudyInstanceUID"] == study_uid))
+
+
+def _jobs(demo: Deployment, study_uid: str) -> int:
+    """Segmentation jobs published for the study: rows of the replicas' shared outbox."""
+    query = (
+        "SELECT count(*) FROM neuronova.outbox WHERE task = :'task' "
+        "AND (kwargs::jsonb ->> 'study_uid') = :'study'"
+    )
+    result = demo.project.run(
+        "exec",
+        "-T",
+        "postgres",
+        "psql",
+        "-U",
+        "postgres",
+        "-d",
+        "neuronova_orthanc",
+        "-tA",
+        "-v",
+        f"task={SEGMENT}",
+        "-v",
+        f"study={study_uid}",
+        capture=True,
+        input_text=query + ";\n",
+    )
+    return int(result.stdout.strip())
+
+
+def _wait_one_job_one_seg(demo: Deployment, study: SyntheticStudy) -> None:
+    """The study's AI result is done (the portal's report), from one job and one SEG."""
+    token = demo.token("smoke-radiologist")
+
+    def done() -> bool:
+        answer = requests.get(
+            f"{demo.url}/api/studies/{study.study_uid}/report",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        body = answer.json() if answer.status_code == 200 else {}
+        assert body.get("status") not in {"failed", "skipped"}, body
+        return body.get("status") == "done"
+
+    _wait_for(f"the AI result of {study.study_uid}", done, SEG_TIMEOUT_S)
+    assert _jobs(demo, study.study_uid) == 1
+    series = demo.orthanc(f"/studies/{_study_id(demo, study.study_uid)}/series")
+    segs = [
+        i for s in series if s["MainDicomTags"].get("Modality") == "SEG" for i in s["Instances"]
+    ]
+    assert len(segs) == 1, series
+
+
+def _stored_htj2k(demo: Deployment, study: SyntheticStudy) -> Counter[str]:
+    python = "/opt/neuronova/venv/bin/python"
+    study_id = _study_id(demo, study.study_uid)
+    result = demo.project.run(
+        "exec", "-T", "orthanc-1", python, "-c", _SYNTAXES, study_id, capture=True
+    )
+    return Counter(json.loads(result.stdout))
+
+
+def test_stores_through_the_entry_land_on_both_replicas_htj2k_one_job_one_seg(
+    demo: Deployment,
+) -> None:
+    study = SyntheticStudy.generate(1811, GRID)
+    before = [_ingested(demo, i) for i in range(1, REPLICAS + 1)]
+    sender = Sender(demo.dicom_port, "NN-DEMO")
+    sender.study(study)
+    sent = {str(ds.SOPInstanceUID) for ds in study.all_datasets()}
+    assert sender.acknowledged == sent
+    after = [_ingested(demo, i) for i in range(1, REPLICAS + 1)]
+    say(f"ingest counters of the replicas: {before} -> {after} ({len(sent)} instances sent)")
+    assert all(a > b for a, b in zip(after, before, strict=True)), (before, after)
+    syntaxes = _stored_htj2k(demo, study)
+    assert sum(syntaxes.values()) == len(sent), syntaxes
+    assert set(syntaxes) <= HTJ2K, syntaxes
+    _wait_one_job_one_seg(demo, study)
+
+
+def test_a_replica_stopped_mid_ingest_loses_nothing_acknowledged(demo: Deployment) -> None:
+    study = SyntheticStudy.generate(1812, GRID)
+    sent = {str(ds.SOPInstanceUID) for ds in study.all_datasets()}
+    sender = Sender(demo.dicom_port, "NN-DEMO")
+    victim = demo.project.run("ps", "-q", "orthanc-2", capture=True).stdout.strip()
+
+    def stop_half_way() -> None:
+        _wait_for(
+            "a third of the study acknowledged",
+            lambda: len(sender.acknowledged) > len(sent) // 3,
+            300,
+        )
+        subprocess.run(["docker", "stop", victim], check=True, capture_output=True)
+        say(f"orthanc-2 stopped after {len(sender.acknowledged)} of {len(sent)} acknowledged")
+
+    try:
+        sender.study(study, during=stop_half_way)
+        assert sender.acknowledged == sent  # the modality's resends went to orthanc-1
+        syntaxes = _stored_htj2k(demo, study)
+        assert sum(syntaxes.values()) == len(sent), syntaxes  # every acknowledged one is there
+        assert set(syntaxes) <= HTJ2K, syntaxes
+        _wait_one_job_one_seg(demo, study)  # whichever replica led, orthanc-1 leads now
+    finally:
+        subprocess.run(["docker", "start", victim], check=True, capture_output=True)
+        demo.project.wait_healthy(HEALTHY_TIMEOUT_S)
+
+
+# Run in a throw-away container at a chosen address on the compose frontend network: one
+# association per (port, calling AE title) in argv[1] (JSON), C-ECHO, answers
+# [accepted, echo status] each. pynetdicom comes from this venv, mounted read-only.
+_ECHO = (
+    "import json, sys; from pynetdicom import AE; out = []\n"
+    "for port, calling in json.loads(sys.argv[1]):\n"
+    "    ae = AE(ae_title=calling); ae.acse_timeout = ae.network_timeout = 20\n"
+    "    ae.add_requested_context('1.2.840.10008.1.1')\n"
+    "    assoc = ae.associate('orthanc', port, ae_title='NEURONOVA')\n"
+    "    if not assoc.is_established: out.append([False, None]); continue\n"
+    "    status = assoc.send_c_echo(); assoc.release()\n"
+    "    out.append([True, int(getattr(status, 'Status', -1))])\n"
+    "print(json.dumps(out))"
+)
+
+
+def _echo_from(demo: Deployment, address: str, calls: list[tuple[int, str]]) -> list[list[Any]]:
+    """C-ECHOs from a host at ``address`` on the frontend network (as a modality on the
+    imaging network: the entry sees that address itself)."""
+    library = Path(pynetdicom.__file__).resolve().parent
+    network = f"{demo.project.project}_frontend"
+    result = subprocess.run(
+        [
+            *("docker", "run", "--rm", "--network", network, "--ip", address),
+            *("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true"),
+            *("-v", f"{library}:/opt/pynetdicom/pynetdicom:ro", "-e", "PYTHONPATH=/opt/pynetdicom"),
+            "neuronova/python:latest",
+            *("python", "-c", _ECHO, json.dumps(calls)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    answers: list[list[Any]] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answers
+
+
+def _denied_at_entry(demo: Deployment, address: str) -> int:
+    logs = demo.project.run("logs", "--no-color", "orthanc-entry", capture=True).stdout
+    return len(re.findall(rf"\|\s+{re.escape(address)} \S+ 403 ", logs))
+
+
+def test_the_entry_keeps_each_ae_title_paired_with_its_host(demo: Deployment) -> None:
+    """Door 1 behind the entry: modality B (its own address on the network) stores under its own
+    title only; A's title from B's host, and B's title sent to a replica's own port, are refused
+    by Orthanc (each replica checks the pair at the entry's source address for B's host); a host
+    nobody registered is refused by the entry itself (403 in its log), even with A's title."""
+    subnet = ipaddress.ip_network(demo.project.environ["NEURONOVA_FRONTEND_SUBNET"])
+    b_host, stranger = str(subnet[200]), str(subnet[201])
+    demo.project.register_modality("NN-B", modalities.entry("NN-B", b_host))
+    try:
+        replica_ports = [compose_cluster.replica_dicom_port(i) for i in range(1, REPLICAS + 1)]
+        calls = [(4242, "NN-B"), (4242, "NN-DEMO"), *((port, "NN-B") for port in replica_ports)]
+        answers = _echo_from(demo, b_host, calls)
+        assert answers[0] == [True, 0], answers  # B from B's host: the path works
+        assert answers[1] == [False, None], answers  # A's title from B's host
+        assert answers[2:] == [[False, None]] * REPLICAS, answers  # around the entry
+        denied = _denied_at_entry(demo, stranger)
+        assert _echo_from(demo, stranger, [(4242, "NN-DEMO"), (4242, "NN-B")]) == [
+            [False, None],
+            [False, None],
+        ]
+        _wait_for("the entry's 403s", lambda: _denied_at_entry(demo, stranger) >= denied + 2, 30)
+    finally:
+        demo.project.register_modality("NN-B", None)
 
 
 def test_backup_then_restore_on_empty_volumes_brings_everything_back(demo: Deployment) -> None:
