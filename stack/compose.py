@@ -271,6 +271,9 @@ class Compose:
                 )
             time.sleep(5)
         self.wait_healthy(timeout - (time.monotonic() - started))
+        listed = modalities.path(compose_dir(self.var_dir))
+        if listed.exists():  # a replica new or stopped meanwhile gets the list too
+            self.apply_modalities(modalities.read(compose_dir(self.var_dir)), count)
         return time.monotonic() - started
 
     def down(self, *, volumes: bool) -> None:
@@ -290,13 +293,19 @@ class Compose:
         if count is None:
             return  # the first `up` renders it
         render_cluster(self.var_dir, count)
-        self.run("exec", "-T", "orthanc-entry", "sh", "-c", _RELOAD_ENTRY)
+        if self.container_states().get("orthanc-entry", ("", ""))[0] == "running":
+            self.run("exec", "-T", "orthanc-entry", "sh", "-c", _RELOAD_ENTRY)
+        self.apply_modalities(registered, count)
+
+    def apply_modalities(self, registered: Mapping[str, Mapping[str, Any]], count: int) -> None:
+        """Every running replica's DicomModalities: each modality at its host's entry address. A
+        stopped replica reads the index's copy when it starts; `up` applies the list again."""
         wanted = json.dumps(compose_cluster.registered_behind_entry(registered))
         python = "/opt/neuronova/venv/bin/python"
         states = self.container_states()
         for index, replica in enumerate(compose_cluster.replica_names(count), start=1):
             if states.get(replica, ("", ""))[0] != "running":
-                continue  # it reads the index's list when it starts
+                continue
             port = str(compose_cluster.replica_http_port(index))
             self.run("exec", "-T", replica, python, "-c", _MODALITY_SCRIPT, port, wanted)
 
