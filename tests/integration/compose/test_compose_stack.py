@@ -485,6 +485,8 @@ def _jobs(demo: Deployment, study_uid: str) -> int:
         "-T",
         "postgres",
         "psql",
+        "-h",
+        "/tmp",  # the superuser logs in on the container's socket only
         "-U",
         "postgres",
         "-d",
@@ -562,8 +564,12 @@ def test_a_replica_stopped_mid_ingest_loses_nothing_acknowledged(demo: Deploymen
             lambda: len(sender.acknowledged) > len(sent) // 3,
             300,
         )
+        acknowledged = len(sender.acknowledged)
         subprocess.run(["docker", "stop", victim], check=True, capture_output=True)
-        say(f"orthanc-2 stopped after {len(sender.acknowledged)} of {len(sent)} acknowledged")
+        say(
+            f"docker stop orthanc-2 with {acknowledged} of {len(sent)} acknowledged; "
+            f"{len(sender.acknowledged)} once it had stopped"
+        )
 
     try:
         sender.study(study, during=stop_half_way)
@@ -597,12 +603,16 @@ def _echo_from(demo: Deployment, address: str, calls: list[tuple[int, str]]) -> 
     """C-ECHOs from a host at ``address`` on the frontend network (as a modality on the
     imaging network: the entry sees that address itself)."""
     library = Path(pynetdicom.__file__).resolve().parent
+    # pynetdicom reads its version from its metadata: the dist-info goes along.
+    (metadata,) = library.parent.glob("pynetdicom-*.dist-info")
     network = f"{demo.project.project}_frontend"
     result = subprocess.run(
         [
             *("docker", "run", "--rm", "--network", network, "--ip", address),
             *("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true"),
-            *("-v", f"{library}:/opt/pynetdicom/pynetdicom:ro", "-e", "PYTHONPATH=/opt/pynetdicom"),
+            *("-v", f"{library}:/opt/pynetdicom/pynetdicom:ro"),
+            *("-v", f"{metadata}:/opt/pynetdicom/{metadata.name}:ro"),
+            *("-e", "PYTHONPATH=/opt/pynetdicom"),
             "neuronova/python:latest",
             *("python", "-c", _ECHO, json.dumps(calls)),
         ],
