@@ -98,6 +98,10 @@ class Manifest:
     labels: tuple[LabelSpec, ...]
     anatomy: Code
     min_component_ml: float
+    # A tumour component (all labels together) holding less than ``min_core_ml`` of these labels
+    # is erased (e.g. "oedema" with no tumour core in it); empty: no such rule.
+    core_labels: tuple[int, ...]
+    min_core_ml: float
     reference_input: str  # the series the grid is centred on and the SEG is written on
     regions: tuple[Region, ...]
     region_threshold: float
@@ -191,6 +195,8 @@ def parse_manifest(raw: Mapping[str, Any]) -> Manifest:
                 raw.get("anatomy", {"scheme": "SCT", "code": "12738006", "meaning": "Brain"})
             ),
             min_component_ml=float(raw.get("postprocess", {}).get("min_component_ml", 0.0)),
+            core_labels=tuple(int(v) for v in raw.get("postprocess", {}).get("core_labels", [])),
+            min_core_ml=float(raw.get("postprocess", {}).get("min_core_ml", 0.0)),
             reference_input=str(
                 raw.get("reference_input") or next((i["name"] for i in raw["inputs"]), "")
             ),
@@ -205,6 +211,13 @@ def parse_manifest(raw: Mapping[str, Any]) -> Manifest:
         raise ManifestError(f"invalid manifest: {exc!r}") from exc
     _check(manifest)
     return manifest
+
+
+def _check_postprocess(m: Manifest, values: list[int]) -> None:
+    if any(v not in values for v in m.core_labels):
+        raise ManifestError(f"postprocess core_labels must be label values, got {m.core_labels}")
+    if m.min_core_ml < 0 or m.min_component_ml < 0:
+        raise ManifestError("postprocess volumes must not be negative")
 
 
 def _check(m: Manifest) -> None:
@@ -223,6 +236,7 @@ def _check(m: Manifest) -> None:
         raise ManifestError("label colours must be RGB values 0..255")
     if sorted(values) != list(range(1, len(values) + 1)):
         raise ManifestError(f"label values must be 1..N, got {values}")
+    _check_postprocess(m, values)
     if m.reference_input not in [i.name for i in m.inputs]:
         raise ManifestError(f"reference_input {m.reference_input!r} is not one of the inputs")
     if m.sigmoid:

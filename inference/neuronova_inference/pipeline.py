@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 
 from neuronova_inference.postprocess import (
+    drop_coreless_components,
     drop_small_components,
     labels_on_source,
     probabilities,
@@ -147,6 +148,9 @@ def analyse(
         quality = assess(plain, flipped, manifest, model_voxel_ml)
         labels = labels_on_source(combine(plain, flipped), affine, volumes[ref], manifest)
         labels = drop_small_components(labels, volumes[ref].voxel_ml, manifest.min_component_ml)
+        labels = drop_coreless_components(
+            labels, volumes[ref].voxel_ml, manifest.core_labels, manifest.min_core_ml
+        )
         by_value = volumes_ml(labels, volumes[ref].voxel_ml, len(manifest.labels))
         named = {lab.name: by_value[lab.value] for lab in manifest.labels}
         seg = build_seg(reference, labels, manifest, needs_review=quality.needs_review)

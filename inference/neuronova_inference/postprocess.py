@@ -95,6 +95,26 @@ def drop_small_components(
     return out
 
 
+def drop_coreless_components(
+    labels: NDArray[np.uint8], voxel_ml: float, core_labels: tuple[int, ...], min_core_ml: float
+) -> NDArray[np.uint8]:
+    """Remove connected tumour components (all labels together) that hold less than
+    ``min_core_ml`` of ``core_labels``: peritumoural oedema surrounds a tumour, so "oedema" with
+    no core in it is a false positive (a model's typical one on normal brain)."""
+    if not core_labels or min_core_ml <= 0:
+        return labels
+    components, n = ndimage.label(labels > 0)
+    if n == 0:
+        return labels
+    core = np.isin(labels, core_labels)
+    core_ml = np.bincount(components[core], minlength=n + 1) * voxel_ml
+    keep = core_ml >= min_core_ml
+    keep[0] = False
+    out = labels.copy()
+    out[~keep[components]] = 0
+    return out
+
+
 def volumes_ml(labels: NDArray[np.uint8], voxel_ml: float, n_labels: int) -> dict[int, float]:
     counts = np.bincount(labels.ravel(), minlength=n_labels + 1)
     return {value: round(float(counts[value]) * voxel_ml, 3) for value in range(1, n_labels + 1)}

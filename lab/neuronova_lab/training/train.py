@@ -27,30 +27,67 @@ from neuronova_lab.training.net import UNet3D
 from neuronova_lab.training.phantoms import Job, load_manifest, stream
 
 
+def _head_mask(ex: Example) -> NDArray[np.bool_]:
+    """Voxels of the head: above the air level of the normalised reference channel (air sits at
+    the channel's minimum after the z-score and the clip)."""
+    ref = ex.image[0].astype(np.float32)
+    mask: NDArray[np.bool_] = ref > float(ref.min()) + 0.5
+    return mask
+
+
+def _augment(rng: np.random.Generator, x: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Appearance randomisation on top of the generator's, per channel: a contrast curve (gamma
+    on the clipped z-score range, then the crop's mean and sd restored, as the pipeline's own
+    z-score would), a smooth linear bias across the crop (at most +-10 % per axis), scale, shift,
+    noise. Cheap, so that a few hundred phantoms stand for more contrasts than they hold."""
+    channels = x.shape[0]
+    out = np.empty_like(x)
+    grid = np.stack(np.meshgrid(*[np.linspace(-1, 1, n) for n in x.shape[1:]], indexing="ij"))
+    for c in range(channels):
+        v = x[c]
+        if rng.random() < 0.7:
+            gamma = float(np.exp(rng.uniform(np.log(0.6), np.log(1.6))))
+            curved = (np.clip((v + 5.0) / 10.0, 0.0, 1.0) ** gamma) * 10.0 - 5.0
+            sd = float(curved.std()) or 1.0
+            v = ((curved - curved.mean()) / sd * float(v.std()) + float(v.mean())).astype(
+                np.float32
+            )
+        if rng.random() < 0.5:
+            field = 1.0 + np.tensordot(rng.uniform(-0.1, 0.1, 3), grid, axes=1)
+            low = float(v.min())
+            v = ((v - low) * field + low).astype(np.float32)
+        out[c] = v
+    scale = rng.uniform(0.85, 1.15, (channels, 1, 1, 1)).astype(np.float32)
+    shift = rng.uniform(-0.2, 0.2, (channels, 1, 1, 1)).astype(np.float32)
+    noise = rng.normal(0, rng.uniform(0, 0.2), x.shape).astype(np.float32)
+    return (out * scale + shift + noise).astype(np.float32)
+
+
 def _crop(
-    rng: np.random.Generator, ex: Example, patch: int
+    rng: np.random.Generator, ex: Example, patch: int, tumour_share: float = 0.65
 ) -> tuple[NDArray[np.float32], NDArray[np.uint8]]:
     shape = np.array(ex.labels.shape)
     present = [int(v) for v in np.unique(ex.labels) if v > 0]
-    if rng.random() < 0.65 and present:
+    if rng.random() < tumour_share and present:
         # Class-balanced: centre on a voxel of one label drawn uniformly among those present, so
         # a necrotic core of a few hundred voxels is seen as often as the oedema around it.
         where = np.argwhere(ex.labels == present[int(rng.integers(len(present)))])
         centre = where[rng.integers(len(where))]
         start = np.clip(centre - patch // 2 + rng.integers(-8, 9, 3), 0, shape - patch)
     else:
-        start = np.array([rng.integers(0, s - patch + 1) for s in shape])
+        # Elsewhere in the head (not in the air around it): normal brain, CSF, scalp and the
+        # non-tumour white-matter lesions are where no-tumour false positives are made.
+        where = np.argwhere(_head_mask(ex))
+        if len(where):
+            centre = where[rng.integers(len(where))]
+            start = np.clip(centre - patch // 2, 0, shape - patch)
+        else:
+            start = np.array([rng.integers(0, s - patch + 1) for s in shape])
     sl = tuple(slice(int(a), int(a) + patch) for a in start)
     x, y = ex.image[(slice(None), *sl)].astype(np.float32), ex.labels[sl]
     if rng.random() < 0.5:  # left-right flip (last axis is x in the zyx model grid)
         x, y = x[..., ::-1], y[..., ::-1]
-    # Cheap intensity jitter on top of the generator's randomisation: per-channel scale, shift
-    # and a little noise, so the network does not key on exact normalised levels.
-    channels = x.shape[0]
-    scale = rng.uniform(0.85, 1.15, (channels, 1, 1, 1)).astype(np.float32)
-    shift = rng.uniform(-0.15, 0.15, (channels, 1, 1, 1)).astype(np.float32)
-    noise = rng.normal(0, rng.uniform(0, 0.1), x.shape).astype(np.float32)
-    x = x * scale + shift + noise
+    x = _augment(rng, np.ascontiguousarray(x, dtype=np.float32))
     return np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(y)
 
 
@@ -113,6 +150,12 @@ def _arguments() -> argparse.Namespace:
         default=(0.5, 0.15),
         help="share of batches drawn from --replay at the first and at the last iteration",
     )
+    ap.add_argument(
+        "--tumour-share",
+        type=float,
+        default=0.65,
+        help="share of crops centred on a tumour label; the rest anywhere in the head",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ema", type=float, default=0.995, help="decay of the weights' average")
     ap.add_argument("--checkpoint-every", type=int, default=100)
@@ -148,7 +191,7 @@ def _batch(
         replay = data.get(args.replay.partition(":")[0]) if args.replay else None
         if replay and (not pool or rng.random() < _replay_share(args, it)):
             pool = replay
-        crops.append(_crop(rng, pool[rng.integers(len(pool))], args.patch))
+        crops.append(_crop(rng, pool[rng.integers(len(pool))], args.patch, args.tumour_share))
     x = torch.from_numpy(np.stack([c[0] for c in crops]))
     y = torch.from_numpy(np.stack([c[1] for c in crops]).astype(np.int64))
     return x, y
@@ -201,10 +244,18 @@ def _save(net: UNet3D, ema: AveragedModel, args: argparse.Namespace, path: Path)
 
 
 def _jobs(args: argparse.Namespace) -> list[Job]:
+    """Training seeds with the replayed profile's interleaved in proportion, so that phantoms
+    generated while training runs join both pools from the start."""
     jobs: list[Job] = [(s, args.profile) for s in range(args.train_cases)]
     if args.replay:
         profile, _, cases = args.replay.partition(":")
-        jobs += [(s, profile) for s in range(int(cases))]
+        replay = [(s, profile) for s in range(int(cases))]
+        order = sorted(
+            [(i / len(jobs), job) for i, job in enumerate(jobs)]
+            + [((i + 0.5) / len(replay), job) for i, job in enumerate(replay)],
+            key=lambda item: item[0],
+        )
+        jobs = [job for _, job in order]
     return jobs
 
 

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 from neuronova_contracts.manifest import GridSpec, Normalisation
-from neuronova_inference.postprocess import drop_small_components, labels_on_source, volumes_ml
+from neuronova_inference.postprocess import (
+    drop_coreless_components,
+    drop_small_components,
+    labels_on_source,
+    volumes_ml,
+)
 from neuronova_inference.preprocess import Volume, model_affine, normalise, resample
 
 from tests.support.synthetic import shipped_manifest
@@ -55,3 +60,17 @@ def test_small_components_are_dropped() -> None:
     out = drop_small_components(labels, voxel_ml=0.001, min_ml=0.01)
     assert out[0, 0, 0] == 0
     assert int((out == 2).sum()) == 64
+
+
+def test_components_without_a_core_are_dropped() -> None:
+    labels = np.zeros((12, 12, 12), np.uint8)
+    labels[0:4, 0:4, 0:4] = 2  # "oedema" alone: dropped
+    labels[6:12, 6:12, 6:12] = 2  # oedema around an enhancing core: kept whole
+    labels[8:10, 8:10, 8:10] = 3
+    labels[0:1, 8:10, 0:2] = 1  # a necrotic core of 4 voxels alone: under 0.005 mL, dropped
+    out = drop_coreless_components(labels, voxel_ml=0.001, core_labels=(1, 3), min_core_ml=0.005)
+    assert int((out[0:4, 0:4, 0:4] > 0).sum()) == 0
+    np.testing.assert_array_equal(out[6:12, 6:12, 6:12], labels[6:12, 6:12, 6:12])
+    assert int((out[0:1, 8:10, 0:2] > 0).sum()) == 0
+    # No rule in the manifest: nothing changes.
+    assert drop_coreless_components(labels, 0.001, (), 0.005) is labels

@@ -22,6 +22,8 @@ def test_shipped_manifest_describes_the_shipped_file() -> None:
         (("normalisation", "method"), "minmax", "unsupported normalisation"),
         (("inputs",), [], "no inputs"),
         (("onnx",), {}, "invalid manifest"),
+        (("postprocess",), {"core_labels": [1, 9], "min_core_ml": 0.5}, "core_labels"),
+        (("postprocess",), {"min_core_ml": -1}, "must not be negative"),
     ],
 )
 def test_bad_manifests_are_refused_with_the_reason(
