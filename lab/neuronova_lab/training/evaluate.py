@@ -15,7 +15,8 @@ with the generator's ground truth sampled on that grid. Sets (seeds never used i
   trained on, a clean axial protocol with one enhancing tumour (seeds from 500000).
 
 ``--calibrate N`` instead scores N validation studies from the training ranges (seeds from
-400000) and prints the QC score percentiles; the manifest's threshold is their 5th percentile.
+400000) and prints the QC score percentiles and the threshold: the 5th percentile of the score
+over the *good* results (metrics.qc_threshold), with how many bad and good results it flags.
 Exits 1 when an acceptance target (training.metrics.acceptance) is missed.
 """
 
@@ -48,6 +49,8 @@ from neuronova_lab.training.metrics import (
     WHOLE,
     Case,
     acceptance,
+    flag_counts,
+    qc_threshold,
     score_case,
     summarise_no_tumour_set,
     summarise_tumour_set,
@@ -191,7 +194,15 @@ def main(argv: list[str] | None = None) -> int:
             scores = np.array([c.qc_score for c in cases])
             pct = {p: float(np.percentile(scores, p)) for p in (1, 5, 10, 25, 50)}
             print("QC score percentiles on calibration studies:", pct)
-            report["calibration"] = {"percentiles": pct, "cases": [c.as_dict() for c in cases]}
+            threshold = qc_threshold(cases)
+            counts = flag_counts(cases, threshold)
+            print(f"QC threshold (5th percentile over good results): {threshold:.4f}; {counts}")
+            report["calibration"] = {
+                "percentiles": pct,
+                "threshold": threshold,
+                "flags": counts,
+                "cases": [c.as_dict() for c in cases],
+            }
         else:
             for set_name in ("in-distribution", "shifted", "no-tumour", "demo"):
                 count = getattr(args, set_name.replace("-", "_"))

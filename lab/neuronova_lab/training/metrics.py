@@ -17,6 +17,8 @@ from numpy.typing import NDArray
 
 MIN_LABEL_ML = 1.0
 FP_LIMIT_ML = 0.5
+GOOD_WHOLE_DICE = 0.80  # a result "correct enough" for QC calibration (the shifted-set target)
+QC_PERCENTILE = 5.0
 
 
 def dice(pred: NDArray[np.bool_], truth: NDArray[np.bool_]) -> float:
@@ -161,3 +163,36 @@ def acceptance(summary: Mapping[str, Any], names: Sequence[str]) -> list[tuple[s
             value = ind["labels"][name]["dice"].get("mean", 0.0)
             checks.append((f"in-distribution {name} Dice {value:.3f} >= 0.85", value >= 0.85))
     return checks
+
+
+def is_good(case: Case) -> bool:
+    """A result QC should let through: whole-tumour Dice >= GOOD_WHOLE_DICE on a study with a
+    tumour, at most FP_LIMIT_ML of false positives on one without (truth under MIN_LABEL_ML)."""
+    if case.true_ml[WHOLE] < MIN_LABEL_ML:
+        return case.predicted_ml[WHOLE] <= FP_LIMIT_ML
+    return case.dice[WHOLE] >= GOOD_WHOLE_DICE
+
+
+def qc_threshold(cases: Sequence[Case]) -> float:
+    """The QC threshold: the QC_PERCENTILE-th percentile of the score over the *good* results on
+    calibration studies with a tumour, so that about one good result in twenty is flagged and
+    every result scoring lower than nearly all good ones is. (The 5th percentile over all
+    results, the first rule, is tied to how often the model fails: with a third of the results
+    bad it flags only the worst twentieth and lets most bad ones through.) Studies without a
+    tumour are left out: the score rates the network's own answer, before post-processing, so
+    an empty final result whose false positives the core rule erased still scores low (the
+    network was unsure there), and would drag the threshold down."""
+    good = [c.qc_score for c in cases if is_good(c) and c.true_ml[WHOLE] >= MIN_LABEL_ML]
+    return float(np.percentile(good, QC_PERCENTILE)) if good else 0.0
+
+
+def flag_counts(cases: Sequence[Case], threshold: float) -> dict[str, int]:
+    """How many bad results a threshold flags, and how many good ones it flags wrongly."""
+    bad = [c for c in cases if not is_good(c)]
+    good = [c for c in cases if is_good(c)]
+    return {
+        "bad": len(bad),
+        "bad_flagged": sum(1 for c in bad if c.qc_score < threshold),
+        "good": len(good),
+        "good_flagged": sum(1 for c in good if c.qc_score < threshold),
+    }
