@@ -5,9 +5,11 @@ signature, `amended` after a later edit; a re-analysis is preliminary again unti
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -183,7 +185,9 @@ def test_snapshot_labels_carry_the_manifest_snomed_codes() -> None:
         volumes_ml={"Enhancing tumour": 4.0, "not in the manifest": 1.0},
         at=datetime(2026, 11, 26, 9, 0, tzinfo=UTC),
     )
-    job.model_id, job.model_version = "nn-brain-tumour-synth", "1.1.0"  # the shipped manifest
+    root = Path(__file__).resolve().parents[3]
+    shipped = json.loads((root / "models" / "nn-brain-tumour-synth" / "manifest.json").read_text())
+    job.model_id, job.model_version = shipped["model_id"], shipped["version"]  # the shipped one
     job.save()
     snapshot = load_snapshot(study_uid=STUDY_UID)
     assert snapshot is not None
