@@ -27,6 +27,9 @@ class FhirSyncState(models.Model):
         null=True, blank=True
     )
     attempts: models.PositiveIntegerField[int, int] = models.PositiveIntegerField(default=0)
+    # Sync requests so far (each study change adds one): a sync marks the study `synced` only
+    # when no request came after the one it read, else it syncs again (fhir_sync.tasks).
+    revision: models.PositiveIntegerField[int, int] = models.PositiveIntegerField(default=0)
     last_error: models.TextField[str, str] = models.TextField(blank=True)
     # Running totals for the metrics: resources created/updated, and failed attempts.
     resources_sent: models.PositiveIntegerField[int, int] = models.PositiveIntegerField(default=0)

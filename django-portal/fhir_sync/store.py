@@ -4,6 +4,10 @@ Each change is one UPDATE with F() arithmetic after an idempotent get_or_create,
 read-modify-write transaction: on SQLite (the native default) a transaction that reads and then
 writes fails at once with "database is locked" when another worker writes meanwhile, whereas a
 plain UPDATE waits for the lock.
+
+`revision` counts sync requests. A sync reads it before reading the study and marks the study
+`synced` only if it is still the same (one conditional UPDATE): a request that came during the
+sync means the sync may have written an older study than the latest, so it must sync again.
 """
 
 from __future__ import annotations
@@ -28,15 +32,29 @@ def mark_requested(*, study_uid: str, now: datetime) -> None:
     """A change waits for sync; an already pending study keeps its older request time (lag)."""
     _row(study_uid, now)
     rows = FhirSyncState.objects.filter(study_uid=study_uid)
+    rows.update(revision=F("revision") + 1)
     rows.exclude(status=SyncStatus.PENDING).update(status=SyncStatus.PENDING, requested_at=now)
     rows.filter(requested_at__isnull=True).update(requested_at=now)
 
 
+def revision_of(*, study_uid: str) -> int:
+    """The study's sync requests so far (0 when none was recorded); read it before the study."""
+    found = FhirSyncState.objects.filter(study_uid=study_uid).values_list("revision", flat=True)
+    return next(iter(found), 0)
+
+
 def mark_synced(
-    *, study_uid: str, sent: int, resource_ids: dict[str, list[str]], now: datetime
-) -> None:
+    *,
+    study_uid: str,
+    sent: int,
+    resource_ids: dict[str, list[str]],
+    now: datetime,
+    revision: int,
+) -> bool:
+    """`synced` if no request came after `revision`; False (still pending) when one did."""
     _row(study_uid, now)
-    FhirSyncState.objects.filter(study_uid=study_uid).update(
+    rows = FhirSyncState.objects.filter(study_uid=study_uid)
+    done = rows.filter(revision=revision).update(
         status=SyncStatus.SYNCED,
         synced_at=now,
         requested_at=None,
@@ -46,6 +64,13 @@ def mark_synced(
         resource_ids=resource_ids,
         updated_at=now,
     )
+    if not done:  # an attempt, and what it sent counts; the status stays as the request set it
+        rows.update(
+            attempts=F("attempts") + 1,
+            resources_sent=F("resources_sent") + sent,
+            updated_at=now,
+        )
+    return bool(done)
 
 
 def mark_failure(*, study_uid: str, error: str, gave_up: bool, now: datetime) -> None:

@@ -6,6 +6,12 @@ Transient failures (5xx, 429, timeouts) retry through Celery with exponential ba
 FHIR_MAX_RETRIES, the study staying `pending`; a refusal (4xx) or exhausted retries marks it
 `failed` with the server's message in `FhirSyncState.last_error`. Idempotent: re-running writes
 nothing new (see sync.py), so `acks_late` redelivery is safe.
+
+Two syncs of one study may run at once (several portal workers, or `--concurrency 2`), and the
+one that read the older study may write the server last. So a sync reads the study's request
+revision before the study and marks it `synced` only if no request came meanwhile; otherwise it
+syncs again at once (the newer study is then read and written last). No lock is held over the
+FHIR requests, so a slow FHIR server never holds up the portal's own writes (docs/fhir.md).
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ SYNC_PENDING = tasks.FHIR_SYNC_PENDING
 QUEUE = tasks.PORTAL_QUEUE
 BACKOFF_BASE_S = 10
 BACKOFF_MAX_S = 600
+# Syncs again in one task when requests keep coming during the sync; past that, a new task.
+MAX_ROUNDS = 5
 
 
 # Seam for tests: where a study's values come from.
@@ -60,6 +68,18 @@ def sync_study(self: Task[..., str], *, study_uid: str) -> str:
     config = get_config()
     if not config.enabled:
         return "disabled"
+    for _ in range(MAX_ROUNDS):
+        outcome = _sync_once(self, study_uid=study_uid, config=config)
+        if outcome != "stale":
+            return outcome
+        logger.info("FHIR sync of %s: the study changed during the sync, again", study_uid)
+    _send(study_uid)  # it keeps changing: leave it pending to a later task, free this worker
+    return "pending"
+
+
+def _sync_once(task: Task[..., str], *, study_uid: str, config: FhirConfig) -> str:
+    """One pass: "synced", "failed", or "stale" (a newer request came: sync again)."""
+    revision = store.revision_of(study_uid=study_uid)  # before the study: it may only be newer
     snapshot = load_snapshot(study_uid=study_uid)
     if snapshot is None:
         store.mark_failure(
@@ -72,22 +92,33 @@ def sync_study(self: Task[..., str], *, study_uid: str) -> str:
     try:
         report = sync_snapshot(snapshot, server=server_for(config), config=config)
     except FhirTransientError as exc:
-        retries = self.request.retries or 0
+        retries = task.request.retries or 0
         gave_up = retries >= config.max_retries
         store.mark_failure(study_uid=study_uid, error=str(exc), gave_up=gave_up, now=timezone.now())
         if gave_up:
             logger.warning("FHIR sync of %s gave up after %d retries: %s", study_uid, retries, exc)
             return "failed"
         logger.warning("FHIR sync of %s failed (will retry): %s", study_uid, exc)
-        raise self.retry(exc=exc, countdown=backoff_s(retries)) from exc
+        raise task.retry(exc=exc, countdown=backoff_s(retries)) from exc
     except FhirError as exc:  # refused (4xx): retrying the same content cannot help
         store.mark_failure(study_uid=study_uid, error=str(exc), gave_up=True, now=timezone.now())
         logger.warning("FHIR sync of %s refused: %s", study_uid, exc)
         return "failed"
-    store.mark_synced(
-        study_uid=study_uid, sent=report.sent, resource_ids=_ids(report), now=timezone.now()
+    synced = store.mark_synced(
+        study_uid=study_uid,
+        sent=report.sent,
+        resource_ids=_ids(report),
+        now=timezone.now(),
+        revision=revision,
     )
-    return "synced"
+    return "synced" if synced else "stale"
+
+
+def _send(study_uid: str) -> None:
+    # Signed here, not only by the publish hook: run eagerly, nothing is published.
+    key = str(getattr(sync_study, "task_key", ""))  # the portal app's SignedTask
+    kwargs = signing.signed(key, SYNC_STUDY, {"study_uid": study_uid})
+    sync_study.apply_async(kwargs=kwargs, queue=QUEUE)
 
 
 @shared_task(name=SYNC_PENDING, acks_late=True)
@@ -97,8 +128,5 @@ def sync_pending(*, older_than_s: int = 900) -> int:
         return 0
     uids = store.stale_pending(older_than=timezone.now() - timedelta(seconds=older_than_s))
     for study_uid in uids:
-        # Signed here, not only by the publish hook: run eagerly, nothing is published.
-        key = str(getattr(sync_study, "task_key", ""))  # the portal app's SignedTask
-        kwargs = signing.signed(key, SYNC_STUDY, {"study_uid": study_uid})
-        sync_study.apply_async(kwargs=kwargs, queue=QUEUE)
+        _send(study_uid)
     return len(uids)

@@ -170,3 +170,45 @@ def test_disabled_sync_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     kwargs = signed(os.environ[KEY_ENV], tasks.SYNC_STUDY, {"study_uid": STUDY_UID})
     assert tasks.sync_study.apply(kwargs=kwargs).get() == "disabled"
     assert store.state_of(study_uid=STUDY_UID) is None
+
+
+def test_a_request_during_the_sync_makes_it_sync_again_with_the_newer_study(
+    portal: _Portal, fhir_server: FhirTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.mark_requested(study_uid=STUDY_UID, now=datetime(2026, 1, 1, tzinfo=UTC))
+    first = portal.current
+    assert first is not None
+    reads: list[StudySnapshot | None] = []
+
+    def load(*, study_uid: str) -> StudySnapshot | None:
+        read = portal.load(study_uid=study_uid)
+        if not reads:  # the study changes right after this sync read it; a sync is asked
+            portal.current = reanalysed(first, job_id="job-2", volumes=(1.0, 2.0))
+            store.mark_requested(study_uid=STUDY_UID, now=datetime(2026, 1, 2, tzinfo=UTC))
+        reads.append(read)
+        return read
+
+    monkeypatch.setattr(tasks, "load_snapshot", load)
+    assert _run() == "synced"
+    assert [r.results[0].job_id for r in reads if r is not None] == ["job-1", "job-2"]
+    (report,) = fhir_server.search("DiagnosticReport")
+    assert report["status"] == "amended"
+    state = _state()
+    assert (state.status, state.requested_at, state.attempts) == (SyncStatus.SYNCED, None, 2)
+
+
+def test_a_study_that_keeps_changing_is_left_to_a_later_task(
+    portal: _Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+
+    def load(*, study_uid: str) -> StudySnapshot | None:
+        store.mark_requested(study_uid=study_uid, now=datetime(2026, 1, 1, tzinfo=UTC))
+        return portal.load(study_uid=study_uid)
+
+    monkeypatch.setattr(tasks, "load_snapshot", load)
+    monkeypatch.setattr(tasks, "_send", sent.append)
+    assert _run() == "pending"
+    assert sent == [STUDY_UID]
+    state = _state()
+    assert (state.status, state.attempts) == (SyncStatus.PENDING, tasks.MAX_ROUNDS)
