@@ -34,6 +34,7 @@ from tests.support.deployables import python_path
 from tests.support.inference_service import InferenceService
 from tests.support.orthanc import SCU_AET, OrthancProcess, free_port
 from tests.support.postgres import ScratchDatabase, scratch_database
+from tests.support.processes import stop_group
 from tests.support.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -167,15 +168,7 @@ class InferenceWorker:
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        stop_group(proc, sig)
 
 
 @dataclass

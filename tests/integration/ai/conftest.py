@@ -6,7 +6,6 @@ spare ports in a tmp dir, stopped after.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import signal
@@ -27,6 +26,7 @@ from pydicom.dataset import Dataset
 from tests.support.deployables import python_path
 from tests.support.inference_service import InferenceService
 from tests.support.orthanc import OrthancProcess
+from tests.support.processes import stop_group
 from tests.support.redis_server import RedisServer
 from tests.support.tools import require_tool
 
@@ -70,15 +70,7 @@ class Worker:
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        stop_group(proc, sig)
 
 
 @dataclass

@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -35,9 +34,11 @@ from neuronova_contracts.jobs import JobEvent, JobState
 from neuronova_contracts.signing import KEY_ENV, signed
 
 from tests.support.deployables import python_path
+from tests.support.mariadb import scratch_mariadb
 from tests.support.orthanc import OrthancProcess
 from tests.support.portal import make_mr
 from tests.support.postgres import scratch_database
+from tests.support.processes import stop_group
 from tests.support.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parents[3]
@@ -45,7 +46,6 @@ PORTAL_DIR = REPO / "django-portal"
 VENV_BIN = Path(sys.executable).parent
 STUDIES = 16
 PATIENTS = 4
-MYSQL_SERVER = os.environ.get("PORTAL_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
 SUCCEEDED = re.compile(rb"Task neuronova\.portal\.job_event\[[^\]]+\] succeeded")
 
 
@@ -91,15 +91,7 @@ class PortalWorker:
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        stop_group(proc, sig)
 
 
 @dataclass
@@ -142,34 +134,12 @@ def _postgresql() -> Iterator[str]:
         yield f"postgres://{db.user}:{db.password}@{db.host}:{db.port}/{db.name}"
 
 
-@contextlib.contextmanager
-def _mariadb() -> Iterator[str]:
-    parts = urlsplit(MYSQL_SERVER)
-    name = f"nn_it_{uuid.uuid4().hex[:10]}"
-    admin = pymysql.connect(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 3306,
-        user=parts.username or "root",
-        password=parts.password or "",
-    )
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(
-                f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )
-        yield f"{MYSQL_SERVER.rstrip('/')}/{name}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.close()
-
-
 @pytest.fixture(scope="module", params=["postgresql", "mariadb"])
 def portal(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Portal]:
     tmp = tmp_path_factory.mktemp("portal-workers")
-    engine = _postgresql() if request.param == "postgresql" else _mariadb()
+    engine = _postgresql() if request.param == "postgresql" else scratch_mariadb()
     with engine as database_url:
         server = RedisServer(tmp).start()
         orthanc = OrthancProcess(workdir=tmp / "orthanc", plugin=False, codec=False)
