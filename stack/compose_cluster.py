@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import textwrap
 from collections.abc import Mapping
 from typing import Any
 
 from stack.dicom_entry import STREAM_MODULE, entry_block, entry_modalities
+from stack.orthanc_cluster import replicas_http_block
 
 DICOM_PORT = 4242  # the entry's, published by ``orthanc``
 HTTP_PORT = 8042  # the entry's HTTP upstream: ORTHANC_URL=http://orthanc:8042
@@ -77,9 +79,8 @@ def registered_behind_entry(
 def entry_conf(*, count: int, modalities: Mapping[str, Mapping[str, Any]]) -> str:
     """The entry's whole nginx.conf (it runs as www-data on a read-only root: /tmp only)."""
     dicom = [f"127.0.0.1:{replica_dicom_port(i)}" for i in range(1, count + 1)]
-    servers = "".join(
-        f"        server 127.0.0.1:{replica_http_port(i)} max_fails=1 fail_timeout=10s;\n"
-        for i in range(1, count + 1)
+    http = replicas_http_block(
+        [replica_http_port(i) for i in range(1, count + 1)], listen=str(HTTP_PORT)
     )
     return (
         "# Rendered by `python -m stack compose up` (stack/compose_cluster.py); do not edit.\n"
@@ -100,24 +101,7 @@ def entry_conf(*, count: int, modalities: Mapping[str, Mapping[str, Any]]) -> st
         "    proxy_temp_path /tmp/proxy;\n"
         "    fastcgi_temp_path /tmp/fastcgi;\n"
         "    uwsgi_temp_path /tmp/uwsgi;\n"
-        "    scgi_temp_path /tmp/scgi;\n"
-        f"    upstream neuronova_orthanc_replicas {{\n{servers}        keepalive 16;\n    }}\n"
-        "    server {\n"
-        f"        listen {HTTP_PORT};\n"
-        "        client_max_body_size 0;\n"
-        # Uploads and SEGs stream through; nothing is spooled.
-        "        proxy_request_buffering off;\n"
-        "        proxy_buffering off;\n"
-        "        location / {\n"
-        "            proxy_pass http://neuronova_orthanc_replicas;\n"
-        "            proxy_http_version 1.1;\n"
-        '            proxy_set_header Connection "";\n'
-        # A replica that is down is skipped; a request it had begun is not replayed elsewhere.
-        "            proxy_next_upstream error timeout;\n"
-        "            proxy_read_timeout 600s;\n"
-        "        }\n"
-        "    }\n"
-        "}\n"
+        "    scgi_temp_path /tmp/scgi;\n" + textwrap.indent(http, "    ") + "}\n"
     )
 
 

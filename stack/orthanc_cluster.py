@@ -113,15 +113,20 @@ def nginx_http(members: list[Replica], *, http_port: int) -> str:
     """http-context include: Orthanc's one loopback address for the portal and the workers."""
     if len(members) == 1:
         return "# One Orthanc: callers reach it on its own port.\n"
+    return replicas_http_block([r.http_port for r in members], listen=f"127.0.0.1:{http_port}")
+
+
+def replicas_http_block(http_ports: list[int], *, listen: str) -> str:
+    """The replicas' one HTTP address (an http-context upstream and server), native and compose."""
     servers = "".join(
-        f"    server 127.0.0.1:{r.http_port} max_fails=1 fail_timeout=10s;\n" for r in members
+        f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;\n" for port in http_ports
     )
     return (
         f"upstream neuronova_orthanc_replicas {{\n{servers}    keepalive 16;\n}}\n"
         "server {\n"
-        f"    listen 127.0.0.1:{http_port};\n"
+        f"    listen {listen};\n"
         "    client_max_body_size 0;\n"
-        # Uploads and SEGs stream through; nothing is spooled in var/nginx.
+        # Uploads and SEGs stream through; nothing is spooled.
         "    proxy_request_buffering off;\n"
         "    proxy_buffering off;\n"
         "    location / {\n"

@@ -9,7 +9,6 @@ always writes last.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -21,24 +20,17 @@ import pytest
 
 from tests.support.deployables import python_path
 from tests.support.fhir_server import FhirTestServer
-from tests.support.mariadb import scratch_mariadb
-from tests.support.postgres import scratch_database
+from tests.support.server_databases import ENGINES, scratch_portal_database
 
 REPO = Path(__file__).resolve().parents[3]
 PORTAL_DIR = REPO / "django-portal"
 
 
-@contextlib.contextmanager
-def _postgresql() -> Iterator[str]:
-    with scratch_database("nn_portal") as db:
-        yield f"postgres://{db.user}:{db.password}@{db.host}:{db.port}/{db.name}"
-
-
-@pytest.fixture(scope="module", params=["postgresql", "mariadb"])
+@pytest.fixture(scope="module", params=ENGINES)
 def database_env(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
-    engine = _postgresql() if request.param == "postgresql" else scratch_mariadb()
+    engine = scratch_portal_database(request.param)
     with engine as database_url:
         env = {
             **os.environ,

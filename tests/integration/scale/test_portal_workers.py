@@ -10,7 +10,6 @@ mirror it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import re
@@ -34,12 +33,11 @@ from neuronova_contracts.jobs import JobEvent, JobState
 from neuronova_contracts.signing import KEY_ENV, signed
 
 from tests.support.deployables import python_path
-from tests.support.mariadb import scratch_mariadb
 from tests.support.orthanc import OrthancProcess
 from tests.support.portal import make_mr
-from tests.support.postgres import scratch_database
 from tests.support.processes import stop_group
 from tests.support.redis_server import RedisServer
+from tests.support.server_databases import ENGINES, scratch_portal_database
 
 REPO = Path(__file__).resolve().parents[3]
 PORTAL_DIR = REPO / "django-portal"
@@ -128,18 +126,12 @@ class Portal:
         return "\n".join(w.log.read_text(errors="replace")[-4000:] for w in self.workers)
 
 
-@contextlib.contextmanager
-def _postgresql() -> Iterator[str]:
-    with scratch_database("nn_portal") as db:
-        yield f"postgres://{db.user}:{db.password}@{db.host}:{db.port}/{db.name}"
-
-
-@pytest.fixture(scope="module", params=["postgresql", "mariadb"])
+@pytest.fixture(scope="module", params=ENGINES)
 def portal(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Portal]:
     tmp = tmp_path_factory.mktemp("portal-workers")
-    engine = _postgresql() if request.param == "postgresql" else scratch_mariadb()
+    engine = scratch_portal_database(request.param)
     with engine as database_url:
         server = RedisServer(tmp).start()
         orthanc = OrthancProcess(workdir=tmp / "orthanc", plugin=False, codec=False)
