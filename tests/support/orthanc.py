@@ -45,6 +45,8 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from neuronova_plugin.config import plugin_config
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from stack import orthanc_root
 from tests.support.models import MODELS_DIR
@@ -131,6 +133,12 @@ class OrthancProcess:
     def session(self) -> requests.Session:
         session = requests.Session()
         session.auth = self.auth
+        # Orthanc closes a kept-alive connection after 1 s idle (KeepAliveTimeout); a test polling
+        # every second sends, now and then, on a connection Orthanc is closing and gets
+        # RemoteDisconnected (seen once in CI, test_metadata_cache). A GET or HEAD that met a
+        # closed connection is asked again on a new one; nothing else is retried.
+        retry = Retry(total=2, connect=2, read=2, status=0, allowed_methods={"GET", "HEAD"})
+        session.mount("http://", HTTPAdapter(max_retries=retry))
         return session
 
     def render_config(self) -> dict[str, Any]:
