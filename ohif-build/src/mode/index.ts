@@ -5,9 +5,11 @@
 // the mode replaces it with progressive byte-range loading (retrieve.ts; `neuronova.frames` in
 // app-config.js), and makes the request pool fetch the displayed image before thumbnails and
 // prefetch (requestOrder.ts; `neuronova.order`); it starts the HTJ2K decoder in the decode workers
-// before any frame arrives (decoderWarmup.ts; `neuronova.warmDecoder`), and asks again for stack
-// images whose fetch failed (prefetchRetry.ts).
+// before any frame arrives (decoderWarmup.ts; `neuronova.warmDecoder`), asks again for stack
+// images whose fetch failed (prefetchRetry.ts), and has a viewport ask again for the image it
+// should show when that fetch failed (displayedRetry.ts).
 import { warmDecoders } from "./decoderWarmup";
+import { retryDisplayedImages } from "./displayedRetry";
 import { retryFailedPrefetch, type RetryTools } from "./prefetchRetry";
 import { interactionFirst } from "./requestOrder";
 import { applyFrameRetrieve, type CornerstoneLike, type FrameConfig } from "./retrieve";
@@ -48,6 +50,7 @@ function extensionUrl(): string {
 }
 
 let retryInstalled = false;
+let displayedRetryInstalled = false;
 
 export function deriveMode(
   basic: ModeInstance,
@@ -80,6 +83,7 @@ export function deriveMode(
       applyFrameRetrieve(cornerstone(), config);
       if (config.order !== "ohif") interactionFirst(cornerstone()?.imageLoadPoolManager);
       if (!retryInstalled) retryInstalled = retryFailedPrefetch(cornerstone(), tools());
+      if (!displayedRetryInstalled) displayedRetryInstalled = retryDisplayedImages(cornerstone());
     },
   };
 }

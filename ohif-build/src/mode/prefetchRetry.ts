@@ -12,7 +12,7 @@
 export const RETRY_DELAY_MS = 1000;
 export const MAX_RETRIES = 3;
 
-interface Viewport {
+export interface StackViewport {
   element?: unknown;
   getImageIds?: () => string[];
 }
@@ -20,7 +20,7 @@ interface Viewport {
 export interface RetryCornerstone {
   eventTarget?: { addEventListener(type: string, listener: (evt: { detail?: { error?: unknown } }) => void): void };
   Enums?: { Events?: { IMAGE_LOAD_FAILED?: string } };
-  getRenderingEngines?: () => { getViewports(): Viewport[] }[];
+  getRenderingEngines?: () => { getViewports(): StackViewport[] }[];
 }
 
 export interface RetryTools {

@@ -11,7 +11,8 @@
 // for a fast (partial) then a final image.
 
 import type { WarmupCornerstone } from "./decoderWarmup";
-import type { RetryCornerstone } from "./prefetchRetry";
+import type { DisplayedCornerstone, DisplayedViewport } from "./displayedRetry";
+import type { RetryCornerstone, StackViewport } from "./prefetchRetry";
 import type { RequestPool } from "./requestOrder";
 
 export type FrameRetrieve = "progressive" | "whole";
@@ -55,9 +56,9 @@ export interface CornerstoneLike {
   utilities?: { imageRetrieveMetadataProvider?: RetrieveProvider };
   imageLoadPoolManager?: RequestPool;
   getWebWorkerManager?: WarmupCornerstone["getWebWorkerManager"];
-  eventTarget?: RetryCornerstone["eventTarget"];
-  Enums?: RetryCornerstone["Enums"];
-  getRenderingEngines?: RetryCornerstone["getRenderingEngines"];
+  eventTarget?: RetryCornerstone["eventTarget"] & DisplayedCornerstone["eventTarget"];
+  Enums?: { Events?: { IMAGE_LOAD_FAILED?: string; IMAGE_LOAD_ERROR?: string } };
+  getRenderingEngines?: () => { id?: string; getViewports(): (StackViewport & DisplayedViewport)[] }[];
   ProgressiveRetrieveImages?: { interleavedRetrieveStages?: { stages?: Stage[] } };
 }
 
