@@ -155,3 +155,41 @@ def test_a_first_range_shorter_than_the_frame_shows_a_partial_image_then_the_res
     ]
     assert qualities[0] == SUBRESOLUTION, qualities  # drawn from the first 1 KiB
     assert qualities[-1] == FULL_RESOLUTION, qualities
+
+
+def test_a_displayed_image_whose_fetch_failed_is_asked_again_and_rendered(
+    page: Page, web_stack: RunningStack, demo: Demo
+) -> None:
+    # The displayed image is the first frame asked with the first range; every request for that
+    # frame fails (connection reset) until the viewer asks it with a first range again: the
+    # initial range and cornerstone's own fallback to the whole frame fail, and so do the
+    # thumbnail's and the stack prefetch's requests for it meanwhile. Before the viewport's own
+    # retry (src/mode/displayedRetry.ts), the viewport stayed blank for good.
+    failing: dict[str, Any] = {"url": None, "first_ranges": 0, "aborted": 0}
+
+    def fail_the_first_load(route: Route) -> None:
+        request = route.request
+        first_range = request.header_value("range") == "bytes=0-65535"
+        if failing["url"] is None and first_range:
+            failing["url"] = request.url
+        if request.url == failing["url"]:
+            failing["first_ranges"] += int(first_range)
+            if failing["first_ranges"] <= 1:
+                failing["aborted"] += 1
+                route.abort("connectionreset")
+                return
+        route.continue_()
+
+    page.route(re.compile(r"/frames/\d+"), fail_the_first_load)
+    open_viewer(page, web_stack, demo)
+    # What the user sees: the viewport shows an image (it can only be the one that failed).
+    shown = page.wait_for_function(
+        "() => (window.__nnShown || []).find(s => s.quality === 8)", timeout=120_000
+    ).json_value()
+    screenshot(page, "progressive-3-retried")
+    assert failing["url"], failing
+    assert str(failing["url"]).endswith(shown["imageId"].removeprefix("wadors:")), (shown, failing)
+    assert failing["aborted"] >= 1, failing
+    assert failing["first_ranges"] >= 2, f"the displayed frame was not asked again: {failing}"
+    assert page.evaluate("() => window.__neuronovaDisplayedRetries") >= 1
+    wait_for_rendered_image(page)

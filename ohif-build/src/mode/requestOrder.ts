@@ -11,7 +11,9 @@
 // last interaction request ends (the pool grabs again when a request ends). This applies to every
 // transfer syntax and every retrieve mode, not only to HTJ2K.
 //
-// Volumes (MPR) are loaded as "prefetch" requests only, so their interleaved order is unchanged.
+// Volumes (MPR): cornerstone's interleaved volume stages (OHIF's `volume` retrieve configuration)
+// are "thumbnail" requests (priorities 5-11), so they too wait while a stack viewport's displayed
+// image is fetched (at most HOLD_LIMIT_MS); their order among themselves is unchanged.
 //
 // The hold is bounded: an interaction request that never ends (a stalled streamed read, see
 // docs/web.md) must not stop thumbnails and prefetch for good, so after HOLD_LIMIT_MS of one
