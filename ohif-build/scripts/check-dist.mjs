@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REACT_MODULE_ID = 86326;
+export const OHIF_CORE_MODULE_ID = 50679;
 
 export const EXPECTATIONS = [
   {
@@ -33,6 +34,24 @@ export const EXPECTATIONS = [
         ? null
         : `module ${target} is not React's production build`;
     },
+  },
+  {
+    what: `@ohif/core is module ${OHIF_CORE_MODULE_ID} and exports DicomMetadataStore (a saved edit shown without a reload)`,
+    file: "app",
+    pattern: new RegExp(
+      `\\n${OHIF_CORE_MODULE_ID}\\(__unused_rspack_module, __webpack_exports__, __webpack_require__\\) \\{\\n"use strict";\\n+// EXPORTS\\n` +
+        `__webpack_require__\\.d\\(__webpack_exports__, \\{[^}]*: \\(\\) => \\(/\\* reexport \\*/ services_DicomMetadataStore\\)`,
+    ),
+  },
+  {
+    what: "the route makes display sets of instances added to DicomMetadataStore (INSTANCES_ADDED)",
+    file: "app",
+    pattern: /DicomMetadataStore\.EVENTS\.INSTANCES_ADDED \*\/\.H8\.EVENTS\.INSTANCES_ADDED, function \(\{[\s\S]{0,1500}displaySetService\.makeDisplaySets\(seriesMetadata\.instances, \{\s*madeInClient\s*\}\);/,
+  },
+  {
+    what: "DicomMetadataStore's INSTANCES_ADDED event name (host-modules.ts finds the store by it)",
+    file: "app",
+    pattern: /INSTANCES_ADDED: 'event::dicomMetadataStore:instancesAdded'/,
   },
   {
     what: "unknown extension/mode names are loaded with a native import() of the URL",

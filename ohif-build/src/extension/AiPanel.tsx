@@ -161,6 +161,14 @@ export function AiPanel({ services, commands, extensionManager, initialRole = nu
     }
   }
 
+  /** The report's SEGs on screen or to hide: the signed edit's and the AI's. Right after an edit is
+   *  saved, the edit's own series has a display set (edit.ts adds it) while the labelmap on screen
+   *  is still the AI SEG's, edited: hiding must hide that one too. */
+  function shownSegs(seg: DisplaySet): DisplaySet[] {
+    const ai = findSegDisplaySet(services.displaySetService.getActiveDisplaySets(), report?.seg_series_uid ?? null);
+    return ai && ai !== seg ? [seg, ai] : [seg];
+  }
+
   async function toggleOverlay() {
     const seg = reportSeg();
     if (!seg) {
@@ -168,8 +176,11 @@ export function AiPanel({ services, commands, extensionManager, initialRole = nu
       return;
     }
     setMessage(null);
-    if (overlay === "visible" || isOverlayVisible(services, seg.displaySetInstanceUID)) {
-      for (const target of overlayTargets(seg)) hideOverlay(services, target.seg, target.viewportId);
+    const segs = shownSegs(seg);
+    if (overlay === "visible" || segs.some((shown) => isOverlayVisible(services, shown.displaySetInstanceUID))) {
+      for (const shown of segs) {
+        for (const target of overlayTargets(shown)) hideOverlay(services, target.seg, target.viewportId);
+      }
       setOverlay("hidden");
       return;
     }

@@ -9,6 +9,11 @@
 // restores the AI's coded segment properties, adds the AI SEG to the referenced series, and
 // stores it through the data source's own STOW-RS (dcmjs writes the Part 10 file), with the
 // portal's CSRF header on that one request.
+// Shown at once: once stored, the dataset is added to OHIF's DicomMetadataStore as OHIF's own store
+// command (`createStoreFunction`) does, so the mode makes its display set (study browser, "Show AI
+// overlay") without a reload. That command is not used: it stores without our CSRF header, and
+// adds the series before the store has succeeded.
+import { findMetadataStore, hostRequire, type MetadataStore } from "./host-modules";
 import { csrfHeaders } from "./portal-api";
 import type { DisplaySet, Services } from "./overlay";
 
@@ -114,7 +119,8 @@ export function describeEditedSeg(dataset: Naturalized, options: EditedSegOption
       ],
     });
   }
-  // The source series stays first: OHIF shows a SEG on the first referenced series.
+  // The source series stays first: OHIF names it the SEG's referenced series (its display set is
+  // then chosen by cache order among both series' display sets: overlay.ts, repointSegs).
   dataset.ReferencedSeriesSequence = referenced;
   return dataset;
 }
@@ -150,11 +156,52 @@ async function loadReferencedImages(services: EditServices, segmentationId: stri
   }
 }
 
+export interface DataSource {
+  store?: { dicom?: (dataset: unknown, request: XMLHttpRequest) => Promise<unknown> };
+  getConfig?: () => { wadoRoot?: string } | undefined;
+  getImageIdsForInstance?: (options: { instance: Naturalized }) => string | undefined;
+}
+
 export interface StoreDeps {
   services: EditServices;
   runCommand: (name: string, options: Record<string, unknown>) => unknown;
-  getDataSources: (name: string) => { store?: { dicom?: (dataset: unknown, request: XMLHttpRequest) => Promise<unknown> } }[];
+  getDataSources: (name: string) => DataSource[];
   dataSourceName: string;
+  /** The host's DicomMetadataStore (tests give their own). */
+  metadataStore?: () => MetadataStore | undefined;
+}
+
+interface DisplaySetMaker {
+  makeDisplaySets?: (instances: Naturalized[], options: { madeInClient?: boolean }) => unknown;
+}
+
+function hidden(instance: Naturalized, key: string, value: unknown): void {
+  // OHIF's runtime fields are not DICOM attributes: non-enumerable, as OHIF defines them.
+  Object.defineProperty(instance, key, { value, enumerable: false, writable: true, configurable: true });
+}
+
+/** Makes a stored instance part of the open study: OHIF's runtime fields (where its frames are
+ *  fetched from), then DicomMetadataStore.addInstances, on which the mode's route makes the display
+ *  set; without the store, the display set is made directly (no metadata for the SEG's frames
+ *  then). Returns how it was added. The stored file is what loads: frames come from the server. */
+export function addStoredInstance(
+  instance: Naturalized, dataSource: DataSource, displaySetService: DisplaySetMaker, metadataStore: MetadataStore | undefined,
+): "metadata-store" | "display-set" {
+  const wadoRoot = dataSource.getConfig?.()?.wadoRoot;
+  if (wadoRoot) hidden(instance, "wadoRoot", wadoRoot);
+  const imageId = dataSource.getImageIdsForInstance?.({ instance });
+  if (imageId) hidden(instance, "imageId", imageId);
+  if (metadataStore) {
+    metadataStore.addInstances([instance], true);
+    return "metadata-store";
+  }
+  if (!displaySetService.makeDisplaySets) throw new Error("OHIF's displaySetService cannot make display sets");
+  displaySetService.makeDisplaySets([instance], { madeInClient: true });
+  return "display-set";
+}
+
+function hostMetadataStore(): MetadataStore | undefined {
+  return findMetadataStore(hostRequire());
 }
 
 /** Builds the edited SEG from the labelmap shown for `seg` and stores it; returns its series UID. */
@@ -176,8 +223,17 @@ export async function storeEditedSeg(deps: StoreDeps, seg: DisplaySet, creator: 
   const dataset = describeEditedSeg(generated.dataset, {
     creator, aiSeg: segInstance(seg), seriesDescription: "AI segmentation (radiologist edit)",
   });
-  const store = deps.getDataSources(deps.dataSourceName)[0]?.store?.dicom;
-  if (!store) throw new Error("the data source cannot store");
+  const dataSource = deps.getDataSources(deps.dataSourceName)[0];
+  const store = dataSource?.store?.dicom;
+  if (!dataSource || !store) throw new Error("the data source cannot store");
   await store(dataset, csrfRequest());
+  try {
+    // Stored: a failure to show it now must not fail the save (a reload shows it).
+    const found = (deps.metadataStore ?? hostMetadataStore)();
+    if (!found) console.warn("NeuroNova: OHIF's DicomMetadataStore not found; the edited SEG gets a display set only");
+    addStoredInstance(dataset, dataSource, deps.services.displaySetService as DisplaySetMaker, found);
+  } catch (error) {
+    console.warn("NeuroNova: the stored edit is not shown until a reload", error);
+  }
   return String(dataset.SeriesInstanceUID);
 }

@@ -1,24 +1,13 @@
-// The viewer's own React, taken from the host bundle's module loader. The prebuilt OHIF dist does
-// not expose React, and a second copy would break hooks, so esbuild aliases `react` to this file.
+// The viewer's own React, taken from the host bundle's module loader (host-modules.ts). The
+// prebuilt OHIF dist does not expose React, and a second copy would break hooks, so esbuild
+// aliases `react` to this file.
 // The rspack runtime runs a pushed chunk's third element with __webpack_require__; React is
 // module 86326 in @ohif/app 3.13.2 (scripts/check-dist.mjs verifies that at build time). If the id
 // ever moves, fall back to finding React by its licence banner, and fail loudly if that fails too.
 import type * as ReactTypes from "react";
-
-type ModuleRequire = ((id: number | string) => unknown) & { m?: Record<string, unknown> };
+import { hostRequire, type ModuleRequire } from "./host-modules";
 
 export const REACT_MODULE_ID = 86326;
-
-function hostRequire(): ModuleRequire {
-  const chunks = (globalThis as { rspackChunk?: { push: (chunk: unknown) => unknown } }).rspackChunk;
-  if (!chunks || typeof chunks.push !== "function") {
-    throw new Error("NeuroNova: OHIF's rspackChunk loader is missing (dist changed?)");
-  }
-  let found: ModuleRequire | undefined;
-  chunks.push([[`neuronova-host-${Date.now()}`], {}, (require: ModuleRequire) => { found = require; }]);
-  if (!found) throw new Error("NeuroNova: could not obtain OHIF's module loader");
-  return found;
-}
 
 export function looksLikeReact(candidate: unknown): candidate is typeof ReactTypes {
   const value = candidate as Partial<typeof ReactTypes> | null;

@@ -6,7 +6,7 @@ import { checkAccess, refreshSession, showAccessError, startSessionKeepAlive } f
 import { AiPanel, type ExtensionManagerLike } from "./AiPanel";
 import { currentLanguage, messages } from "./i18n";
 import { compareProtocol, COMPARE_PROTOCOL_ID, registerCompareAttributes } from "./compare";
-import type { Commands, Services } from "./overlay";
+import { repointSegs, type Commands, type DisplaySet, type Services } from "./overlay";
 
 export const EXTENSION_ID = "neuronova";
 
@@ -18,12 +18,29 @@ interface ExtensionParams {
 
 type HangingProtocolService = Parameters<typeof registerCompareAttributes>[0];
 
+interface DisplaySetEvents {
+  EVENTS?: { DISPLAY_SETS_ADDED?: string };
+  subscribe?: (event: string, callback: (data: { displaySetsAdded?: DisplaySet[] }) => void) => unknown;
+  getActiveDisplaySets: () => DisplaySet[];
+}
+
 const extension = {
   id: EXTENSION_ID,
   version: "1.0.0",
   preRegistration({ servicesManager }: ExtensionParams) {
     const services = servicesManager.services as Services & { hangingProtocolService?: HangingProtocolService };
     registerCompareAttributes(services.hangingProtocolService, () => services.displaySetService.getActiveDisplaySets());
+    // Each SEG on the series it names first (overlay.ts, repointSegs), whenever display sets come.
+    const displaySets = services.displaySetService as DisplaySetEvents;
+    const added = displaySets.EVENTS?.DISPLAY_SETS_ADDED;
+    if (added && displaySets.subscribe) {
+      displaySets.subscribe(added, ({ displaySetsAdded }) => {
+        const fixed = repointSegs(displaySetsAdded ?? [], displaySets.getActiveDisplaySets());
+        if (fixed.length) console.info("NeuroNova: SEG display sets put on their source series", fixed.map((ds) => ds.SeriesInstanceUID));
+      });
+    } else {
+      console.warn("NeuroNova: displaySetService has no DISPLAY_SETS_ADDED; SEGs keep OHIF's referenced display set");
+    }
     (window as { __neuronovaAccessDenied?: () => void }).__neuronovaAccessDenied = () =>
       showAccessError(messages(currentLanguage()).accessDenied);
     // app-config.js's httpErrorHandler calls this on a 401: rotate the session if the refresh

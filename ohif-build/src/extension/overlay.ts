@@ -9,6 +9,9 @@ export interface DisplaySet {
   SeriesInstanceUID: string;
   Modality: string;
   referencedDisplaySetInstanceUID?: string;
+  referencedSeriesInstanceUID?: string | null;
+  isReconstructable?: boolean;
+  FrameOfReferenceUID?: string;
   SeriesDate?: string;
   SeriesTime?: string;
   load?: (options: { headers: Record<string, string> }) => Promise<void>;
@@ -120,4 +123,30 @@ export function segmentLabels(services: Services, segmentationId: string): { ind
     .filter(([, segment]) => !!segment)
     .map(([index, segment]) => ({ index: Number(index), label: segment?.label ?? `#${index}` }))
     .sort((a, b) => a.index - b.index);
+}
+
+/** A SEG drawn on the series it names first, not on another one it also references.
+ *  OHIF 3.13's SEG handler takes the first display set, in its cache's order, among those of
+ *  every referenced series: an edited SEG references the source series and the AI SEG (edit.ts),
+ *  and when the AI SEG's display set came first it was taken as the image series ("Image not
+ *  present in stack", nothing drawn: seen right after a save; after a reload the same code
+ *  decides). The handler's own `referencedSeriesInstanceUID` is the first item of
+ *  ReferencedSeriesSequence (the source series): each SEG whose display set points elsewhere is
+ *  pointed at that series' display set, with the fields OHIF copies from it. Returns the SEGs
+ *  repointed. */
+export function repointSegs(added: DisplaySet[], all: DisplaySet[]): DisplaySet[] {
+  const repointed: DisplaySet[] = [];
+  for (const seg of added) {
+    const wanted = seg.referencedSeriesInstanceUID;
+    if (seg.Modality !== "SEG" || !wanted) continue;
+    const current = all.find((ds) => ds.displaySetInstanceUID === seg.referencedDisplaySetInstanceUID);
+    if (!current || current.SeriesInstanceUID === wanted) continue;
+    const source = all.find((ds) => ds.SeriesInstanceUID === wanted && ds.Modality !== "SEG");
+    if (!source) continue;
+    seg.referencedDisplaySetInstanceUID = source.displaySetInstanceUID;
+    seg.isReconstructable = source.isReconstructable;
+    seg.FrameOfReferenceUID = source.FrameOfReferenceUID;
+    repointed.push(seg);
+  }
+  return repointed;
 }
