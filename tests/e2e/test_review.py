@@ -18,7 +18,13 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import api_get, manage, wait_for_ai_done
 from tests.support.stack import RunningStack
-from tests.support.web import login, screenshot, viewer_url, wait_for_rendered_image
+from tests.support.web import (
+    SEGMENTATION_PROBE,
+    login,
+    screenshot,
+    viewer_url,
+    wait_for_rendered_image,
+)
 
 EDIT_SEED = 434343  # its own patient: the edit signs the study, which other tests read unsigned
 VISITS_SEED = 515151
@@ -128,6 +134,28 @@ def test_radiologist_brushes_saves_and_signs_then_clinician_sees_the_new_volume(
     assert signed["review"]["edited_seg_series_uid"] not in (None, ai_report["seg_series_uid"])
     assert signed["volumes_source"] == "edited_seg"
     assert total_ml(signed) > total_ml(ai_report), (signed["labels"], ai_report["labels"])
+
+    # The stored edit is a series of the open study at once, no reload: in the study browser, and
+    # "Show AI overlay" (hidden first: the labelmap on screen is the edited AI one) loads it from
+    # the archive, with the brushed voxels.
+    edited = page.wait_for_function(
+        """uid => (window.services.displaySetService.getActiveDisplaySets()
+                     .find(ds => ds.SeriesInstanceUID === uid) || {}).displaySetInstanceUID""",
+        arg=signed["review"]["edited_seg_series_uid"],
+        timeout=30_000,
+    ).json_value()
+    expect(page.locator(f"[id='thumbnail-{edited}']")).to_be_visible()
+    overlay = panel.get_by_test_id("neuronova-ai-overlay")
+    overlay.click()
+    expect(overlay).to_have_attribute("data-overlay", "hidden")
+    assert not any(r["visible"] for r in page.evaluate(SEGMENTATION_PROBE) or []), "still drawn"
+    overlay.click()
+    expect(overlay).to_have_attribute("data-overlay", "visible", timeout=120_000)
+    shown = {r["segmentationId"] for r in page.evaluate(SEGMENTATION_PROBE) or [] if r["visible"]}
+    assert edited in shown, (edited, shown)
+    loaded = {s["segmentationId"]: s["voxels"] for s in page.evaluate(LABELMAP_VOXELS)}
+    assert loaded.get(edited, 0) > before, (loaded, before)
+    screenshot(page, "review-2b-edit-shown-without-reload")
 
     # The clinician: the signed report with the new volume; no review action anywhere.
     page.context.clear_cookies()
