@@ -9,6 +9,7 @@ happens in
 
 from __future__ import annotations
 
+import atexit
 import sys
 from pathlib import Path
 
@@ -28,3 +29,7 @@ from neuronova_plugin.plugin import register  # noqa: E402
 
 # Held for the life of the process: the callbacks and the AI loop live in it.
 PLUGIN = register(orthanc)
+# Once Orthanc has stopped, the process ends when Python starts finalizing, before orthanc-python
+# 7.1's own finalization crashes it (neuronova_plugin/process_end.py, docs/plugin.md).
+if PLUGIN.process_end is not None:
+    atexit.register(PLUGIN.process_end.at_python_exit)

@@ -7,13 +7,52 @@ and stores the returned bytes (MODIFY) or, for ``None``, the bytes exactly as re
 
 from __future__ import annotations
 
+import importlib
 import time
 import traceback
+
+import imagecodecs
+import numpy as np
 
 from neuronova_plugin.config import PluginConfig
 from neuronova_plugin.host import PluginHost
 from neuronova_plugin.metrics import PluginMetrics
 from neuronova_plugin.transcode import TranscodeResult, transcode, zero_preamble
+
+# Extension modules the received-instance step loads on first use: the HTJ2K codec (imagecodecs
+# loads ``_htj2k`` lazily) and pydicom's decoders of compressed originals with their backends.
+DECODER_MODULES = (
+    "pydicom.pixels.decoders.pylibjpeg",
+    "pydicom.pixels.decoders.pillow",
+    "pydicom.pixels.decoders.rle",
+    "openjpeg",
+    "libjpeg",
+    "PIL.Image",
+)
+
+
+def load_codecs() -> list[str]:
+    """Load every codec the received-instance step uses, in the calling thread; the modules
+    that could not be loaded (each such codec then fails per instance, which keeps it as is).
+
+    Call it while the plugin is being registered (Orthanc's thread running entry.py). Loaded
+    for the first time inside the received-instance callback, which runs in one of Orthanc's
+    own threads, imagecodecs' HTJ2K extension left the interpreter in a state its final
+    garbage collection crashed on (SIGSEGV at every stop of an Orthanc on PostgreSQL that had
+    re-encoded one instance; docs/plugin.md, "Stopping it").
+    """
+    missing = []
+    for name in DECODER_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - an optional backend; ingest copes without it
+            missing.append(name)
+    try:
+        tile = np.arange(64, dtype=np.uint16).reshape(8, 8)
+        imagecodecs.htj2k_decode(imagecodecs.htj2k_encode(tile, reversible=True))
+    except Exception:  # noqa: BLE001 - the codec is missing or broken: ingest keeps originals
+        missing.append("imagecodecs.htj2k")
+    return missing
 
 
 def _transcode(data: bytes, config: PluginConfig, host: PluginHost) -> TranscodeResult:

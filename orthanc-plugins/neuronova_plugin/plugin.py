@@ -18,8 +18,9 @@ from neuronova_plugin.ai.publisher import CeleryPublisher, PublishFn
 from neuronova_plugin.ai.service import AiService, build
 from neuronova_plugin.config import AiConfig, PluginConfig, plugin_config
 from neuronova_plugin.dicom_refusals import LogFollower, RefusedAssociations, log_file_readable
-from neuronova_plugin.ingest import on_received
+from neuronova_plugin.ingest import load_codecs, on_received
 from neuronova_plugin.metrics import PluginMetrics
+from neuronova_plugin.process_end import ProcessEnd
 from neuronova_plugin.sdk import Handler, OrthancHost, OrthancModule, rest_callback
 
 PublisherFactory = Callable[[AiConfig], PublishFn]
@@ -44,6 +45,9 @@ class Plugin:
     # closure would be freed there and Orthanc would die of SIGSEGV on every stop (exit 139, seen
     # natively and in compose). Ours keeps the count above zero, so that decref frees nothing.
     rest_callbacks: list[Callable[..., None]] = field(default_factory=list)
+    # Set with the on-change callback: ends the process once Orthanc has stopped (process_end.py;
+    # entry.py registers it with atexit, so that only a real Orthanc process is ever ended).
+    process_end: ProcessEnd | None = None
 
     def route(self, uri: str, handler: Handler, methods: tuple[str, ...], name: str) -> None:
         def on_error() -> None:
@@ -71,6 +75,8 @@ def _register_metrics(plugin: Plugin) -> None:
 def _register_ingest(plugin: Plugin) -> None:
     """HTJ2K lossless re-encoding of every received instance that qualifies."""
     action = plugin.sdk.ReceivedInstanceAction
+    for name in load_codecs() if plugin.config.transcode else ():
+        plugin.host.log_warning(f"codec {name} unavailable: instances that need it are kept")
 
     def received(data: bytes, _origin: object) -> tuple[Any, bytes | None]:
         try:
@@ -99,12 +105,17 @@ def _register_ai(plugin: Plugin, publisher_factory: PublisherFactory) -> None:
         return
     plugin.ai = ai
     change = plugin.sdk.ChangeType
+    # An on-change callback makes orthanc-python 7.1 crash in its own finalization when Orthanc
+    # signals a change after ORTHANC_STOPPED (process_end.py): entry.py hands this to atexit.
+    ending = ProcessEnd(plugin.host)
+    plugin.process_end = ending
 
     def on_change(change_type: object, _level: object, _resource: str) -> None:
         try:
             if change_type == change.ORTHANC_STARTED:
                 ai.start()
             elif change_type == change.ORTHANC_STOPPED:
+                ending.on_orthanc_stopped()
                 ai.stop()
             elif change_type == change.STABLE_STUDY:
                 ai.wake()

@@ -3,17 +3,21 @@ turn Orthanc's calls into the pure handlers' and never raise into Orthanc, confi
 
 from __future__ import annotations
 
+import atexit
 import gc
 import io
 import runpy
 import sys
+import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import imagecodecs
 import pydicom
 import pytest
+from neuronova_plugin import ingest
 from neuronova_plugin.config import AiConfig, ConfigError
 from neuronova_plugin.host import Request, Response
 from neuronova_plugin.plugin import Plugin, register
@@ -66,12 +70,18 @@ def test_entry_script_registers_every_feature_on_the_module_it_imports(
 ) -> None:
     sdk = _sdk(tmp_path)
     monkeypatch.setitem(sys.modules, "orthanc", sdk)
+    # entry.py hands the plugin's process end to atexit: recorded here, never registered in
+    # pytest's own process (it would end pytest with status 0).
+    at_exit: list[Callable[[], None]] = []
+    monkeypatch.setattr(atexit, "register", at_exit.append)
     running: Plugin = runpy.run_path(str(ENTRY))["PLUGIN"]
     try:
         assert running.sdk is sdk
         assert set(sdk.routes) == {"/neuronova/metrics", *AI_ROUTES}
         assert len(sdk.received) == 1
         assert len(sdk.on_change) == 1
+        assert running.process_end is not None
+        assert at_exit == [running.process_end.at_python_exit]
         assert any("ready" in message for level, message in sdk.logs if level == "warning")
         assert sdk.errors() == []
     finally:
@@ -200,6 +210,7 @@ def test_ai_off_in_every_spelling(tmp_path: Path, value: object) -> None:
     assert running.ai is None
     assert set(sdk.routes) == {"/neuronova/metrics"}
     assert sdk.on_change == []
+    assert running.process_end is None  # no on-change callback: orthanc-python stops cleanly
 
 
 def test_a_malformed_switch_stops_the_plugin_loading(tmp_path: Path) -> None:
@@ -238,3 +249,59 @@ def test_the_plugin_holds_every_rest_callback_it_hands_to_orthanc(
     assert held
     assert all(ref() is not None for ref in held)
     assert len(running.rest_callbacks) == len(held)
+
+
+def test_the_htj2k_codec_is_loaded_in_the_thread_that_registers_the_plugin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Loaded for the first time inside the received-instance callback (one of Orthanc's own
+    # threads), imagecodecs' HTJ2K extension left the embedded interpreter in a state its final
+    # garbage collection crashed on: SIGSEGV at the stop of an Orthanc on PostgreSQL that had
+    # re-encoded one instance (docs/plugin.md, "Stopping it").
+    threads: list[int] = []
+    encode = imagecodecs.htj2k_encode
+
+    def spy(*args: Any, **kwargs: Any) -> Any:  # imagecodecs' signature
+        threads.append(threading.get_ident())
+        return encode(*args, **kwargs)
+
+    monkeypatch.setattr(imagecodecs, "htj2k_encode", spy)
+    sdk = _sdk(tmp_path, Ai=False)
+    register(sdk, _no_publisher)
+    assert threads == [threading.get_ident()]
+    assert not any("unavailable" in message for _, message in sdk.logs)
+
+
+def test_a_missing_codec_is_named_and_ingest_still_registers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "DECODER_MODULES", ("neuronova_no_such_codec",))
+    sdk = _sdk(tmp_path, Ai=False)
+    register(sdk, _no_publisher)
+    assert len(sdk.received) == 1
+    assert (
+        "warning",
+        "NeuroNova: codec neuronova_no_such_codec unavailable: instances that need it are kept",
+    ) in sdk.logs
+
+
+def test_the_process_ends_at_python_exit_only_once_orthanc_has_stopped(
+    plugin: tuple[FakeOrthancSdk, Plugin],
+) -> None:
+    # orthanc-python 7.1 double-frees the changes Orthanc signals after ORTHANC_STOPPED when it
+    # unloads (PendingChanges::Clear keeps the pointers its static destructor deletes again):
+    # Orthanc died of SIGSEGV on stop. The plugin ends the process first, with status 0.
+    sdk, running = plugin
+    ending = running.process_end
+    assert ending is not None
+    exits: list[int] = []
+    ending.exit = exits.append
+    sdk.on_change[0](ChangeType.ORTHANC_STARTED, None, "")
+    ending.at_python_exit()  # Orthanc never got to ORTHANC_STOPPED: it ends its own way
+    assert exits == []
+    sdk.on_change[0](ChangeType.ORTHANC_STOPPED, None, "")
+    assert running.ai is not None
+    assert running.ai._thread is None
+    ending.at_python_exit()
+    assert exits == [0]
+    assert any("the process ends here" in message for _, message in sdk.logs)
