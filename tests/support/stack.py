@@ -18,7 +18,6 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
-import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -179,19 +178,12 @@ def native_stack(extra_env: dict[str, str] | None = None) -> Iterator[RunningSta
         ports = [port for port in running_ports(running.config) if port_in_use(port)]
         mounts = mounts_of(var_dir)
         crashed = crashes_in(var_dir / "log" / "supervisord.log")
-        if len(running.config.orthanc_replicas) > 1:
-            # KNOWN GAP (README, docs/plugin.md): an Orthanc replica on PostgreSQL was seen to
-            # die of SIGSEGV on stop after the REST-callback fix (once, in the fresh-clone CI of
-            # 2026-12-03, orthanc-2); its cause is not found yet. Reported as a warning in the
-            # summary, not hidden; a lone Orthanc (every other test stack) must stop cleanly.
-            for line in crashed:
-                warnings.warn(f"replica stack stopped with a crash: {line}", stacklevel=1)
-            crashed = []
         shutil.rmtree(var_dir, ignore_errors=True)
     # `make down` must leave no process, port or mount behind: checked on every test session's
     # stack (Orthanc runs chrooted with bind mounts, scripts/orthanc-root.sh).
     # ... and every service must have ended by itself on `down`, none by a signal it did not ask
-    # for (Orthanc died of SIGSEGV on every stop before the plugin held its REST callbacks).
+    # for (Orthanc died of SIGSEGV on every stop before the plugin held its REST callbacks, and
+    # replicas on PostgreSQL did until the plugin ended the process itself: docs/plugin.md).
     if down.returncode != 0 or leftovers or ports or mounts or crashed:
         raise AssertionError(
             f"stack down left pids {leftovers}, ports {ports}, mounts {mounts}, "
