@@ -13,9 +13,9 @@ only registered with an on-change callback, which the AI lifecycle needs.
 So, when Orthanc has signalled ORTHANC_STOPPED, the plugin's Python exit handler (run by
 ``Py_Finalize`` in the Python plugin's finalization) flushes the logs and ends the process with
 status 0. By then Orthanc has stopped its servers, jobs and index, closed its database and
-finalized every other plugin (Orthanc finalizes plugins in name order; "python" comes after
-"dicom-web", "neuronova-htj2k", "postgresql-index" and "postgresql-storage"): what is skipped is
-the Python plugin's own teardown and the process's exit-time destructors. Without ORTHANC_STOPPED
+finalized every other plugin (in name order, as its log shows: "python" comes after "dicom-web",
+"neuronova-htj2k", "postgresql-index" and "postgresql-storage"): what is skipped is the Python
+plugin's own teardown and the process's exit-time destructors. Without ORTHANC_STOPPED
 (Orthanc failed before it started) nothing is skipped and Orthanc exits its own way.
 """
 
