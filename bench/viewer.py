@@ -2,10 +2,11 @@
 the frames stored as HTJ2K (read progressively or whole) and the same pixels stored uncompressed,
 side by side in one run.
 
-Run: ``.venv/bin/python bench/viewer.py [--rounds 2] [--mbps 0,20] [--json out.json]`` (starts
-its own native stack; ~30 min on the 2 shared cores), or ``--url URL --pair HTJ2K_UID:RAW_UID``
-(repeatable) against a running stack holding both copies. ``--breakdown``: offline, where the
-bytes ratio comes from (bench/viewer_breakdown.py).
+Run (as root for the kernel link): ``.venv/bin/python bench/viewer.py [--rounds 2] [--mbps 0,20]
+[--link kernel|devtools] [--json out.json]`` (starts its own native stack; ~30 min on the 2
+shared cores), or ``--url URL --pair HTJ2K_UID:RAW_UID`` (repeatable) against a running stack
+holding both copies. ``--breakdown``: offline, where the bytes ratio comes from
+(bench/viewer_breakdown.py).
 
 Studies (the project's phantom generator, neuronova_lab.synthetic):
   demo   `make demo`'s study (seed 424242, 4 series of 96x96x40); the viewer shows its first.
@@ -19,10 +20,13 @@ SOP UIDs (pixel data byte-identical). Same viewer, same nginx → Django → X-A
 
 Variants: HTJ2K ``progressive`` (the shipped configuration: the displayed image by a first byte
 range, then the rest), HTJ2K ``whole`` (OHIF's default: one request a frame), and uncompressed
-(OHIF's default; the portal answers such frames whole anyway). Links: loopback and Chromium's
-emulated link speeds (DevTools). Each round opens the study cold (fresh browser) then warm (the
-viewer's code cached; frames are ``private, no-store`` so all are fetched again), variants in
-rotating order. Medians are printed with the targets:
+(OHIF's default; the portal answers such frames whole anyway). Links: loopback, and the set
+speeds either shaped by the kernel (``--link kernel``, the default: tc HTB on the loopback device,
+only the bench nginx's port, both directions, rate but no added latency; bench/link.py) or
+emulated by Chromium (``--link devtools``: DevTools' network conditions, which let an
+uncompressed first frame through faster than the set rate, docs/web.md). Each round opens the
+study cold (fresh browser) then warm (the viewer's code cached; frames are ``private, no-store``
+so all are fetched again), variants in rotating order. Medians are printed with the targets:
   first image at 20 Mbit/s, HTJ2K progressive / uncompressed <= 0.5 (OHIF's studyToFirstImage)
   whole series <= (stored-bytes ratio + 0.10) x uncompressed (study start -> stack decoded)
 """
@@ -40,6 +44,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
@@ -51,6 +56,7 @@ from pydicom.uid import generate_uid
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO)]
 
+from bench.link import LinkError, check_kernel_link, kernel_link  # noqa: E402
 from bench.viewer_open import Open, Round, one_round  # noqa: E402
 from tests.support.deployables import python_path  # noqa: E402
 from tests.support.stack import RunningStack, native_stack  # noqa: E402
@@ -60,6 +66,8 @@ DEMO_SEED, MR512_SEED = 424242, 515
 BASELINE_TAG = "uncompressed-baseline"
 FIRST_IMAGE_TARGET, SERIES_MARGIN = 0.5, 0.10
 VARIANTS = (("progressive", "htj2k"), ("whole", "htj2k"), ("uncompressed", "raw"))
+LINKS = ("kernel", "devtools")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -231,11 +239,32 @@ def with_ohif_start(pairs: list[Pair]) -> list[Pair]:
     return [q for p in pairs for q in (p, replace(p, name=p.name + OHIF_START_SUFFIX))]
 
 
+def nginx_port(url: str) -> int:
+    """The port the browser talks to, for the kernel link (which shapes the loopback device
+    only: a stack elsewhere cannot be shaped from here)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname not in LOOPBACK_HOSTS:
+        raise LinkError(
+            f"--link kernel shapes this machine's loopback device; {url} is not on it "
+            "(use --link devtools)"
+        )
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def link_up(url: str, mbps: float, link: str) -> contextlib.AbstractContextManager[None]:
+    """The slow link for a block of rounds: tc on nginx's port, or nothing (loopback, or
+    DevTools, which each round's browser sets up itself)."""
+    if mbps and link == "kernel":
+        return kernel_link(nginx_port(url), mbps)
+    return contextlib.nullcontext()
+
+
 def measure(
     url: str,
     pairs: list[Pair],
     speeds: list[float],
     rounds: int,
+    link: str = "kernel",
     progress: Callable[[Results], None] | None = None,
 ) -> Results:
     """Every pair x link x round x variant; a pair named ``... (OHIF start)`` is opened with
@@ -246,24 +275,29 @@ def measure(
         by_study.setdefault(pair.name.removesuffix(OHIF_START_SUFFIX), []).append(pair)
     for group in by_study.values():
         for mbps in speeds:
-            for index in range(rounds):
-                turn = index % len(VARIANTS)
-                for variant, stored in VARIANTS[turn:] + VARIANTS[:turn]:
-                    for pair in group if index % 2 == 0 else group[::-1]:
-                        round_ = _one(url, pair, mbps, variant, stored, index)
-                        if round_ is not None:
-                            results.setdefault((pair.name, mbps, variant), []).append(round_)
-                        if progress is not None:
-                            progress(results)
+            with link_up(url, mbps, link):
+                for index in range(rounds):
+                    turn = index % len(VARIANTS)
+                    for variant, stored in VARIANTS[turn:] + VARIANTS[:turn]:
+                        for pair in group if index % 2 == 0 else group[::-1]:
+                            round_ = _one(url, pair, mbps, link, variant, stored, index)
+                            if round_ is not None:
+                                results.setdefault((pair.name, mbps, variant), []).append(round_)
+                            if progress is not None:
+                                progress(results)
     return results
 
 
-def _one(url: str, pair: Pair, mbps: float, variant: str, stored: str, index: int) -> Round | None:
+def _one(
+    url: str, pair: Pair, mbps: float, link: str, variant: str, stored: str, index: int
+) -> Round | None:
     study = pair.htj2k if stored == "htj2k" else pair.raw
     frames = "progressive" if variant == "progressive" else "whole"
-    print(f"... {pair.name} {mbps:g} Mbit/s {variant} round {index + 1}", flush=True)
+    shown = f"{mbps:g} Mbit/s ({link})" if mbps else "loopback"
+    print(f"... {pair.name} {shown} {variant} round {index + 1}", flush=True)
+    emulate = mbps if link == "devtools" else 0.0
     try:
-        return one_round(url, study, mbps, frames, pair.name.endswith(OHIF_START_SUFFIX))
+        return one_round(url, study, emulate, frames, pair.name.endswith(OHIF_START_SUFFIX))
     except Exception as exc:  # noqa: BLE001 - one failed open must not end the run
         print(f"    FAILED: {exc!r}"[:500], flush=True)
         return None
@@ -307,7 +341,9 @@ def timeline(opens: list[Open]) -> str:
     return ", ".join(parts)
 
 
-def report(results: dict[tuple[str, float, str], list[Round]], pairs: list[Pair]) -> None:
+def report(
+    results: dict[tuple[str, float, str], list[Round]], pairs: list[Pair], link: str
+) -> None:
     for pair in pairs:
         speeds = sorted({mbps for name, mbps, _ in results if name == pair.name})
         print(f"\n=== {pair.name}: HTJ2K {pair.htj2k} / uncompressed {pair.raw}")
@@ -326,9 +362,9 @@ def report(results: dict[tuple[str, float, str], list[Round]], pairs: list[Pair]
             f"{pair.raw_pixel_bytes:,}); stored-bytes ratio {stored_ratio:.3f}"
         )
         for mbps in speeds:
-            link = f"{mbps:g} Mbit/s" if mbps else "loopback"
+            shown = f"{mbps:g} Mbit/s ({link})" if mbps else "loopback"
             for cache in ("cold", "warm"):
-                print(f"  {link}, {cache}:")
+                print(f"  {shown}, {cache}:")
                 line = {}
                 for variant, _ in VARIANTS:
                     opens = [getattr(r, cache) for r in results[(pair.name, mbps, variant)]]
@@ -373,9 +409,12 @@ def report(results: dict[tuple[str, float, str], list[Round]], pairs: list[Pair]
                     )
 
 
-def write_json(path: Path, pairs: list[Pair], load: list[float], results: Results) -> None:
+def write_json(
+    path: Path, pairs: list[Pair], load: list[float], link: str, results: Results
+) -> None:
     data = {
         "load": load,
+        "link": link,
         "pairs": [asdict(p) for p in pairs],
         "results": {
             f"{name}|{mbps:g}|{variant}": [asdict(r) for r in rounds]
@@ -408,6 +447,14 @@ def main() -> None:
     )
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--mbps", default="0,20", help="link speeds, 0 = loopback (default 0,20)")
+    ap.add_argument(
+        "--link",
+        choices=LINKS,
+        default="kernel",
+        help="how a speed above 0 is made: 'kernel' (default) shapes nginx's port with tc on the "
+        "loopback device (needs root; rate, no added latency), 'devtools' emulates it in "
+        "Chromium (for comparison: lets a first frame through faster than the set rate)",
+    )
     ap.add_argument("--json", type=Path, help="write every measurement here")
     ap.add_argument(
         "--ohif-start",
@@ -429,6 +476,13 @@ def main() -> None:
         breakdown(small=False)
         return
     speeds = [float(value) for value in args.mbps.split(",")]
+    if args.link == "kernel" and any(speeds) and not args.serve:
+        try:  # before the ~10 min the bench's own stack takes to start
+            check_kernel_link()
+            if args.url:
+                nginx_port(args.url)
+        except LinkError as error:
+            raise SystemExit(f"bench/viewer.py: {error}") from None
     with tempfile.TemporaryDirectory() as tmp:
         if args.url:
             pairs = [
@@ -456,14 +510,14 @@ def main() -> None:
 
             def progress(partial: Results) -> None:
                 if json_path is not None:
-                    write_json(json_path, pairs, [load[0], os.getloadavg()[0]], partial)
+                    write_json(json_path, pairs, [load[0], os.getloadavg()[0]], args.link, partial)
 
-            results = measure(url, pairs, speeds, args.rounds, progress)
+            results = measure(url, pairs, speeds, args.rounds, args.link, progress)
             load_after = os.getloadavg()
     print(f"\nAI jobs before timing: {ai}; load average {load[0]:.2f} before, {load_after[0]:.2f}")
-    report(results, pairs)
+    report(results, pairs, args.link)
     if args.json:
-        write_json(args.json, pairs, [load[0], load_after[0]], results)
+        write_json(args.json, pairs, [load[0], load_after[0]], args.link, results)
 
 
 if __name__ == "__main__":

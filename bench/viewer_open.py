@@ -6,6 +6,8 @@ displayed stack decoded; OHIF's own timers (``console.time``/``timeEnd`` of @ohi
 scriptToView, studyToDisplaySetsLoaded, studyToFirstImage, displaySetsToFirstImage); bytes from
 DevTools network events: every body chunk (``Network.dataReceived``) of the displayed series'
 frame requests (200 and 206 answers), and every byte of the open that came over the network.
+A slow link is either shaped by the kernel around the whole round (bench/link.py, the default)
+or emulated here by DevTools (``emulate_mbps``).
 
 The frame loading mode is chosen per run without touching the stack: an init script intercepts
 the assignment of ``window.config`` (app-config.js) and sets ``neuronova.frames``. Routing the
@@ -284,7 +286,7 @@ class Round:
 
 @contextmanager
 def _context(
-    url: str, mbps: float, options: dict[str, object]
+    url: str, emulate_mbps: float, options: dict[str, object]
 ) -> Iterator[tuple[BrowserContext, Page, Any]]:
     with chromium() as browser:
         context = browser.new_context(viewport={"width": 1440, "height": 900})
@@ -296,9 +298,9 @@ def _context(
         network = NetworkLog()
         network.attach(cdp)
         cdp.send("Network.enable")
-        if mbps:
+        if emulate_mbps:
             # Chromium's own link emulation (DevTools), both directions, no added latency.
-            rate = mbps * 1e6 / 8
+            rate = emulate_mbps * 1e6 / 8
             conditions = {"offline": False, "latency": 0, "downloadThroughput": rate}
             cdp.send("Network.emulateNetworkConditions", {**conditions, "uploadThroughput": rate})
         try:
@@ -355,12 +357,13 @@ def _open(page: Page, network: NetworkLog, url: str, study_uid: str) -> Open:
 
 
 def one_round(
-    url: str, study_uid: str, mbps: float, frames: str, ohif_start: bool = False
+    url: str, study_uid: str, emulate_mbps: float, frames: str, ohif_start: bool = False
 ) -> Round:
     """Cold then warm open of the study, ``frames`` 'progressive' or 'whole'; ``ohif_start``:
-    OHIF's own request order and decoder start (OHIF_START) instead of the shipped ones."""
+    OHIF's own request order and decoder start (OHIF_START) instead of the shipped ones;
+    ``emulate_mbps``: DevTools' emulated link (0: none, e.g. inside a kernel link)."""
     options = {"frames": frames, **(OHIF_START if ohif_start else {})}
-    with _context(url, mbps, options) as (_, page, network):
+    with _context(url, emulate_mbps, options) as (_, page, network):
         cold = _open(page, network, url, study_uid)
         warm = _open(page, network, url, study_uid)
     return Round(cold, warm)
