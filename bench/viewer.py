@@ -299,7 +299,7 @@ def _one(
     try:
         return one_round(url, study, emulate, frames, pair.name.endswith(OHIF_START_SUFFIX))
     except Exception as exc:  # noqa: BLE001 - one failed open must not end the run
-        print(f"    FAILED: {exc!r}"[:500], flush=True)
+        print(f"    FAILED: {exc!r}"[:2000], flush=True)
         return None
 
 
@@ -338,6 +338,9 @@ def timeline(opens: list[Open]) -> str:
     retries = sum(o.timeline.get("prefetchRetries", 0) for o in opens)
     if retries:
         parts.append(f"failed-frame retry rounds {retries:.0f}")
+    failed = [f for o in opens for f in o.failed_frames if "ERR_ABORTED" not in f]
+    if failed:  # aborted = cancelled by the page itself (a streamed read it had enough of)
+        parts.append(f"failed frame fetches {len(failed)} ({failed[0][:160]}...)")
     return ", ".join(parts)
 
 

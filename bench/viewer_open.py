@@ -96,6 +96,8 @@ DISPLAYED_SERIES = """() => {
 }"""
 # How long an open may take to decode the whole displayed stack before it counts as never done.
 SERIES_TIMEOUT_S = int(os.environ.get("NEURONOVA_BENCH_SERIES_TIMEOUT_S", "600"))
+# How long an open may take to show its first image before it counts as failed.
+FIRST_IMAGE_TIMEOUT_S = int(os.environ.get("NEURONOVA_BENCH_FIRST_IMAGE_TIMEOUT_S", "300"))
 
 # app-config.js assigns window.config once; this sets the viewer's `neuronova` options (frame
 # loading mode, request order, decoder warm-up) on the way in.
@@ -139,12 +141,14 @@ class NetworkLog:
     finished: dict[str, int] = field(default_factory=dict)  # requestId -> encoded total
     cached: set[str] = field(default_factory=set)  # requestIds answered from the HTTP cache
     requests: dict[str, Request] = field(default_factory=dict)  # requestId -> times (timeline)
+    failed: dict[str, str] = field(default_factory=dict)  # requestId -> Chromium's errorText
 
     def attach(self, cdp: CDPSession) -> None:
         cdp.on("Network.requestWillBeSent", self._sent)
         cdp.on("Network.responseReceived", self._response)
         cdp.on("Network.dataReceived", self._data)
         cdp.on("Network.loadingFinished", self._finished)
+        cdp.on("Network.loadingFailed", self._failed)
         cdp.on("Network.requestServedFromCache", lambda e: self.cached.add(e["requestId"]))
 
     def reset(self) -> None:
@@ -156,6 +160,7 @@ class NetworkLog:
         self.finished.clear()
         self.cached.clear()
         self.requests.clear()
+        self.failed.clear()
         self.ranged = 0
 
     @property
@@ -207,6 +212,26 @@ class NetworkLog:
         self.finished[event["requestId"]] = int(event.get("encodedDataLength") or 0)
         if (times := self.requests.get(event["requestId"])) is not None:
             times.done = float(event["timestamp"])
+
+    def _failed(self, event: dict[str, Any]) -> None:
+        self.failed[event["requestId"]] = str(event.get("errorText", ""))
+
+    def failed_frames(self) -> list[str]:
+        """Frame requests that failed on the network, as ``errorText URL`` (a request the page
+        cancelled itself, e.g. a streamed read it had enough of, says net::ERR_ABORTED)."""
+        return [
+            f"{error} {self.requests[request].url}"
+            for request, error in self.failed.items()
+            if request in self.requests and "/frames/" in self.requests[request].url
+        ]
+
+    def unfinished(self) -> list[str]:
+        """Requests sent and neither finished nor failed, as ``answered?, URL``."""
+        return [
+            f"{'answered' if r.response == r.response else 'no answer'} {r.url}"
+            for request, r in self.requests.items()
+            if r.done != r.done and request not in self.failed
+        ]
 
     def timeline(self, series_uid: str, page: dict[str, float]) -> dict[str, float]:
         """Where an open's first image went, seconds from the viewer page's request: the page's
@@ -270,6 +295,7 @@ class Open:
     ranged: int
     encoded_bytes: int
     timeline: dict[str, float] = field(default_factory=dict)  # NetworkLog.timeline
+    failed_frames: list[str] = field(default_factory=list)  # NetworkLog.failed_frames
 
     @property
     def study_to_series_s(self) -> float:
@@ -311,19 +337,34 @@ def _context(
 
 def _open(page: Page, network: NetworkLog, url: str, study_uid: str) -> Open:
     timers: dict[str, float] = {}
+    errors: list[str] = []
 
     def console(message: ConsoleMessage) -> None:
         match = _TIMER.match(message.text)
         if match and match.group(1) in OHIF_TIMERS:
             timers[match.group(1)] = float(match.group(2)) / 1000
+        elif message.type == "error":
+            errors.append(message.text[:300])
 
     network.reset()
     page.on("console", console)
+    page.on("pageerror", lambda error: errors.append(f"page error: {error}"[:300]))
     start = time.perf_counter()
     page.goto(viewer_url(url, study_uid))
-    first_image_ms = float(
-        page.wait_for_function(FIRST_IMAGE, timeout=300_000, polling="raf").json_value()
-    )
+    try:
+        first_image_ms = float(
+            page.wait_for_function(
+                FIRST_IMAGE, timeout=FIRST_IMAGE_TIMEOUT_S * 1000, polling="raf"
+            ).json_value()
+        )
+    except PlaywrightTimeoutError:
+        # What the open was waiting on, for the bench's FAILED line.
+        waiting = network.unfinished()
+        raise RuntimeError(
+            f"no first image in {FIRST_IMAGE_TIMEOUT_S} s; {len(waiting)} requests unfinished "
+            f"{waiting[:8]}; failed {list(network.failed.values())[:8]}; "
+            f"console errors {errors[-5:]}"
+        ) from None
     first = time.perf_counter() - start
     try:
         loaded = page.wait_for_function(
@@ -351,6 +392,7 @@ def _open(page: Page, network: NetworkLog, url: str, study_uid: str) -> Open:
         network.ranged,
         network.encoded,
         timeline,
+        network.failed_frames(),
     )
     page.goto("about:blank")
     return opened
