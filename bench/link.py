@@ -9,8 +9,11 @@ are held back while the qdisc is removed). Rate only: this kernel has no qdisc t
 (netem, fq, etf are not built), so the link adds **no latency**: a round trip stays a loopback
 round trip, as with the DevTools emulation the bench used before (``latency: 0``).
 
-Why tc and not DevTools: Chromium's emulation let an uncompressed first frame through faster
-than the set rate (docs/web.md), so the first-image ratios it gave cannot be trusted.
+Why tc and not DevTools: the emulation happens inside Chromium's network stack, per request,
+where nothing outside the browser can check it; an uncompressed first image that came faster
+than its frame could arrive at the set rate made it suspect. The kernel shapes the packets
+nginx sends, and its class counters show the bytes that passed. (Over this link the early first
+image stayed: cornerstone draws a partially received frame; docs/web.md.)
 
 Decisions:
 - The machine's own ``lo``, not a network namespace. The bench stack (nginx, portal, Orthanc)

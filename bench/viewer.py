@@ -23,10 +23,10 @@ range, then the rest), HTJ2K ``whole`` (OHIF's default: one request a frame), an
 (OHIF's default; the portal answers such frames whole anyway). Links: loopback, and the set
 speeds either shaped by the kernel (``--link kernel``, the default: tc HTB on the loopback device,
 only the bench nginx's port, both directions, rate but no added latency; bench/link.py) or
-emulated by Chromium (``--link devtools``: DevTools' network conditions, which let an
-uncompressed first frame through faster than the set rate, docs/web.md). Each round opens the
-study cold (fresh browser) then warm (the viewer's code cached; frames are ``private, no-store``
-so all are fetched again), variants in rotating order. Medians are printed with the targets:
+emulated by Chromium (``--link devtools``: DevTools' network conditions, inside the browser's
+network stack, for comparison). Each round opens the study cold (fresh browser) then warm (the
+viewer's code cached; frames are ``private, no-store`` so all are fetched again), variants in
+rotating order. Medians are printed with the targets:
   first image at 20 Mbit/s, HTJ2K progressive / uncompressed <= 0.5 (OHIF's studyToFirstImage)
   whole series <= (stored-bytes ratio + 0.10) x uncompressed (study start -> stack decoded)
 """
@@ -456,7 +456,7 @@ def main() -> None:
         default="kernel",
         help="how a speed above 0 is made: 'kernel' (default) shapes nginx's port with tc on the "
         "loopback device (needs root; rate, no added latency), 'devtools' emulates it in "
-        "Chromium (for comparison: lets a first frame through faster than the set rate)",
+        "Chromium's network stack (DevTools), for comparison",
     )
     ap.add_argument("--json", type=Path, help="write every measurement here")
     ap.add_argument(
