@@ -122,7 +122,10 @@ def replicas_http_block(http_ports: list[int], *, listen: str) -> str:
         f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;\n" for port in http_ports
     )
     return (
-        f"upstream neuronova_orthanc_replicas {{\n{servers}    keepalive 16;\n}}\n"
+        f"upstream neuronova_orthanc_replicas {{\n{servers}    keepalive 16;\n"
+        # Below Orthanc's KeepAliveTimeout (1 s), as in nginx/neuronova.conf.template: the
+        # portal's and workers' STOWs and SEG uploads come this way and are not retried.
+        "    keepalive_timeout 500ms;\n}\n"
         "server {\n"
         f"    listen {listen};\n"
         "    client_max_body_size 0;\n"

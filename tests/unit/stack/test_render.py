@@ -10,6 +10,7 @@ import pytest
 
 from stack import render
 from stack.config import ConfigError, load
+from stack.orthanc_cluster import replicas_http_block
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -198,3 +199,26 @@ def test_gunicorn_outlives_nginx_on_an_idle_upstream_connection() -> None:
     compose = (ROOT / "docker-compose.yml").read_text()
     for command in (django.command, compose):
         assert _seconds_after("--keep-alive", command) > nginx_s
+
+
+def _milliseconds(value: str) -> float:
+    number, unit = re.fullmatch(r"(\d+)(ms|s)?", value).groups()  # type: ignore[union-attr]
+    return float(number) * (1 if unit == "ms" else 1000)
+
+
+def test_nginx_drops_an_idle_orthanc_connection_before_orthanc_does() -> None:
+    # Orthanc closes an idle kept-alive connection after KeepAliveTimeout (1 s); nginx's upstream
+    # default is 60 s, so it reused closed connections ("upstream prematurely closed connection"
+    # under the viewer bench), which a STOW or SEG upload through the replicas' upstream would
+    # have answered with a 502. Both upstreams that face Orthanc must let go first.
+    orthanc_ms = []
+    for path in (ROOT / "orthanc.json", ROOT / "docker" / "orthanc" / "orthanc.json"):
+        orthanc_ms.append(float(json.loads(path.read_text())["KeepAliveTimeout"]) * 1000)
+    template = (ROOT / "nginx" / "neuronova.conf.template").read_text()
+    upstreams = [
+        template.split("upstream neuronova_orthanc {", 1)[1].split("\n}", 1)[0],
+        replicas_http_block([8043, 8044], listen="127.0.0.1:8042"),
+    ]
+    for upstream in upstreams:
+        (value,) = re.findall(r"keepalive_timeout\s+(\w+);", upstream)
+        assert _milliseconds(value) < min(orthanc_ms), upstream
