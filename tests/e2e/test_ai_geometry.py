@@ -3,9 +3,13 @@
 A sagittal-acquired study and one whose four series have four orientations and spacings
 (synthetic/presets.py) are C-STOREd, analysed by the worker, and opened in the viewer. For each:
 the report's volumes match the phantom's on the reference (T1) series' grid, and with the AI
-overlay on, the viewer's canvas is coloured at the phantom's tumour (the deepest tumour point of
-the T1 slice with the most tumour, mapped to the canvas by the viewport's own camera) and grey on
-brain 15-25 mm from any tumour on that slice.
+overlay on, the viewer's canvas is coloured at the phantom's tumour (mapped to the canvas by the
+viewport's own camera) and grey on brain 15-25 mm from any tumour on that slice. The tumour point
+is the deepest one (3D) whose mirror point (same row and column on slice n-1-k) lies 8 mm or more
+outside the tumour (beyond what the model over-paints at the edge), so a SEG with its frames in
+reverse slice order leaves it grey and fails;
+the deepest point of the slice with most tumour did not, as the sagittal tumour sits near the
+middle of the stack (slices 4-17 of 26).
 """
 
 from __future__ import annotations
@@ -51,11 +55,9 @@ def phantom_truth(preset: str) -> Truth:
     grid = phantom.by_sequence("T1").grid
     labels = phantom.labels
     tissues = phantom.tissues(grid)
+    k, r, c = unmirrored_depth_point(labels > 0, tuple(float(s) for s in grid.spacing))
     spacing = tuple(float(s) for s in grid.spacing[1:])
-    k = int(np.argmax((labels > 0).sum(axis=(1, 2))))
     tumour = labels[k] > 0
-    inside = ndimage.distance_transform_edt(tumour, sampling=spacing)
-    r, c = np.unravel_index(int(np.argmax(inside)), tumour.shape)
     outside = ndimage.distance_transform_edt(~tumour, sampling=spacing)
     brain = np.isin(tissues[k], (GM, WM)) & (outside >= 15) & (outside <= 25)
     br, bc = np.argwhere(brain)[0]
@@ -68,6 +70,18 @@ def phantom_truth(preset: str) -> Truth:
         tumour=lps(int(r), int(c)),
         brain=lps(int(br), int(bc)),
     )
+
+
+def unmirrored_depth_point(tumour: np.ndarray, spacing: tuple[float, ...]) -> tuple[int, int, int]:
+    """(slice, row, column) deepest inside the tumour among the points whose mirror point
+    (slice n-1-slice) is 8 mm or more outside it (sagittal seed: 15.8 mm deep on slice 7 of 26,
+    mixed: 9.1 mm on slice 10 of 24)."""
+    inside = ndimage.distance_transform_edt(tumour, sampling=spacing)
+    outside = ndimage.distance_transform_edt(~tumour, sampling=spacing)
+    depth = np.where(outside[::-1] >= 8, inside, 0.0)
+    assert depth.max() >= 5, "no tumour point tells reversed SEG frames from the right order"
+    k, r, c = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    return int(k), int(r), int(c)
 
 
 # Moves the active viewport to the image whose plane passes nearest `point` (LPS mm), using the
