@@ -1,8 +1,14 @@
 // The viewport asks again for the image it should show when that image's fetch failed.
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { mock, test } from "node:test";
 import { deriveMode } from "../mode/index";
-import { RETRY_DELAYS_MS, retryDisplayedImages, waitsFor, type DisplayedViewport } from "../mode/displayedRetry";
+import {
+  noticeId,
+  RETRY_DELAYS_MS,
+  retryDisplayedImages,
+  waitsFor,
+  type DisplayedViewport,
+} from "../mode/displayedRetry";
 
 type Listener = (evt: { detail?: { imageId?: unknown; error?: unknown } }) => void;
 
@@ -38,6 +44,9 @@ function fakeCornerstone(viewports: Viewport[], engineId = "OHIFCornerstoneRende
   return { cornerstone, fail, listeners };
 }
 
+/** Lets the retry's loadImages promise and its `then` run. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 function timers() {
   const queue: { fn: () => void; ms: number }[] = [];
   return { queue, later: (fn: () => void, ms: number) => void queue.push({ fn, ms }), run: () => queue.shift()?.fn() };
@@ -47,7 +56,7 @@ test("a failed displayed image is asked again by its viewport, once per failure,
   const viewport = new Viewport("vp1", "wadors:/frames/1");
   const { cornerstone, fail } = fakeCornerstone([viewport]);
   const clock = timers();
-  assert.equal(retryDisplayedImages(cornerstone, clock.later), true);
+  assert.equal(retryDisplayedImages(cornerstone, { later: clock.later }), true);
   fail("wadors:/frames/1");
   fail("wadors:/frames/1", "Couldn't decode"); // the progressive loader reports one failure twice
   assert.equal(clock.queue.length, 1, "one retry per failure");
@@ -71,7 +80,7 @@ test("no retry for a 4xx, an image not on screen, a shown image, or a viewport s
   const blank = new Viewport("blank", "b");
   const { cornerstone, fail } = fakeCornerstone([shown, blank]);
   const clock = timers();
-  retryDisplayedImages(cornerstone, clock.later);
+  retryDisplayedImages(cornerstone, { later: clock.later });
   fail("b", { status: 404 });
   fail("a");
   fail("elsewhere");
@@ -96,12 +105,12 @@ test("only on-screen stack viewports on the GPU path are retried", () => {
   const thumbnail = new Viewport("thumb", "x");
   const { cornerstone, fail } = fakeCornerstone([thumbnail], "_thumbnails");
   const clock = timers();
-  retryDisplayedImages(cornerstone, clock.later);
+  retryDisplayedImages(cornerstone, { later: clock.later });
   fail("x");
   assert.equal(clock.queue.length, 0, "loadImageToCanvas's off-screen viewports are not retried");
 });
 
-test("the mode installs the retry on entering (cornerstone's IMAGE_LOAD_ERROR), and warns without cornerstone", () => {
+test("the mode installs the retry on entering (cornerstone's IMAGE_LOAD_ERROR) with OHIF's notices, and warns without cornerstone", async () => {
   const viewport = new Viewport("vp1", "a");
   const { cornerstone, listeners } = fakeCornerstone([viewport]);
   const pool = { numRequests: {}, requestPool: {}, sendRequests: () => false, startGrabbing: () => undefined };
@@ -118,11 +127,90 @@ test("the mode installs the retry on entering (cornerstone's IMAGE_LOAD_ERROR), 
   const warn = console.warn;
   console.warn = () => undefined;
   try {
+    const hidden: string[] = [];
+    const servicesManager = { services: { uiNotificationService: { hide: (id: string) => void hidden.push(id) } } };
     const mode = deriveMode(basic, "/x.js", () => full, () => undefined);
-    mode.onModeEnter?.({ appConfig: { neuronova: { warmDecoder: false } } });
+    mock.timers.enable({ apis: ["setTimeout"] });
+    mode.onModeEnter?.({ appConfig: { neuronova: { warmDecoder: false } }, servicesManager });
     assert.equal(listeners.length, 1, "listening to IMAGE_LOAD_ERROR");
+    viewport.answer = async (imageId) => void (viewport.csImage = { imageId });
+    listeners[0]({ detail: { imageId: "a", error: new TypeError("Failed to fetch") } });
+    mock.timers.tick(RETRY_DELAYS_MS[0]);
+    await settle();
+    assert.deepEqual(viewport.asked, ["a"]);
+    assert.deepEqual(hidden, ["error-TypeError: Failed to fetch"], "OHIF's uiNotificationService hid the notice");
     assert.equal(retryDisplayedImages(undefined), false);
   } finally {
+    mock.timers.reset();
     console.warn = warn;
   }
+});
+
+// OHIF's ErrorBoundary shows an unhandled "TypeError: Failed to fetch" as a sticky notification
+// with the id error-<first stack line>; uiNotificationService.hide(id) takes it away.
+function notices() {
+  const hidden: string[] = [];
+  return { hidden, service: { hide: (id: string) => void hidden.push(id) } };
+}
+
+test("the notice OHIF shows for a failed displayed image is hidden once the retry shows the image", async () => {
+  const viewport = new Viewport("vp1", "wadors:/frames/1");
+  const { cornerstone, fail } = fakeCornerstone([viewport]);
+  const clock = timers();
+  const { hidden, service } = notices();
+  retryDisplayedImages(cornerstone, { later: clock.later, notices: service });
+  fail("wadors:/frames/1");
+  // The first retry fails again: the image is still blank, the notice stays.
+  viewport.answer = async () => undefined;
+  clock.run();
+  await settle();
+  assert.deepEqual(hidden, [], "not while the viewport is still blank");
+  fail("wadors:/frames/1");
+  viewport.answer = async (imageId) => void (viewport.csImage = { imageId }); // successCallback
+  clock.run();
+  await settle();
+  assert.deepEqual(hidden, ["error-TypeError: Failed to fetch"]);
+});
+
+test("a shared notice stays while another failed image is blank, and after the retries ran out", async () => {
+  const first = new Viewport("vp1", "a");
+  const second = new Viewport("vp2", "b");
+  const { cornerstone, fail } = fakeCornerstone([first, second]);
+  const clock = timers();
+  const { hidden, service } = notices();
+  retryDisplayedImages(cornerstone, { later: clock.later, notices: service });
+  fail("a");
+  fail("b");
+  first.answer = async (imageId) => void (first.csImage = { imageId });
+  clock.run(); // a's retry shows a; b is still blank: same notice id, kept
+  await settle();
+  assert.deepEqual(hidden, []);
+  for (let i = 0; i < RETRY_DELAYS_MS.length + 1; i++) {
+    clock.run();
+    await settle();
+    fail("b");
+  }
+  assert.equal(second.asked.length, RETRY_DELAYS_MS.length);
+  assert.deepEqual(hidden, [], "b never came back: its notice stays");
+});
+
+test("a viewport that shows the image by another load before the retry runs also hides the notice", () => {
+  const viewport = new Viewport("vp1", "a");
+  const { cornerstone, fail } = fakeCornerstone([viewport]);
+  const clock = timers();
+  const { hidden, service } = notices();
+  retryDisplayedImages(cornerstone, { later: clock.later, notices: service });
+  fail("a", Object.assign(new Error("boom"), { stack: "Error: boom\n    at fetchRangeAndAppend (app.js:1:2)" }));
+  viewport.csImage = { imageId: "a" };
+  clock.run();
+  assert.deepEqual(viewport.asked, []);
+  assert.deepEqual(hidden, ["error-Error: boom"]);
+});
+
+test("noticeId mirrors OHIF's ErrorBoundary id: first stack line, else the message; none for a string", () => {
+  assert.equal(noticeId(new TypeError("Failed to fetch")), "error-TypeError: Failed to fetch");
+  assert.equal(noticeId({ message: "no stack" }), "error-no stack");
+  assert.equal(noticeId({ stack: "  TypeError: x  \n at y", message: "x" }), "error-TypeError: x");
+  assert.equal(noticeId("Couldn't decode"), undefined);
+  assert.equal(noticeId({ status: 503 }), undefined);
 });

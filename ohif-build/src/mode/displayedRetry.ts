@@ -14,6 +14,18 @@
 // viewport's successCallback, which keeps the VOI OHIF set. Bounded: RETRY_DELAYS_MS.length
 // attempts per viewport and image, with growing delays. A viewport that rendered on the CPU
 // (no WebGL) is left alone: its successCallback is the GPU one.
+//
+// The error notice. A failed fetch also leaves a sticky "Something went wrong" toast: not from
+// OHIF's image-load-error handler (extension-cornerstone's imageLoadFailedHandler only passes the
+// error to app-config.js's httpErrorHandler, which shows nothing for a network failure) but from
+// ui-next's ErrorBoundary, whose window `unhandledrejection` listener shows the rejection reason
+// 100 ms later as an error notification (duration 0) with the id `error-<first line of its
+// stack, or its message>` ("error-TypeError: Failed to fetch"). That listener is OHIF's and
+// independent of IMAGE_LOAD_ERROR, so the notice cannot be held back while a retry is pending
+// without swallowing every unhandled rejection of the page (a capturing window listener): not
+// done. Instead, once every viewport whose failure carried that notice shows its image again,
+// the notice is hidden through OHIF's uiNotificationService.hide(id) (noticeId mirrors the
+// ErrorBoundary's id). A failure that is never recovered (retries exhausted) keeps it on screen.
 
 import { retriable } from "./prefetchRetry";
 
@@ -33,6 +45,17 @@ export interface DisplayedViewport {
   imagesLoader?: ImagesLoader;
 }
 
+/** OHIF's uiNotificationService, the part used here. */
+export interface Notices {
+  hide(id: string): void;
+}
+
+export interface DisplayedRetryOptions {
+  later?: (fn: () => void, ms: number) => void;
+  /** OHIF's uiNotificationService: hides the error notice of a failure once its image is shown. */
+  notices?: Notices;
+}
+
 export interface DisplayedCornerstone {
   eventTarget?: {
     addEventListener(type: string, listener: (evt: { detail?: { imageId?: unknown; error?: unknown } }) => void): void;
@@ -48,6 +71,16 @@ export function waitsFor(viewport: DisplayedViewport, imageId: string): boolean 
   return viewport.getCurrentImageId?.() === imageId && viewport.csImage?.imageId !== imageId;
 }
 
+/** Pure: the id under which OHIF's ErrorBoundary shows `error` as a notification
+ * (ui-next DefaultFallback: `error-${first line of error.stack || error.message}`). */
+export function noticeId(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const { stack, message } = error as { stack?: unknown; message?: unknown };
+  const title = typeof stack === "string" ? (stack.split("\n")[0] ?? "").trim() : "";
+  const text = title || (typeof message === "string" ? message : "");
+  return text ? `error-${text}` : undefined;
+}
+
 function waiting(cornerstone: DisplayedCornerstone, imageId: string): DisplayedViewport[] {
   const found: DisplayedViewport[] = [];
   for (const engine of cornerstone.getRenderingEngines?.() ?? []) {
@@ -59,7 +92,7 @@ function waiting(cornerstone: DisplayedCornerstone, imageId: string): DisplayedV
 
 export function retryDisplayedImages(
   cornerstone: DisplayedCornerstone | undefined,
-  later: (fn: () => void, ms: number) => void = (fn, ms) => void setTimeout(fn, ms),
+  { later = (fn, ms) => void setTimeout(fn, ms), notices }: DisplayedRetryOptions = {},
 ): boolean {
   const failed = cornerstone?.Enums?.Events?.IMAGE_LOAD_ERROR;
   if (!cornerstone?.eventTarget || !failed || !cornerstone.getRenderingEngines) {
@@ -69,12 +102,24 @@ export function retryDisplayedImages(
   const attempts = new Map<string, number>();
   const scheduled = new Set<string>();
   let total = 0;
+  // Notice id -> the viewport/image keys whose failure raised it and that do not show the image yet.
+  const open = new Map<string, Set<string>>();
+  const recovered = (key: string) => {
+    for (const [id, keys] of open) {
+      if (!keys.delete(key) || keys.size) continue;
+      open.delete(id);
+      notices?.hide(id);
+    }
+  };
+  const shows = (viewport: DisplayedViewport, imageId: string) => viewport.csImage?.imageId === imageId;
   cornerstone.eventTarget.addEventListener(failed, (evt) => {
     const imageId = evt.detail?.imageId;
     if (typeof imageId !== "string" || !retriable(evt.detail?.error)) return;
     for (const viewport of waiting(cornerstone, imageId)) {
       const key = `${viewport.id}\n${imageId}`;
       const done = attempts.get(key) ?? 0;
+      const notice = noticeId(evt.detail?.error);
+      if (notice) open.set(notice, (open.get(notice) ?? new Set()).add(key));
       // One failed load can report twice (the progressive loader's last stage, then "Couldn't
       // decode"): one retry per failure.
       if (scheduled.has(key) || done >= RETRY_DELAYS_MS.length) continue;
@@ -87,9 +132,14 @@ export function retryDisplayedImages(
         scheduled.delete(key);
         // The user may have scrolled away, or another load may have shown it meanwhile.
         const still = waiting(cornerstone, imageId).find((candidate) => candidate.id === viewport.id);
-        if (!still?.imagesLoader) return;
-        void Promise.resolve(still.imagesLoader.loadImages([imageId], still)).catch((error: unknown) =>
-          console.warn("NeuroNova mode: displayed image retry failed", imageId, error),
+        if (!still?.imagesLoader) {
+          if (shows(viewport, imageId)) recovered(key);
+          return;
+        }
+        void Promise.resolve(still.imagesLoader.loadImages([imageId], still)).then(
+          // The viewport's successCallback drew it (csImage), or it failed again (IMAGE_LOAD_ERROR).
+          () => shows(still, imageId) && recovered(key),
+          (error: unknown) => console.warn("NeuroNova mode: displayed image retry failed", imageId, error),
         );
       }, RETRY_DELAYS_MS[done]);
     }

@@ -7,9 +7,10 @@
 // prefetch (requestOrder.ts; `neuronova.order`); it starts the HTJ2K decoder in the decode workers
 // before any frame arrives (decoderWarmup.ts; `neuronova.warmDecoder`), asks again for stack
 // images whose fetch failed (prefetchRetry.ts), and has a viewport ask again for the image it
-// should show when that fetch failed (displayedRetry.ts).
+// should show when that fetch failed (displayedRetry.ts), hiding OHIF's error notice for that
+// failure once the image is shown.
 import { warmDecoders } from "./decoderWarmup";
-import { retryDisplayedImages } from "./displayedRetry";
+import { retryDisplayedImages, type Notices } from "./displayedRetry";
 import { retryFailedPrefetch, type RetryTools } from "./prefetchRetry";
 import { interactionFirst } from "./requestOrder";
 import { applyFrameRetrieve, type CornerstoneLike, type FrameConfig } from "./retrieve";
@@ -24,7 +25,12 @@ interface Route {
   layoutInstance: { id: string; props: Record<string, unknown> };
 }
 
-type ModeEnter = (args: { appConfig?: { neuronova?: FrameConfig } } & Record<string, unknown>) => void;
+type ModeEnter = (
+  args: {
+    appConfig?: { neuronova?: FrameConfig };
+    servicesManager?: { services?: { uiNotificationService?: Notices } };
+  } & Record<string, unknown>,
+) => void;
 
 interface ModeInstance {
   id: string;
@@ -83,7 +89,10 @@ export function deriveMode(
       applyFrameRetrieve(cornerstone(), config);
       if (config.order !== "ohif") interactionFirst(cornerstone()?.imageLoadPoolManager);
       if (!retryInstalled) retryInstalled = retryFailedPrefetch(cornerstone(), tools());
-      if (!displayedRetryInstalled) displayedRetryInstalled = retryDisplayedImages(cornerstone());
+      if (!displayedRetryInstalled) {
+        const notices = args.servicesManager?.services?.uiNotificationService;
+        displayedRetryInstalled = retryDisplayedImages(cornerstone(), { notices });
+      }
     },
   };
 }
