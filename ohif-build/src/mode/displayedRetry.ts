@@ -6,7 +6,8 @@
 // target ({imageId, error}) and the viewport stays as it was: blank on the first image of a series
 // ("a shipped mr512 open showed no first image in 300 s", docs/web.md), and nothing asks again
 // (setImageIdIndex of the index it is already on returns at once; the stack prefetch retry,
-// prefetchRetry.ts, only fills the cache). Here, after such a failure that is not a 4xx answer,
+// prefetchRetry.ts, only fills the cache). Here, after such a failure that is not a 4xx answer
+// (the error's status, or for a byte-range fetch, which ignores it, the browser's: frameStatus.ts),
 // each stack viewport that still has that image as its current one and does not show it gets
 // the image asked again through its own images loader, with itself as the listener: the same
 // call as cornerstone's own load of a displayed image (StackViewport._loadAndDisplayImageGPU),
@@ -54,6 +55,9 @@ export interface DisplayedRetryOptions {
   later?: (fn: () => void, ms: number) => void;
   /** OHIF's uiNotificationService: hides the error notice of a failure once its image is shown. */
   notices?: Notices;
+  /** The HTTP status the image's frame was last answered with, if the browser told
+   * (frameStatus.ts): the byte-range fetch does not check it, so a 4xx arrives as a decode error. */
+  statusOf?: (imageId: string) => number | undefined;
 }
 
 export interface DisplayedCornerstone {
@@ -92,7 +96,7 @@ function waiting(cornerstone: DisplayedCornerstone, imageId: string): DisplayedV
 
 export function retryDisplayedImages(
   cornerstone: DisplayedCornerstone | undefined,
-  { later = (fn, ms) => void setTimeout(fn, ms), notices }: DisplayedRetryOptions = {},
+  { later = (fn, ms) => void setTimeout(fn, ms), notices, statusOf }: DisplayedRetryOptions = {},
 ): boolean {
   const failed = cornerstone?.Enums?.Events?.IMAGE_LOAD_ERROR;
   if (!cornerstone?.eventTarget || !failed || !cornerstone.getRenderingEngines) {
@@ -112,9 +116,10 @@ export function retryDisplayedImages(
     }
   };
   const shows = (viewport: DisplayedViewport, imageId: string) => viewport.csImage?.imageId === imageId;
+  const answered4xx = (imageId: string) => !retriable({ status: statusOf?.(imageId) });
   cornerstone.eventTarget.addEventListener(failed, (evt) => {
     const imageId = evt.detail?.imageId;
-    if (typeof imageId !== "string" || !retriable(evt.detail?.error)) return;
+    if (typeof imageId !== "string" || !retriable(evt.detail?.error) || answered4xx(imageId)) return;
     for (const viewport of waiting(cornerstone, imageId)) {
       const key = `${viewport.id}\n${imageId}`;
       const done = attempts.get(key) ?? 0;
@@ -125,17 +130,19 @@ export function retryDisplayedImages(
       if (scheduled.has(key) || done >= RETRY_DELAYS_MS.length) continue;
       scheduled.add(key);
       attempts.set(key, done + 1);
-      total += 1;
-      // Probe for the e2e test and the benchmark: how many displayed-image retries this page made.
-      (globalThis as { __neuronovaDisplayedRetries?: number }).__neuronovaDisplayedRetries = total;
       later(() => {
         scheduled.delete(key);
+        // The browser reports a response's status after the failure may have fired: asked here.
+        if (answered4xx(imageId)) return;
         // The user may have scrolled away, or another load may have shown it meanwhile.
         const still = waiting(cornerstone, imageId).find((candidate) => candidate.id === viewport.id);
         if (!still?.imagesLoader) {
           if (shows(viewport, imageId)) recovered(key);
           return;
         }
+        total += 1;
+        // Probe for the e2e test and the benchmark: how many displayed-image retries this page made.
+        (globalThis as { __neuronovaDisplayedRetries?: number }).__neuronovaDisplayedRetries = total;
         void Promise.resolve(still.imagesLoader.loadImages([imageId], still)).then(
           // The viewport's successCallback drew it (csImage), or it failed again (IMAGE_LOAD_ERROR).
           () => shows(still, imageId) && recovered(key),

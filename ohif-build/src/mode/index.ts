@@ -11,6 +11,7 @@
 // failure once the image is shown.
 import { warmDecoders } from "./decoderWarmup";
 import { retryDisplayedImages, type Notices } from "./displayedRetry";
+import { watchFrameStatus } from "./frameStatus";
 import { retryFailedPrefetch, type RetryTools } from "./prefetchRetry";
 import { interactionFirst } from "./requestOrder";
 import { applyFrameRetrieve, type CornerstoneLike, type FrameConfig } from "./retrieve";
@@ -91,7 +92,7 @@ export function deriveMode(
       if (!retryInstalled) retryInstalled = retryFailedPrefetch(cornerstone(), tools());
       if (!displayedRetryInstalled) {
         const notices = args.servicesManager?.services?.uiNotificationService;
-        displayedRetryInstalled = retryDisplayedImages(cornerstone(), { notices });
+        displayedRetryInstalled = retryDisplayedImages(cornerstone(), { notices, statusOf: watchFrameStatus() });
       }
     },
   };
