@@ -16,17 +16,19 @@
 // attempts per viewport and image, with growing delays. A viewport that rendered on the CPU
 // (no WebGL) is left alone: its successCallback is the GPU one.
 //
-// The error notice. A failed fetch also leaves a sticky "Something went wrong" toast: not from
-// OHIF's image-load-error handler (extension-cornerstone's imageLoadFailedHandler only passes the
+// The error notice. A failed fetch also raises a "Something went wrong" toast: not from OHIF's
+// image-load-error handler (extension-cornerstone's imageLoadFailedHandler only passes the
 // error to app-config.js's httpErrorHandler, which shows nothing for a network failure) but from
 // ui-next's ErrorBoundary, whose window `unhandledrejection` listener shows the rejection reason
-// 100 ms later as an error notification (duration 0) with the id `error-<first line of its
-// stack, or its message>` ("error-TypeError: Failed to fetch"). That listener is OHIF's and
-// independent of IMAGE_LOAD_ERROR, so the notice cannot be held back while a retry is pending
-// without swallowing every unhandled rejection of the page (a capturing window listener): not
-// done. Instead, once every viewport whose failure carried that notice shows its image again,
-// the notice is hidden through OHIF's uiNotificationService.hide(id) (noticeId mirrors the
-// ErrorBoundary's id). A failure that is never recovered (retries exhausted) keeps it on screen.
+// 100 ms later as an error notification with the id `error-<first line of its stack, or its
+// message>` ("error-TypeError: Failed to fetch"); its duration 0 is sonner's default 4 s,
+// paused while the pointer rests on the toasts, and each further rejection shows it again
+// (OHIF's de-duplication aside). That listener is OHIF's and independent of IMAGE_LOAD_ERROR,
+// so the notice cannot be held back while a retry is pending without swallowing every unhandled
+// rejection of the page (a capturing window listener): not done. Instead, once every viewport
+// whose failure carried that notice shows its image again, the notice is hidden through OHIF's
+// uiNotificationService.hide(id) (noticeId mirrors the ErrorBoundary's id). A failure never
+// recovered (retries exhausted) does not hide it.
 
 import { retriable } from "./prefetchRetry";
 
