@@ -48,6 +48,23 @@ SHOWN_PROBE = """
 })();
 """
 
+# OHIF's error notices (sonner toasts: ui-next's ErrorBoundary shows an unhandled rejection as a
+# sticky "Something went wrong" one): each one seen, and how many are on screen now.
+NOTICE_PROBE = """
+(() => {
+  window.__nnNotices = {seen: [], now: 0};
+  const poll = () => {
+    const toasts = [...document.querySelectorAll('[data-sonner-toast]')]
+      .filter(t => /Something went wrong/.test(t.textContent || ''));
+    const notices = window.__nnNotices;
+    for (const t of toasts) if (!notices.seen.includes(t)) notices.seen.push(t);
+    notices.now = toasts.length;
+    requestAnimationFrame(poll);
+  };
+  requestAnimationFrame(poll);
+})();
+"""
+
 
 @dataclass
 class FrameRequest:
@@ -166,6 +183,7 @@ def test_a_displayed_image_whose_fetch_failed_is_asked_again_and_rendered(
     # thumbnail's and the stack prefetch's requests for it meanwhile. Before the viewport's own
     # retry (src/mode/displayedRetry.ts), the viewport stayed blank for good.
     failing: dict[str, Any] = {"url": None, "first_ranges": 0, "aborted": 0}
+    held: list[Route] = []  # the viewer's retry, held until the notice is hovered
 
     def fail_the_first_load(route: Route) -> None:
         request = route.request
@@ -178,10 +196,25 @@ def test_a_displayed_image_whose_fetch_failed_is_asked_again_and_rendered(
                 failing["aborted"] += 1
                 route.abort("connectionreset")
                 return
+            if failing["first_ranges"] == 2:
+                held.append(route)
+                return
         route.continue_()
 
     page.route(re.compile(r"/frames/\d+"), fail_the_first_load)
+    page.add_init_script(NOTICE_PROBE)
     open_viewer(page, web_stack, demo)
+    # OHIF shows the failed fetch as a "Something went wrong" notice. The user points at it, as
+    # when reading it: sonner's own 4 s lifetime then pauses, so only a hide can take it away.
+    notice = page.locator("[data-sonner-toast]", has_text="Something went wrong").first
+    notice.wait_for(timeout=120_000)
+    notice.hover()
+    for _ in range(1200):  # the retry is due 1 s after the failure; poll up to a minute
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, f"the displayed frame was not asked again: {failing}"
+    held[0].continue_()
     # What the user sees: the viewport shows an image (it can only be the one that failed).
     shown = page.wait_for_function(
         "() => (window.__nnShown || []).find(s => s.quality === 8)", timeout=120_000
@@ -193,3 +226,7 @@ def test_a_displayed_image_whose_fetch_failed_is_asked_again_and_rendered(
     assert failing["first_ranges"] >= 2, f"the displayed frame was not asked again: {failing}"
     assert page.evaluate("() => window.__neuronovaDisplayedRetries") >= 1
     wait_for_rendered_image(page)
+    # The notice went away with the recovery (hidden through OHIF's uiNotificationService),
+    # though the pointer still rests where it was.
+    assert page.evaluate("() => window.__nnNotices.seen.length") >= 1, "no error notice was shown"
+    page.wait_for_function("() => window.__nnNotices.now === 0", timeout=30_000)
