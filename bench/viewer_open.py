@@ -3,7 +3,10 @@ the viewer, cold then warm, and measure what the browser saw.
 
 Per open: wall-clock time from navigation to the first rendered image and to every image of the
 displayed stack decoded; OHIF's own timers (``console.time``/``timeEnd`` of @ohif/core's log:
-scriptToView, studyToDisplaySetsLoaded, studyToFirstImage, displaySetsToFirstImage); bytes from
+scriptToView, studyToDisplaySetsLoaded, studyToFirstImage, displaySetsToFirstImage); a page probe's
+times, from the same study-start origin as studyToFirstImage, of the displayed image's first
+full-field and full-resolution states (IMAGE_PROBE: OHIF's first image may be a partial frame);
+bytes from
 DevTools network events: every body chunk (``Network.dataReceived``) of the displayed series'
 frame requests (200 and 206 answers), and every byte of the open that came over the network.
 A slow link is either shaped by the kernel around the whole round (bench/link.py, the default)
@@ -17,6 +20,7 @@ and with it the "warm" open.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -53,6 +57,57 @@ FIRST_IMAGE = """() => {
   }));
   return shown ? performance.now() : false;
 }"""
+
+# What the displayed image is, at every animation frame from the page's start until it is complete:
+# the page's clock (ms from navigation start) when the first viewport first shows (1) any image,
+# (2) a FULL-FIELD image, one whose decoded pixels cover every row and column of the image it says
+# it is (a low-resolution HTJ2K stage counts: it spans the field; a partial uncompressed frame,
+# the first ~128 KB chunk cornerstone's streamed read decodes as a SUBRESOLUTION image of a third
+# of the rows, does not), (3) the full-resolution image (FULL_RESOLUTION, or no status, and full
+# field). ``states`` keeps the first distinct images seen (status, pixels, rows, columns), so a
+# reader can check what each mark saw. Installed as an init script: it runs in the page itself, so
+# no mark waits on a Playwright round trip, and it costs one comparison a frame while the
+# displayed image object is unchanged.
+IMAGE_PROBE = """() => {
+  const marks = {}, states = [];
+  window.__neuronovaImageMarks = marks;
+  window.__neuronovaImageStates = states;
+  const FULL_RESOLUTION = 8;
+  let last = null;
+  const tick = () => {
+    const cs = window.cornerstone;
+    let image = null;
+    if (cs && cs.getRenderingEngines) {
+      for (const e of cs.getRenderingEngines()) for (const vp of e.getViewports()) {
+        if (!image && vp.csImage) image = vp.csImage;
+      }
+    }
+    if (image && image !== last) {
+      last = image;
+      const now = performance.now();
+      const data = image.getPixelData ? image.getPixelData() : null;
+      const pixels = data ? data.length : 0;
+      const field = image.rows * image.columns * (image.numberOfComponents || 1);
+      const status = image.imageQualityStatus;
+      // A replicate (status 1 or 3) is a neighbouring frame's pixels, not this frame's.
+      const fullField = pixels > 0 && pixels >= field && !(status < 6);
+      if (marks.firstImage === undefined) marks.firstImage = now;
+      if (fullField && marks.fullField === undefined) marks.fullField = now;
+      if (fullField && (status === undefined || status === FULL_RESOLUTION)
+          && marks.fullResolution === undefined) marks.fullResolution = now;
+      if (states.length < 12) states.push({t: now, status: status === undefined ? null : status,
+        pixels, rows: image.rows, columns: image.columns});
+    }
+    if (marks.fullResolution === undefined) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}"""
+# Where IMAGE_PROBE's marks go in Open.images (seconds from OHIF's study timer start).
+IMAGE_MARKS = {
+    "firstImage": "probeFirstImage",
+    "fullField": "fullFieldImage",
+    "fullResolution": "fullResolutionImage",
+}
 
 # When OHIF starts and ends its console timers, on the page's clock (ms from navigation start).
 TIMER_MARKS = """() => {
@@ -98,6 +153,8 @@ DISPLAYED_SERIES = """() => {
 SERIES_TIMEOUT_S = int(os.environ.get("NEURONOVA_BENCH_SERIES_TIMEOUT_S", "600"))
 # How long an open may take to show its first image before it counts as failed.
 FIRST_IMAGE_TIMEOUT_S = int(os.environ.get("NEURONOVA_BENCH_FIRST_IMAGE_TIMEOUT_S", "300"))
+# How long after the first image the bench waits for the displayed image at full resolution.
+FULL_IMAGE_TIMEOUT_S = 60
 
 # app-config.js assigns window.config once; this sets the viewer's `neuronova` options (frame
 # loading mode, request order, decoder warm-up) on the way in.
@@ -296,6 +353,14 @@ class Open:
     encoded_bytes: int
     timeline: dict[str, float] = field(default_factory=dict)  # NetworkLog.timeline
     failed_frames: list[str] = field(default_factory=list)  # NetworkLog.failed_frames
+    # IMAGE_PROBE's marks, seconds from OHIF's study timer start (studyToFirstImage's origin):
+    # probeFirstImage, fullFieldImage, fullResolutionImage; absent if not seen.
+    images: dict[str, float] = field(default_factory=dict)
+    image_states: list[dict[str, float | None]] = field(default_factory=list)  # IMAGE_PROBE
+
+    def value(self, name: str) -> float:
+        """One of OHIF's timers or of ``images``, seconds (nan if not seen)."""
+        return self.timers.get(name, self.images.get(name, float("nan")))
 
     @property
     def study_to_series_s(self) -> float:
@@ -318,6 +383,7 @@ def _context(
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         context.add_init_script(script=f"({FRAMES_MODE})({json.dumps(options)})")
         context.add_init_script(script=f"({TIMER_MARKS})()")
+        context.add_init_script(script=f"({IMAGE_PROBE})()")
         page = context.new_page()
         login(page, url, "radiologist")
         cdp = context.new_cdp_session(page)
@@ -366,6 +432,14 @@ def _open(page: Page, network: NetworkLog, url: str, study_uid: str) -> Open:
             f"console errors {errors[-5:]}"
         ) from None
     first = time.perf_counter() - start
+    # The probe's full-resolution mark, before a short series window can leave the page (absent
+    # from Open.images if it does not come).
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_function(
+            "() => (window.__neuronovaImageMarks || {}).fullResolution !== undefined",
+            timeout=FULL_IMAGE_TIMEOUT_S * 1000,
+            polling=100,
+        )
     try:
         loaded = page.wait_for_function(
             SERIES_LOADED, timeout=SERIES_TIMEOUT_S * 1000, polling=100
@@ -379,6 +453,15 @@ def _open(page: Page, network: NetworkLog, url: str, study_uid: str) -> Open:
     series = str(loaded["series"])
     frames, frame_bytes = network.series_bytes(series)
     marks = page.evaluate("() => window.__neuronovaTimerMarks || {}")
+    images, image_states = page.evaluate(
+        "() => [window.__neuronovaImageMarks || {}, window.__neuronovaImageStates || []]"
+    )
+    study_start = marks.get("studyToFirstImage:start")
+    seen = {
+        IMAGE_MARKS[key]: (ms - study_start) / 1000
+        for key, ms in images.items()
+        if key in IMAGE_MARKS and study_start is not None
+    }
     # Retry rounds for frames whose fetch failed (ohif-build/src/mode/prefetchRetry.ts).
     marks["prefetchRetries"] = 1000 * page.evaluate("() => window.__neuronovaPrefetchRetries || 0")
     timeline = network.timeline(series, {**marks, "firstImage": first_image_ms})
@@ -393,6 +476,8 @@ def _open(page: Page, network: NetworkLog, url: str, study_uid: str) -> Open:
         network.encoded,
         timeline,
         network.failed_frames(),
+        seen,
+        image_states,
     )
     page.goto("about:blank")
     return opened
