@@ -5,8 +5,8 @@ Per open: wall-clock time from navigation to the first rendered image and to eve
 displayed stack decoded; OHIF's own timers (``console.time``/``timeEnd`` of @ohif/core's log:
 scriptToView, studyToDisplaySetsLoaded, studyToFirstImage, displaySetsToFirstImage); a page probe's
 times, from the same study-start origin as studyToFirstImage, of the displayed image's first
-full-field and full-resolution states (IMAGE_PROBE: OHIF's first image may be a partial frame);
-bytes from
+full-field and full-resolution states (IMAGE_PROBE: OHIF's timer ends on the viewport's first
+render, seen before any image, and the first image drawn may be a partial frame); bytes from
 DevTools network events: every body chunk (``Network.dataReceived``) of the displayed series'
 frame requests (200 and 206 answers), and every byte of the open that came over the network.
 A slow link is either shaped by the kernel around the whole round (bench/link.py, the default)
@@ -58,49 +58,59 @@ FIRST_IMAGE = """() => {
   return shown ? performance.now() : false;
 }"""
 
-# What the displayed image is, at every animation frame from the page's start until it is complete:
-# the page's clock (ms from navigation start) when the first viewport first shows (1) any image,
-# (2) a FULL-FIELD image, one whose decoded pixels cover every row and column of the image it says
-# it is (a low-resolution HTJ2K stage counts: it spans the field; a partial uncompressed frame,
-# the first ~128 KB chunk cornerstone's streamed read decodes as a SUBRESOLUTION image of a third
-# of the rows, does not), (3) the full-resolution image (FULL_RESOLUTION, or no status, and full
-# field). ``states`` keeps the first distinct images seen (status, pixels, rows, columns), so a
-# reader can check what each mark saw. Installed as an init script: it runs in the page itself, so
-# no mark waits on a Playwright round trip, and it costs one comparison a frame while the
-# displayed image object is unchanged.
+# What each render drew, as OHIF's own first-image timer sees it: cornerstone's IMAGE_RENDERED
+# (the event OHIF ends studyToFirstImage on, "preRender" skipped as OHIF does), caught in the
+# capture phase on window (cornerstone dispatches it, not bubbling, on the viewport element). The
+# page's clock (ms from navigation start) when a render first shows (1) any image, (2) a
+# FULL-FIELD image, one whose decoded pixels cover every row and column of the image it says it is
+# (a low-resolution HTJ2K stage counts: it spans the field; a partial uncompressed frame, the
+# first streamed ~128 KB chunk cornerstone decodes as a SUBRESOLUTION image of a third of the
+# rows, does not; nor does a replicate, a neighbouring frame's pixels), (3) the full-resolution
+# image (FULL_RESOLUTION, or no status, and full field). ``states`` keeps the first distinct
+# images rendered (status, pixels, rows, columns) and the first render of each viewport status
+# without an image (OHIF's timer ends on such a render: docs/web.md), so a reader can check
+# what each mark saw. An
+# animation-frame poll was tried first: it saw the page 0.15-0.25 s after OHIF's timer (the main
+# thread busy after the first render) and missed every partial frame.
 IMAGE_PROBE = """() => {
   const marks = {}, states = [];
   window.__neuronovaImageMarks = marks;
   window.__neuronovaImageStates = states;
-  const FULL_RESOLUTION = 8;
+  const FULL_RESOLUTION = 8, SUBRESOLUTION = 6;
   let last = null;
-  const tick = () => {
+  window.addEventListener('CORNERSTONE_IMAGE_RENDERED', (event) => {
+    const now = performance.now();
+    const detail = event.detail || {};
     const cs = window.cornerstone;
-    let image = null;
-    if (cs && cs.getRenderingEngines) {
-      for (const e of cs.getRenderingEngines()) for (const vp of e.getViewports()) {
-        if (!image && vp.csImage) image = vp.csImage;
+    if (detail.viewportStatus === 'preRender' || !cs || marks.fullResolution !== undefined) return;
+    const engine = cs.getRenderingEngine && cs.getRenderingEngine(detail.renderingEngineId);
+    const viewport = engine && engine.getViewport(detail.viewportId);
+    const image = (viewport && viewport.csImage) || null;
+    if (!image) {  // a render without an image (OHIF's timer ends on the first render of any kind)
+      if (states.length < 12 && !states.some(s => s.viewportStatus === detail.viewportStatus)) {
+        const data = viewport && viewport.getImageData ? viewport.getImageData() : null;
+        states.push({t: now, viewportStatus: detail.viewportStatus || null, status: null,
+          pixels: 0, rows: null, columns: null, imageData: !!(data && data.dimensions),
+          imageId: viewport && viewport.getCurrentImageId ? !!viewport.getCurrentImageId() : null});
       }
+      return;
     }
-    if (image && image !== last) {
-      last = image;
-      const now = performance.now();
-      const data = image.getPixelData ? image.getPixelData() : null;
-      const pixels = data ? data.length : 0;
-      const field = image.rows * image.columns * (image.numberOfComponents || 1);
-      const status = image.imageQualityStatus;
-      // A replicate (status 1 or 3) is a neighbouring frame's pixels, not this frame's.
-      const fullField = pixels > 0 && pixels >= field && !(status < 6);
-      if (marks.firstImage === undefined) marks.firstImage = now;
-      if (fullField && marks.fullField === undefined) marks.fullField = now;
-      if (fullField && (status === undefined || status === FULL_RESOLUTION)
-          && marks.fullResolution === undefined) marks.fullResolution = now;
-      if (states.length < 12) states.push({t: now, status: status === undefined ? null : status,
-        pixels, rows: image.rows, columns: image.columns});
+    if (image === last) return;
+    last = image;
+    const data = image.getPixelData ? image.getPixelData() : null;
+    const pixels = data ? data.length : 0;
+    const field = image.rows * image.columns * (image.numberOfComponents || 1);
+    const status = image.imageQualityStatus;
+    const fullField = pixels > 0 && pixels >= field && !(status < SUBRESOLUTION);
+    if (marks.firstImage === undefined) marks.firstImage = now;
+    if (fullField && marks.fullField === undefined) marks.fullField = now;
+    if (fullField && (status === undefined || status === FULL_RESOLUTION)) {
+      marks.fullResolution = now;
     }
-    if (marks.fullResolution === undefined) requestAnimationFrame(tick);
-  };
-  requestAnimationFrame(tick);
+    if (states.length < 12) states.push({t: now, viewportStatus: detail.viewportStatus || null,
+      status: status === undefined ? null : status, pixels, rows: image.rows,
+      columns: image.columns});
+  }, true);
 }"""
 # Where IMAGE_PROBE's marks go in Open.images (seconds from OHIF's study timer start).
 IMAGE_MARKS = {
@@ -356,7 +366,7 @@ class Open:
     # IMAGE_PROBE's marks, seconds from OHIF's study timer start (studyToFirstImage's origin):
     # probeFirstImage, fullFieldImage, fullResolutionImage; absent if not seen.
     images: dict[str, float] = field(default_factory=dict)
-    image_states: list[dict[str, float | None]] = field(default_factory=list)  # IMAGE_PROBE
+    image_states: list[dict[str, Any]] = field(default_factory=list)  # IMAGE_PROBE
 
     def value(self, name: str) -> float:
         """One of OHIF's timers or of ``images``, seconds (nan if not seen)."""
