@@ -11,13 +11,13 @@ import importlib
 import time
 import traceback
 
-import imagecodecs
 import numpy as np
 
 from neuronova_plugin.config import PluginConfig
 from neuronova_plugin.host import PluginHost
 from neuronova_plugin.metrics import PluginMetrics
-from neuronova_plugin.transcode import TranscodeResult, transcode, zero_preamble
+from neuronova_plugin.readback import frames_equal
+from neuronova_plugin.transcode import TranscodeResult, encode_frame, transcode, zero_preamble
 
 # Extension modules the received-instance step loads on first use: the HTJ2K codec (imagecodecs
 # loads ``_htj2k`` lazily) and pydicom's decoders of compressed originals with their backends.
@@ -48,8 +48,11 @@ def load_codecs() -> list[str]:
         except Exception:  # noqa: BLE001 - an optional backend; ingest copes without it
             missing.append(name)
     try:
-        tile = np.arange(64, dtype=np.uint16).reshape(8, 8)
-        imagecodecs.htj2k_decode(imagecodecs.htj2k_encode(tile, reversible=True))
+        # Through ingest's own encode and read-back check, so the very calls it makes are loaded.
+        tile = np.arange(64, dtype=np.uint16).reshape(1, 8, 8)
+        codestream, _ = encode_frame(tile[0])
+        if not frames_equal([codestream], tile):
+            missing.append("imagecodecs.htj2k")
     except Exception:  # noqa: BLE001 - the codec is missing or broken: ingest keeps originals
         missing.append("imagecodecs.htj2k")
     return missing
