@@ -263,6 +263,10 @@ def link_up(url: str, mbps: float, link: str) -> contextlib.AbstractContextManag
     return contextlib.nullcontext()
 
 
+def link_label(mbps: float, link: str) -> str:
+    return f"{mbps:g} Mbit/s ({link})" if mbps else "loopback"
+
+
 def measure(
     url: str,
     pairs: list[Pair],
@@ -297,8 +301,7 @@ def _one(
 ) -> Round | None:
     study = pair.htj2k if stored == "htj2k" else pair.raw
     frames = "progressive" if variant == "progressive" else "whole"
-    shown = f"{mbps:g} Mbit/s ({link})" if mbps else "loopback"
-    print(f"... {pair.name} {shown} {variant} round {index + 1}", flush=True)
+    print(f"... {pair.name} {link_label(mbps, link)} {variant} round {index + 1}", flush=True)
     emulate = mbps if link == "devtools" else 0.0
     try:
         return one_round(url, study, emulate, frames, pair.name.endswith(OHIF_START_SUFFIX))
@@ -394,9 +397,8 @@ def report(
             f"{pair.raw_pixel_bytes:,}); stored-bytes ratio {stored_ratio:.3f}"
         )
         for mbps in speeds:
-            shown = f"{mbps:g} Mbit/s ({link})" if mbps else "loopback"
             for cache in ("cold", "warm"):
-                print(f"  {shown}, {cache}:")
+                print(f"  {link_label(mbps, link)}, {cache}:")
                 line = {}
                 for variant, _ in VARIANTS:
                     opens = [getattr(r, cache) for r in results[(pair.name, mbps, variant)]]
