@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import sys
@@ -295,9 +296,9 @@ class NetworkLog:
     def unfinished(self) -> list[str]:
         """Requests sent and neither finished nor failed, as ``answered?, URL``."""
         return [
-            f"{'answered' if r.response == r.response else 'no answer'} {r.url}"
+            f"{'no answer' if math.isnan(r.response) else 'answered'} {r.url}"
             for request, r in self.requests.items()
-            if r.done != r.done and request not in self.failed
+            if math.isnan(r.done) and request not in self.failed
         ]
 
     def timeline(self, series_uid: str, page: dict[str, float]) -> dict[str, float]:
