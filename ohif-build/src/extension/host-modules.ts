@@ -52,19 +52,24 @@ function storeAmongExports(exports: unknown): MetadataStore | undefined {
   return undefined;
 }
 
-export function findMetadataStore(require: ModuleRequire): MetadataStore | undefined {
+/** A module of the host bundle: `pick(require(pinned))`, else the first module whose source holds
+ *  every marker and that `pick` accepts (warning that the pin moved); undefined if none. */
+export function findHostModule<T>(
+  require: ModuleRequire, pinned: number, name: string, markers: string[], pick: (exports: unknown) => T | undefined,
+): T | undefined {
   try {
-    const found = storeAmongExports(require(OHIF_CORE_MODULE_ID));
-    if (found) return found;
+    const found = pick(require(pinned));
+    if (found !== undefined) return found;
   } catch {
     // fall through to the search
   }
   for (const [id, factory] of Object.entries(require.m ?? {})) {
-    if (!String(factory).includes(INSTANCES_ADDED)) continue;
+    const source = String(factory);
+    if (!markers.every((marker) => source.includes(marker))) continue;
     try {
-      const found = storeAmongExports(require(id));
-      if (found) {
-        console.warn(`NeuroNova: DicomMetadataStore found in module ${id}, not ${OHIF_CORE_MODULE_ID}; update the pin`);
+      const found = pick(require(id));
+      if (found !== undefined) {
+        console.warn(`NeuroNova: ${name} found in module ${id}, not ${pinned}; update the pin`);
         return found;
       }
     } catch {
@@ -72,4 +77,8 @@ export function findMetadataStore(require: ModuleRequire): MetadataStore | undef
     }
   }
   return undefined;
+}
+
+export function findMetadataStore(require: ModuleRequire): MetadataStore | undefined {
+  return findHostModule(require, OHIF_CORE_MODULE_ID, "DicomMetadataStore", [INSTANCES_ADDED], storeAmongExports);
 }

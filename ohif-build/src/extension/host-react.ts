@@ -5,7 +5,7 @@
 // module 86326 in @ohif/app 3.13.2 (scripts/check-dist.mjs verifies that at build time). If the id
 // ever moves, fall back to finding React by its licence banner, and fail loudly if that fails too.
 import type * as ReactTypes from "react";
-import { hostRequire, type ModuleRequire } from "./host-modules";
+import { findHostModule, hostRequire, type ModuleRequire } from "./host-modules";
 
 export const REACT_MODULE_ID = 86326;
 
@@ -22,23 +22,12 @@ export function looksLikeReact(candidate: unknown): candidate is typeof ReactTyp
 }
 
 export function findReact(require: ModuleRequire): typeof ReactTypes {
-  try {
-    const react = require(REACT_MODULE_ID);
-    if (looksLikeReact(react)) return react;
-  } catch {
-    // fall through to the search
-  }
-  for (const [id, factory] of Object.entries(require.m ?? {})) {
-    const source = String(factory);
-    if (source.includes("react.production.min.js") && source.includes("exports.createElement")) {
-      const react = require(id);
-      if (looksLikeReact(react)) {
-        console.warn(`NeuroNova: React found at module ${id}, not ${REACT_MODULE_ID}; update the pin`);
-        return react;
-      }
-    }
-  }
-  throw new Error("NeuroNova: the viewer's React was not found (pinned OHIF dist changed)");
+  const react = findHostModule(
+    require, REACT_MODULE_ID, "React", ["react.production.min.js", "exports.createElement"],
+    (exports) => (looksLikeReact(exports) ? exports : undefined),
+  );
+  if (!react) throw new Error("NeuroNova: the viewer's React was not found (pinned OHIF dist changed)");
+  return react;
 }
 
 const React = findReact(hostRequire());
